@@ -1,0 +1,158 @@
+"""Versioned schema migrations of the warehouse, applied in order, each once, each in a transaction.
+
+Append new migrations at the end; never edit one that has shipped. Times are UTC ``TIMESTAMP``s
+(naive, UTC by convention); coordinates are WGS-84 longitude/latitude; geometries are GeoJSON text.
+
+Observation tables carry no PRIMARY KEY constraint on purpose: DuckDB's ART index on a table of
+hundreds of millions of rows costs gigabytes of memory and slows every insert, while the write path
+(a single writer, MERGE-style update-then-anti-join-insert on the key inside one transaction) keeps the
+keys unique anyway; ``tests/integration`` checks that invariant.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "entities, observations, incidents, ingest bookkeeping",
+        """
+        CREATE TABLE district (
+            code        TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            name_en     TEXT,
+            geometry    TEXT NOT NULL,
+            lon         DOUBLE,
+            lat         DOUBLE
+        );
+        CREATE TABLE entity (
+            entity_id            TEXT PRIMARY KEY,
+            kind                 TEXT NOT NULL,
+            name                 TEXT,
+            name_en              TEXT,
+            department           TEXT,
+            district_code        TEXT,
+            lon                  DOUBLE,
+            lat                  DOUBLE,
+            geometry             TEXT,
+            road_name            TEXT,
+            road_class           TEXT,
+            length_m             DOUBLE,
+            free_flow_kmh        DOUBLE,
+            lanes                INTEGER,
+            river                TEXT,
+            basin                TEXT,
+            station_type         TEXT,
+            warning_level_m      DOUBLE,
+            guaranteed_level_m   DOUBLE,
+            flood_limit_level_m  DOUBLE,
+            historical_level_m   DOUBLE,
+            normal_level_m       DOUBLE,
+            props                JSON,
+            source               TEXT NOT NULL,
+            updated_at           TIMESTAMP NOT NULL
+        );
+        CREATE TABLE obs_traffic (
+            entity_id      TEXT NOT NULL,
+            ts             TIMESTAMP NOT NULL,
+            speed_kmh      DOUBLE,
+            volume_vph     DOUBLE,
+            occupancy_pct  DOUBLE,
+            run_id         TEXT NOT NULL
+        );
+        CREATE TABLE obs_air (
+            entity_id  TEXT NOT NULL,
+            ts         TIMESTAMP NOT NULL,
+            so2        DOUBLE,
+            no2        DOUBLE,
+            pm10       DOUBLE,
+            pm25       DOUBLE,
+            co         DOUBLE,
+            o3         DOUBLE,
+            run_id     TEXT NOT NULL
+        );
+        CREATE TABLE obs_water (
+            entity_id      TEXT NOT NULL,
+            ts             TIMESTAMP NOT NULL,
+            level_m        DOUBLE,
+            discharge_m3s  DOUBLE,
+            run_id         TEXT NOT NULL
+        );
+        CREATE TABLE obs_rain (
+            entity_id  TEXT NOT NULL,
+            ts         TIMESTAMP NOT NULL,
+            rain_mm    DOUBLE,
+            run_id     TEXT NOT NULL
+        );
+        CREATE TABLE obs_metric (
+            domain     TEXT NOT NULL,
+            entity_id  TEXT NOT NULL,
+            ts         TIMESTAMP NOT NULL,
+            metric     TEXT NOT NULL,
+            value      DOUBLE,
+            run_id     TEXT NOT NULL
+        );
+        CREATE TABLE incident (
+            incident_id           TEXT NOT NULL,
+            type                  TEXT NOT NULL,
+            severity              INTEGER NOT NULL,
+            status                TEXT NOT NULL,
+            reported_at           TIMESTAMP NOT NULL,
+            dispatched_at         TIMESTAMP,
+            closed_at             TIMESTAMP,
+            lon                   DOUBLE,
+            lat                   DOUBLE,
+            district_code         TEXT,
+            description           TEXT,
+            reporting_department  TEXT,
+            feed                  TEXT,
+            run_id                TEXT NOT NULL
+        );
+        CREATE TABLE ingest_run (
+            run_id            TEXT PRIMARY KEY,
+            feed              TEXT NOT NULL,
+            trigger           TEXT NOT NULL,
+            status            TEXT NOT NULL,
+            started_at        TIMESTAMP NOT NULL,
+            finished_at       TIMESTAMP,
+            duration_s        DOUBLE,
+            attempts          INTEGER NOT NULL DEFAULT 1,
+            rows_fetched      BIGINT NOT NULL DEFAULT 0,
+            rows_inserted     BIGINT NOT NULL DEFAULT 0,
+            rows_updated      BIGINT NOT NULL DEFAULT 0,
+            rows_unchanged    BIGINT NOT NULL DEFAULT 0,
+            rows_rejected     BIGINT NOT NULL DEFAULT 0,
+            rows_duplicate    BIGINT NOT NULL DEFAULT 0,
+            error             TEXT,
+            error_kind        TEXT,
+            notes             TEXT,
+            watermark_before  TEXT,
+            watermark_after   TEXT,
+            data_from         TIMESTAMP,
+            data_to           TIMESTAMP,
+            raw_path          TEXT,
+            replay_of         TEXT
+        );
+        CREATE TABLE quarantine (
+            run_id          TEXT NOT NULL,
+            feed            TEXT NOT NULL,
+            row_number      BIGINT,
+            reason          TEXT NOT NULL,
+            raw_row         JSON,
+            quarantined_at  TIMESTAMP NOT NULL
+        );
+        CREATE TABLE feed_state (
+            feed                  TEXT PRIMARY KEY,
+            watermark             TEXT,
+            last_run_id           TEXT,
+            last_run_at           TIMESTAMP,
+            last_success_at       TIMESTAMP,
+            last_failure_at       TIMESTAMP,
+            last_error            TEXT,
+            last_data_at          TIMESTAMP,
+            consecutive_failures  INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ingest_run_feed ON ingest_run (feed, started_at);
+        CREATE INDEX quarantine_run ON quarantine (run_id);
+        """,
+    ),
+]

@@ -1,0 +1,490 @@
+"""The warehouse: the one module that owns DuckDB.
+
+Everything that touches the database goes through :class:`Warehouse`:
+
+- it opens the file (one read-write process per file is DuckDB's rule), applies migrations and
+  hands each thread its own cursor (DuckDB connections are not thread-safe; cursors are);
+- writes go through one lock and one transaction per logical change, so a process killed mid-write
+  leaves the previous state, never half of a run;
+- reads are named methods returning frames or rows; values are always bound parameters.
+
+Other modules never import duckdb. When the warehouse moves to DuckLake, this is the module that
+changes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cityops.errors import DatabaseLockedError, WarehouseError
+from cityops.migrations import MIGRATIONS
+from ingest.domains import Domain
+
+ENTITY_COLUMNS = (
+    "entity_id", "kind", "name", "name_en", "department", "district_code", "lon", "lat", "geometry",
+    "road_name", "road_class", "length_m", "free_flow_kmh", "lanes", "river", "basin", "station_type",
+    "warning_level_m", "guaranteed_level_m", "flood_limit_level_m", "historical_level_m", "normal_level_m",
+    "props", "source", "updated_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+def _utc_naive(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _quote(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise WarehouseError(f"refusing unsafe identifier {name!r}")
+    return f'"{name}"'
+
+
+class Warehouse:
+    """Owns one DuckDB database file (or ``:memory:``)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = duckdb.connect(self.path, read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise DatabaseLockedError(
+                    f"the database {self.path} is in use by another process",
+                    hint="stop the other cityops process (only one process may write a DuckDB file), "
+                    "or point --config at another storage.data_dir",
+                ) from None
+            raise WarehouseError(f"cannot open the database {self.path}: {text.splitlines()[0]}") from None
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._closed = False
+        if not read_only:
+            self.migrate()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor."""
+        if self._closed:
+            raise WarehouseError("the warehouse is closed")
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._conn.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._conn.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction under the write lock; rolled back on any exception."""
+        if self.read_only:
+            raise WarehouseError("the warehouse is open read-only")
+        with self._write_lock:
+            cur = self.cursor()
+            cur.begin()
+            try:
+                yield cur
+            except BaseException:
+                cur.rollback()
+                raise
+            else:
+                cur.commit()
+
+    def _df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        with warnings.catch_warnings():
+            # duckdb 1.5.5 uses a pandas API that pandas 3 deprecates, inside .df().
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", message=".*Pandas4Warning.*")
+            try:
+                from pandas.errors import Pandas4Warning
+
+                warnings.simplefilter("ignore", category=Pandas4Warning)
+            except ImportError:  # pragma: no cover - older pandas
+                pass
+            return self.cursor().execute(sql, params or []).df()
+
+    def _rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        applied: list[int] = []
+        with self.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT, applied_at TIMESTAMP)"
+            )
+            done = {r[0] for r in cur.execute("SELECT version FROM schema_version").fetchall()}
+        for version, name, sql in MIGRATIONS:
+            if version in done:
+                continue
+            with self.transaction() as cur:
+                cur.execute(sql)
+                cur.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, _utc_naive(datetime.now(UTC))]
+                )
+            applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        row = self._rows("SELECT max(version) FROM schema_version")
+        return int(row[0][0] or 0)
+
+    def table_count(self, table: str) -> int:
+        return int(self._rows(f"SELECT count(*) FROM {_quote(table)}")[0][0])
+
+    def ping(self) -> bool:
+        return self._rows("SELECT 1")[0][0] == 1
+
+    # -- reference data ----------------------------------------------------------------------
+
+    def upsert_districts(self, frame: pd.DataFrame) -> int:
+        cols = ["code", "name", "name_en", "geometry", "lon", "lat"]
+        staged = frame[cols]
+        with self.transaction() as cur:
+            cur.register("staged_districts", staged)
+            try:
+                cur.execute("DELETE FROM district WHERE code IN (SELECT code FROM staged_districts)")
+                cur.execute(f"INSERT INTO district ({', '.join(cols)}) SELECT {', '.join(cols)} FROM staged_districts")
+            finally:
+                cur.unregister("staged_districts")
+        return len(staged)
+
+    def districts(self) -> pd.DataFrame:
+        return self._df("SELECT * FROM district ORDER BY code")
+
+    def upsert_entities(self, frame: pd.DataFrame, *, only_new: bool = False) -> int:
+        """Insert or replace entities (catalogue rows); ``only_new`` keeps existing ones untouched."""
+        staged = frame.copy()
+        now = _utc_naive(datetime.now(UTC))
+        for col in ENTITY_COLUMNS:
+            if col not in staged:
+                staged[col] = now if col == "updated_at" else None
+        if "props" in staged:
+            staged["props"] = staged["props"].map(
+                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+            )
+        staged = staged[list(ENTITY_COLUMNS)].drop_duplicates(subset=["entity_id"], keep="last")
+        cols = ", ".join(ENTITY_COLUMNS)
+        with self.transaction() as cur:
+            cur.register("staged_entities", staged)
+            try:
+                if only_new:
+                    n = cur.execute(
+                        f"INSERT INTO entity ({cols}) SELECT {cols} FROM staged_entities s "
+                        "ANTI JOIN entity e ON e.entity_id = s.entity_id"
+                    ).fetchall()[0][0]
+                else:
+                    cur.execute("DELETE FROM entity WHERE entity_id IN (SELECT entity_id FROM staged_entities)")
+                    n = cur.execute(f"INSERT INTO entity ({cols}) SELECT {cols} FROM staged_entities").fetchall()[0][0]
+            finally:
+                cur.unregister("staged_entities")
+        return int(n)
+
+    def entities(self, kind: str | None = None) -> pd.DataFrame:
+        if kind is None:
+            return self._df("SELECT * FROM entity ORDER BY kind, entity_id")
+        return self._df("SELECT * FROM entity WHERE kind = ? ORDER BY entity_id", [kind])
+
+    # -- the write path of one ingest run -----------------------------------------------------
+
+    def start_run(self, run_id: str, feed: str, trigger: str, started_at: datetime, *, replay_of: str | None = None,
+                  watermark_before: str | None = None) -> None:  # fmt: skip
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO ingest_run (run_id, feed, trigger, status, started_at, replay_of, watermark_before) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                [run_id, feed, trigger, _utc_naive(started_at), replay_of, watermark_before],
+            )
+
+    def set_run_raw_path(self, run_id: str, raw_path: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE ingest_run SET raw_path = ? WHERE run_id = ?", [raw_path, run_id])
+
+    def _upsert_wide(
+        self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, run_id: str, feed: str
+    ) -> UpsertCounts:
+        table = _quote(domain.table)
+        key = list(domain.key)
+        values = [c for c in domain.column_names if c not in key]
+        staged = frame[key + values]
+        cur.register("staged_obs", staged)
+        try:
+            on = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key)
+            # A missing value in a correction means "not sent", never "erase": keep what is stored.
+            sets = ", ".join(f"{_quote(v)} = COALESCE(s.{_quote(v)}, t.{_quote(v)})" for v in values)
+            changed = " OR ".join(f"(s.{_quote(v)} IS NOT NULL AND s.{_quote(v)} IS DISTINCT FROM t.{_quote(v)})" for v in values)
+            extra = ", feed = ?" if domain.storage == "record" else ""
+            params: list[Any] = [run_id] + ([feed] if extra else [])
+            updated = cur.execute(
+                f"UPDATE {table} AS t SET {sets}, run_id = ?{extra} FROM staged_obs s WHERE {on} AND ({changed})",
+                params,
+            ).fetchall()[0][0]
+            cols = ", ".join(_quote(c) for c in key + values)
+            scols = ", ".join(f"s.{_quote(c)}" for c in key + values)
+            if domain.storage == "record":
+                inserted = cur.execute(
+                    f"INSERT INTO {table} ({cols}, run_id, feed) SELECT {scols}, ?, ? FROM staged_obs s "
+                    f"ANTI JOIN {table} t ON {on}",
+                    [run_id, feed],
+                ).fetchall()[0][0]
+            else:
+                inserted = cur.execute(
+                    f"INSERT INTO {table} ({cols}, run_id) SELECT {scols}, ? FROM staged_obs s ANTI JOIN {table} t ON {on}",
+                    [run_id],
+                ).fetchall()[0][0]
+        finally:
+            cur.unregister("staged_obs")
+        return UpsertCounts(int(inserted), int(updated), len(staged) - int(inserted) - int(updated))
+
+    def _upsert_long(self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, run_id: str) -> UpsertCounts:
+        long = frame.melt(id_vars=["entity_id", "ts"], value_vars=list(domain.values), var_name="metric", value_name="value")
+        long = long[long["value"].notna()]
+        long.insert(0, "domain", domain.name)
+        cur.register("staged_obs", long)
+        try:
+            on = "t.domain = s.domain AND t.entity_id = s.entity_id AND t.ts = s.ts AND t.metric = s.metric"
+            updated = cur.execute(
+                f"UPDATE obs_metric AS t SET value = s.value, run_id = ? FROM staged_obs s WHERE {on} "
+                "AND s.value IS DISTINCT FROM t.value",
+                [run_id],
+            ).fetchall()[0][0]
+            inserted = cur.execute(
+                "INSERT INTO obs_metric (domain, entity_id, ts, metric, value, run_id) "
+                f"SELECT s.domain, s.entity_id, s.ts, s.metric, s.value, ? FROM staged_obs s ANTI JOIN obs_metric t ON {on}",
+                [run_id],
+            ).fetchall()[0][0]
+        finally:
+            cur.unregister("staged_obs")
+        # Count in rows of the payload, not in (row, metric) cells.
+        rows = len(frame)
+        if len(long) == 0:
+            return UpsertCounts(0, 0, rows)
+        cells_per_row = len(long) / rows
+        ins = round(int(inserted) / cells_per_row)
+        upd = min(rows - ins, round(int(updated) / cells_per_row))
+        return UpsertCounts(ins, upd, rows - ins - upd)
+
+    def _register_entities(self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame,
+                           department: str, feed: str) -> int:  # fmt: skip
+        """Entities first seen in a feed (with a position) join the entity table."""
+        if domain.storage == "record" or "lon" not in frame or "lat" not in frame:
+            return 0
+        placed = frame[frame["lon"].notna() & frame["lat"].notna()]
+        if placed.empty:
+            return 0
+        cols = ["entity_id", "lon", "lat"] + [c for c in ("entity_name", "district_code") if c in placed]
+        latest = placed.sort_values("ts")[cols].drop_duplicates("entity_id", keep="last")
+        if "entity_name" not in latest:
+            latest["entity_name"] = latest["entity_id"]
+        if "district_code" not in latest:
+            latest["district_code"] = None
+        cur.register("staged_ent", latest)
+        try:
+            n = cur.execute(
+                "INSERT INTO entity (entity_id, kind, name, department, district_code, lon, lat, source, updated_at) "
+                "SELECT s.entity_id, ?, coalesce(s.entity_name, s.entity_id), ?, s.district_code, s.lon, s.lat, ?, ? "
+                "FROM staged_ent s ANTI JOIN entity e ON e.entity_id = s.entity_id",
+                [domain.entity_kind, department, f"feed:{feed}", _utc_naive(datetime.now(UTC))],
+            ).fetchall()[0][0]
+        finally:
+            cur.unregister("staged_ent")
+        return int(n)
+
+    def commit_run(
+        self,
+        *,
+        run_id: str,
+        feed: str,
+        department: str,
+        domain: Domain,
+        accepted: pd.DataFrame,
+        quarantined: pd.DataFrame,
+        summary: dict[str, Any],
+        watermark_after: str | None,
+        success: bool,
+    ) -> UpsertCounts:
+        """Write one run atomically: rows, quarantine, the run record and the feed's state."""
+        counts = UpsertCounts()
+        finished = _utc_naive(summary["finished_at"])
+        with self.transaction() as cur:
+            if len(accepted):
+                counts = (
+                    self._upsert_long(cur, domain, accepted, run_id)
+                    if domain.storage == "long"
+                    else self._upsert_wide(cur, domain, accepted, run_id, feed)
+                )
+                self._register_entities(cur, domain, accepted, department, feed)
+            if len(quarantined):
+                q = quarantined.assign(run_id=run_id, feed=feed, quarantined_at=finished)
+                cur.register("staged_q", q[["run_id", "feed", "row_number", "reason", "raw_row", "quarantined_at"]])
+                try:
+                    cur.execute("INSERT INTO quarantine SELECT * FROM staged_q")
+                finally:
+                    cur.unregister("staged_q")
+            data_from = data_to = None
+            if len(accepted) and domain.time_column in accepted:
+                data_from = accepted[domain.time_column].min()
+                data_to = accepted[domain.time_column].max()
+                data_from = None if pd.isna(data_from) else data_from.to_pydatetime()
+                data_to = None if pd.isna(data_to) else data_to.to_pydatetime()
+            cur.execute(
+                """UPDATE ingest_run SET status = ?, finished_at = ?, duration_s = ?, attempts = ?, rows_fetched = ?,
+                   rows_inserted = ?, rows_updated = ?, rows_unchanged = ?, rows_rejected = ?, rows_duplicate = ?,
+                   error = ?, error_kind = ?, notes = ?, watermark_after = ?, data_from = ?, data_to = ?
+                   WHERE run_id = ?""",
+                [
+                    summary["status"], finished, summary["duration_s"], summary.get("attempts", 1),
+                    summary.get("rows_fetched", 0), counts.inserted, counts.updated, counts.unchanged,
+                    len(quarantined), summary.get("rows_duplicate", 0), summary.get("error"),
+                    summary.get("error_kind"), summary.get("notes"), watermark_after, data_from, data_to, run_id,
+                ],
+            )  # fmt: skip
+            self._update_feed_state(cur, feed, run_id, finished, success, summary.get("error"), watermark_after, data_to)
+        return counts
+
+    def _update_feed_state(self, cur: duckdb.DuckDBPyConnection, feed: str, run_id: str, at: datetime | None,
+                           success: bool, error: str | None, watermark: str | None, data_to: datetime | None) -> None:  # fmt: skip
+        cur.execute("INSERT INTO feed_state (feed) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM feed_state WHERE feed = ?)", [feed, feed])
+        if success:
+            cur.execute(
+                """UPDATE feed_state SET last_run_id = ?, last_run_at = ?, last_success_at = ?,
+                   consecutive_failures = 0,
+                   watermark = coalesce(?, watermark),
+                   last_data_at = CASE WHEN ? IS NULL THEN last_data_at
+                                       WHEN last_data_at IS NULL OR ? > last_data_at THEN ? ELSE last_data_at END
+                   WHERE feed = ?""",
+                [run_id, at, at, watermark, data_to, data_to, data_to, feed],
+            )
+        else:
+            cur.execute(
+                """UPDATE feed_state SET last_run_id = ?, last_run_at = ?, last_failure_at = ?, last_error = ?,
+                   consecutive_failures = consecutive_failures + 1 WHERE feed = ?""",
+                [run_id, at, at, error, feed],
+            )
+
+    def recover_interrupted_runs(self, at: datetime) -> list[str]:
+        """Runs left 'running' by a killed process become 'interrupted' (their rows were never committed)."""
+        with self.transaction() as cur:
+            rows = cur.execute("SELECT run_id FROM ingest_run WHERE status = 'running'").fetchall()
+            cur.execute(
+                "UPDATE ingest_run SET status = 'interrupted', finished_at = ?, "
+                "error = 'the process stopped during this run; nothing of it was committed' WHERE status = 'running'",
+                [_utc_naive(at)],
+            )
+        return [r[0] for r in rows]
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def feed_states(self) -> pd.DataFrame:
+        return self._df("SELECT * FROM feed_state ORDER BY feed")
+
+    def feed_state(self, feed: str) -> dict[str, Any] | None:
+        cur = self.cursor().execute("SELECT * FROM feed_state WHERE feed = ?", [feed])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, row, strict=True))
+
+    def runs(self, feed: str | None = None, limit: int = 50) -> pd.DataFrame:
+        if feed is None:
+            return self._df("SELECT * FROM ingest_run ORDER BY started_at DESC LIMIT ?", [limit])
+        return self._df("SELECT * FROM ingest_run WHERE feed = ? ORDER BY started_at DESC LIMIT ?", [feed, limit])
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        cur = self.cursor().execute("SELECT * FROM ingest_run WHERE run_id = ?", [run_id])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def quarantined(self, run_id: str | None = None, feed: str | None = None, limit: int = 1000) -> pd.DataFrame:
+        if run_id is not None:
+            return self._df("SELECT * FROM quarantine WHERE run_id = ? ORDER BY row_number LIMIT ?", [run_id, limit])
+        if feed is not None:
+            return self._df("SELECT * FROM quarantine WHERE feed = ? ORDER BY quarantined_at DESC, row_number LIMIT ?", [feed, limit])
+        return self._df("SELECT * FROM quarantine ORDER BY quarantined_at DESC, row_number LIMIT ?", [limit])
+
+    def observations(self, domain: Domain, *, entity_id: str | None = None, start: datetime | None = None,
+                     end: datetime | None = None, limit: int | None = None) -> pd.DataFrame:  # fmt: skip
+        """Rows of one domain (wide form for every storage), filtered by entity and time."""
+        where, params = [], []  # type: ignore[var-annotated]
+        tcol = _quote(domain.time_column)
+        if domain.storage == "long":
+            where.append("domain = ?")
+            params.append(domain.name)
+        if entity_id is not None:
+            where.append("entity_id = ?")
+            params.append(entity_id)
+        if start is not None:
+            where.append(f"{tcol} >= ?")
+            params.append(_utc_naive(start))
+        if end is not None:
+            where.append(f"{tcol} < ?")
+            params.append(_utc_naive(end))
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        lim = f"LIMIT {int(limit)}" if limit else ""
+        if domain.storage == "long":
+            pivots = ", ".join(f"max(value) FILTER (WHERE metric = '{m}') AS {_quote(m)}" for m in domain.values)
+            return self._df(
+                f"SELECT entity_id, ts, {pivots} FROM obs_metric {clause} GROUP BY entity_id, ts ORDER BY ts, entity_id {lim}",
+                params,
+            )
+        return self._df(f"SELECT * FROM {_quote(domain.table)} {clause} ORDER BY {tcol} {lim}", params)
+
+    def duplicate_keys(self, domain: Domain) -> int:
+        """How many keys occur more than once (must always be 0)."""
+        key = ", ".join(_quote(k) for k in (("domain", "entity_id", "ts", "metric") if domain.storage == "long" else domain.key))
+        return int(self._rows(f"SELECT count(*) FROM (SELECT {key} FROM {_quote(domain.table)} GROUP BY ALL HAVING count(*) > 1)")[0][0])

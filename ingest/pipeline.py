@@ -1,0 +1,440 @@
+"""One feed run, end to end: fetch → land raw → parse → map → validate → upsert → record.
+
+:func:`run_feed` is the function the scheduler and the CLI call; :func:`replay_run` parses a landed
+payload again. Both return a :class:`RunReport`. A run never raises for a feed's problems: the error
+is recorded on the run (and the feed's state) and returned in the report, so one failing feed never
+stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from cityops.clock import Clock, SystemClock
+from cityops.settings import DatabaseSource, FeedSettings, FileSource, HttpSource, Settings
+from cityops.warehouse import Warehouse
+from ingest.domains import BUILTIN_DOMAINS, Domain, custom_domain
+from ingest.errors import IngestError, ParseError, SchemaDriftError, SourceError, TerminalError, TransientError
+from ingest.landing import Landing, LandingWriter
+from ingest.mapping import MappingSpec, map_records
+from ingest.parse import ROW, json_safe, parse_payload
+from ingest.sources import FetchContext, FetchOutcome
+from ingest.sources.database import fetch_database
+from ingest.sources.file import fetch_files, move_aside
+from ingest.sources.http import fetch_http
+from ingest.validate import validate_rows
+
+PART_STRIDE = 1_000_000_000  # ROW = part index × stride + row within the part
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    feed: str
+    status: str  # ok | partial | failed | skipped
+    trigger: str
+    rows_fetched: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    duration_s: float = 0.0
+    attempts: int = 1
+    error: str | None = None
+    error_kind: str | None = None
+    notes: list[str] = field(default_factory=list)
+    raw_path: str | None = None
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.rows_inserted + self.rows_updated
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "partial")
+
+
+@dataclass
+class Runtime:
+    """What a run needs: settings, the warehouse, the clock, the environment (for secrets)."""
+
+    settings: Settings
+    warehouse: Warehouse
+    clock: Clock = field(default_factory=SystemClock)
+    environ: dict[str, str] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def landing(self) -> Landing:
+        return Landing(self.settings.storage.raw_dir)
+
+    def feed_lock(self, feed: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(feed, threading.Lock())
+
+
+def resolve_domain(settings: Settings, name: str) -> Domain:
+    if name in BUILTIN_DOMAINS:
+        return BUILTIN_DOMAINS[name]
+    spec = settings.domains[name]
+    return custom_domain(name, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics])
+
+
+def mapping_spec(settings: Settings, feed: FeedSettings) -> MappingSpec:
+    return MappingSpec(
+        fields=feed.fields,
+        units=feed.units,
+        values=feed.values,
+        timezone=feed.timezone or settings.city.timezone,
+        datum=feed.datum,
+        time_format=feed.time_format,
+        entity_prefix=feed.entity_prefix,
+    )
+
+
+def new_run_id(feed: str, at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{feed}-{uuid.uuid4().hex[:6]}"
+
+
+# -- processing a landed payload (pure apart from reading the landed files) ------------------------
+
+
+@dataclass
+class Processed:
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    fetched: int
+    duplicates: int
+    notes: list[str]
+    failed_parts: dict[str, str]
+    data_max: datetime | None
+
+
+def _quarantine_frame(entries: list[tuple[int, str]], raw_by_row: dict[int, str], multi_part: bool,
+                      part_names: list[str]) -> pd.DataFrame:  # fmt: skip
+    if not entries:
+        return pd.DataFrame(columns=["row_number", "reason", "raw_row"])
+    reasons: dict[int, list[str]] = {}
+    for row, reason in entries:
+        reasons.setdefault(row, [])
+        if reason not in reasons[row]:
+            reasons[row].append(reason)
+    out = []
+    for row, rs in sorted(reasons.items()):
+        part, local = divmod(row, PART_STRIDE)
+        prefix = f"{part_names[part]} " if multi_part and part < len(part_names) else ""
+        out.append({"row_number": local, "reason": prefix + "; ".join(rs), "raw_row": raw_by_row.get(row)})
+    return pd.DataFrame(out)
+
+
+def process_payload(
+    directory: Path,
+    *,
+    feed_name: str,
+    feed: FeedSettings,
+    domain: Domain,
+    spec: MappingSpec,
+    now: datetime,
+    future_tolerance: timedelta,
+) -> Processed:
+    meta = Landing.read_meta(directory)
+    parts = meta.get("parts", [])
+    src = feed.source
+    records = getattr(src, "records", None)
+    encoding = getattr(src, "encoding", "auto")
+    delimiter = getattr(src, "delimiter", ",")
+    sheet = getattr(src, "sheet", 0)
+    per_file = isinstance(src, FileSource)
+    mapped_frames: list[pd.DataFrame] = []
+    raw_frames: list[pd.DataFrame] = []
+    entries: list[tuple[int, str]] = []
+    failed: dict[str, str] = {}
+    notes: list[str] = []
+    fetched = 0
+    names = [p.get("origin") or p["name"] for p in parts]
+    for i, part in enumerate(parts):
+        what = f"{feed_name} {part.get('origin') or part['name']}"
+        try:
+            data = Landing.read_part(directory, part["name"])
+            parsed = parse_payload(data, part["format"], records=records, encoding=encoding, delimiter=delimiter,
+                                   sheet=sheet, what=what)  # fmt: skip
+            if parsed.encoding and parsed.encoding not in ("utf-8",) and part["format"] == "csv":
+                notes.append(f"{part.get('origin')}: decoded as {parsed.encoding}")
+            raw = parsed.frame
+            if len(raw):
+                raw[ROW] = raw[ROW] + i * PART_STRIDE
+            for bad in parsed.bad:
+                entries.append((i * PART_STRIDE + max(bad.row, 0), bad.reason))
+            fetched += len(raw) + len(parsed.bad)
+            if len(raw) == 0:
+                continue
+            mapped = map_records(raw, domain, spec, what=what)
+        except (ParseError, SchemaDriftError) as exc:
+            if not per_file:
+                raise
+            failed[part["name"]] = str(exc)
+            continue
+        if mapped.unmapped_fields:
+            notes.append(f"{part.get('origin') or part['name']}: fields not mapped: {', '.join(mapped.unmapped_fields[:12])}")
+        entries.extend(mapped.rejects)
+        mapped_frames.append(mapped.frame)
+        raw_frames.append(raw)
+
+    if mapped_frames:
+        frame = pd.concat(mapped_frames, ignore_index=True) if len(mapped_frames) > 1 else mapped_frames[0]
+    else:
+        frame = pd.DataFrame({c.name: pd.Series(dtype="object") for c in domain.columns} | {ROW: pd.Series(dtype="int64")})
+    rejected_rows = {r for r, _ in entries}
+    if rejected_rows:
+        frame = frame[~frame[ROW].isin(rejected_rows)]
+    validated = validate_rows(frame, domain, now=now, future_tolerance=future_tolerance)
+    entries.extend(validated.rejects)
+
+    raw_by_row: dict[int, str] = {}
+    wanted = {r for r, _ in entries}
+    if wanted and raw_frames:
+        raw_all = pd.concat(raw_frames, ignore_index=True) if len(raw_frames) > 1 else raw_frames[0]
+        subset = raw_all[raw_all[ROW].isin(wanted)]
+        for rec in subset.to_dict("records"):
+            row = int(rec.pop(ROW))
+            clean = {k: json_safe(v) for k, v in rec.items() if not (v is None or (isinstance(v, float) and v != v))}
+            raw_by_row[row] = json.dumps(clean, ensure_ascii=False, default=str)
+    quarantined = _quarantine_frame(entries, raw_by_row, len(parts) > 1, names)
+    accepted = validated.accepted.drop(columns=[ROW])
+    data_max = None
+    if len(accepted) and domain.time_column in accepted:
+        m = accepted[domain.time_column].max()
+        data_max = None if pd.isna(m) else m.to_pydatetime().replace(tzinfo=UTC)
+    return Processed(accepted, quarantined, fetched, validated.duplicates_dropped, notes, failed, data_max)
+
+
+# -- running a feed ------------------------------------------------------------------------------
+
+
+def _since(rt: Runtime, feed: FeedSettings, domain: Domain, state: dict[str, Any] | None, now: datetime) -> datetime | None:
+    src = feed.source
+    if isinstance(src, HttpSource):
+        if src.since is None:
+            return None
+        wm = state.get("watermark") if state else None
+        if wm:
+            try:
+                return datetime.fromisoformat(wm).astimezone(UTC) - src.since.overlap
+            except ValueError:
+                pass
+        return now - src.since.initial
+    return None
+
+
+def _fetch(src: Any, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
+    if isinstance(src, HttpSource):
+        return fetch_http(src, ctx, writer)
+    if isinstance(src, FileSource):
+        return fetch_files(src, ctx, writer)
+    if isinstance(src, DatabaseSource):
+        return fetch_database(src, ctx, writer)
+    raise SourceError(f"unknown source type {type(src).__name__}")
+
+
+def run_feed(
+    rt: Runtime,
+    name: str,
+    *,
+    trigger: str = "schedule",
+    since: datetime | None = None,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> RunReport:
+    """Pull one feed now. ``since`` overrides the watermark (a backfill)."""
+    settings = rt.settings
+    feed = settings.feeds[name]
+    domain = resolve_domain(settings, feed.domain)
+    lock = rt.feed_lock(name)
+    now = rt.clock.now()
+    run_id = new_run_id(name, now)
+    if not lock.acquire(blocking=False):
+        return RunReport(run_id, name, "skipped", trigger, notes=["a run of this feed is already in progress"])
+    t0 = time.monotonic()
+    try:
+        state = rt.warehouse.feed_state(name)
+        watermark_before = state.get("watermark") if state else None
+        rt.warehouse.start_run(run_id, name, trigger, now, watermark_before=watermark_before)
+        ing = settings.ingest
+        tz = feed.timezone or settings.city.timezone
+        ctx = FetchContext(
+            feed=name,
+            now=now,
+            since=since if since is not None else _since(rt, feed, domain, state, now),
+            watermark=None if since is not None else watermark_before,
+            timezone=tz,
+            connect_timeout=ing.connect_timeout,
+            read_timeout=ing.read_timeout,
+            deadline=t0 + ing.run_timeout.total_seconds(),
+            environ=rt.environ,
+            on_progress=on_progress,
+        )
+        writer = rt.landing.writer(name, run_id, now, {"source": feed.source.type, "since": ctx.since}, int(ing.max_payload_mb * 1e6))
+        rt.warehouse.set_run_raw_path(run_id, str(writer.directory))
+        attempts = 0
+
+        def attempt() -> FetchOutcome:
+            nonlocal attempts
+            attempts += 1
+            writer.reset()
+            return _fetch(feed.source, ctx, writer)
+
+        report = RunReport(run_id, name, "failed", trigger, raw_path=str(writer.directory))
+        try:
+            retrying = Retrying(
+                retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
+                stop=stop_after_attempt(ing.retry_attempts),
+                wait=wait_exponential(multiplier=ing.retry_backoff.total_seconds(), max=60),
+                sleep=rt.sleep,
+                reraise=True,
+            )
+            outcome = retrying(attempt)
+            writer.finish(attempts=attempts)
+            processed = process_payload(
+                writer.directory, feed_name=name, feed=feed, domain=domain, spec=mapping_spec(settings, feed),
+                now=now, future_tolerance=ing.future_tolerance,
+            )  # fmt: skip
+        except IngestError as exc:
+            writer.finish(attempts=attempts, error=str(exc))
+            return _fail(rt, report, feed, domain, exc, attempts, t0, now)
+        except RetryError as exc:  # pragma: no cover - reraise=True makes tenacity re-raise the cause
+            return _fail(rt, report, feed, domain, TransientError(str(exc)), attempts, t0, now)
+
+        watermark_after = _watermark_after(feed, domain, outcome, processed, now)
+        status = "ok"
+        notes = processed.notes + outcome.notes
+        if processed.failed_parts or outcome.extra.get("oversize"):
+            status = "partial" if (outcome.files and len(processed.failed_parts) < len(outcome.files)) else "failed"
+            notes += [f"{k}: {v}" for k, v in processed.failed_parts.items()]
+        report.status = status
+        report.attempts = attempts
+        report.rows_fetched = processed.fetched
+        report.rows_rejected = len(processed.quarantined)
+        report.rows_duplicate = processed.duplicates
+        report.notes = notes
+        report.duration_s = time.monotonic() - t0
+        if status == "failed":
+            report.error = "; ".join(notes) or "every file failed"
+            report.error_kind = "terminal"
+        summary = _summary(report, rt.clock.now())
+        counts = rt.warehouse.commit_run(
+            run_id=run_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
+            quarantined=processed.quarantined, summary=summary, watermark_after=watermark_after,
+            success=status != "failed",
+        )  # fmt: skip
+        report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
+        if isinstance(feed.source, FileSource):
+            _move_files(feed.source, outcome, processed, now)
+        return report
+    finally:
+        lock.release()
+
+
+def _move_files(src: FileSource, outcome: FetchOutcome, processed: Processed, now: datetime) -> None:
+    processed_dir = src.processed_dir or src.path / "processed"
+    failed_dir = src.failed_dir or src.path / "failed"
+    by_part = {f"part-{i:04d}": f for i, f in enumerate(outcome.files, start=1)}
+    failed_files = {by_part[k.split(".")[0]]: v for k, v in processed.failed_parts.items() if k.split(".")[0] in by_part}
+    for path in outcome.files:
+        if path in failed_files:
+            move_aside(path, failed_dir, now, failed_files[path])
+        else:
+            move_aside(path, processed_dir, now)
+    for path in outcome.extra.get("oversize", []):
+        move_aside(path, failed_dir, now, "over the payload size limit")
+
+
+def _watermark_after(feed: FeedSettings, domain: Domain, outcome: FetchOutcome, processed: Processed, now: datetime) -> str | None:
+    src = feed.source
+    if isinstance(src, DatabaseSource):
+        return outcome.watermark
+    if isinstance(src, HttpSource) and src.since is not None:
+        if domain.storage == "record":
+            return now.astimezone(UTC).isoformat()
+        if processed.data_max is not None:
+            return processed.data_max.isoformat()
+    return None
+
+
+def _summary(report: RunReport, finished: datetime) -> dict[str, Any]:
+    return {
+        "status": report.status,
+        "finished_at": finished,
+        "duration_s": report.duration_s,
+        "attempts": report.attempts,
+        "rows_fetched": report.rows_fetched,
+        "rows_duplicate": report.rows_duplicate,
+        "error": report.error,
+        "error_kind": report.error_kind,
+        "notes": "\n".join(report.notes) or None,
+    }
+
+
+def _fail(rt: Runtime, report: RunReport, feed: FeedSettings, domain: Domain, exc: IngestError, attempts: int,
+          t0: float, now: datetime) -> RunReport:  # fmt: skip
+    report.status = "failed"
+    report.error = str(exc)
+    report.error_kind = "transient" if isinstance(exc, TransientError) else "terminal"
+    report.attempts = attempts
+    report.duration_s = time.monotonic() - t0
+    empty = pd.DataFrame()
+    rt.warehouse.commit_run(
+        run_id=report.run_id, feed=report.feed, department=feed.department, domain=domain, accepted=empty,
+        quarantined=empty, summary=_summary(report, rt.clock.now()), watermark_after=None, success=False,
+    )  # fmt: skip
+    return report
+
+
+def replay_run(rt: Runtime, run_id: str) -> RunReport:
+    """Parse a landed payload again with today's mapping, as a new run (``replay_of`` the old one)."""
+    old = rt.warehouse.run(run_id)
+    if old is None:
+        raise SourceError(f"no run {run_id!r}", hint="`cityops ingest list` shows recent runs")
+    name = old["feed"]
+    if name not in rt.settings.feeds:
+        raise SourceError(f"run {run_id} belongs to feed {name!r}, which is not in the configuration")
+    directory = Path(old["raw_path"]) if old.get("raw_path") else None
+    if directory is None or not directory.exists():
+        raise SourceError(f"the raw payload of run {run_id} is not in the landing area ({directory})")
+    feed = rt.settings.feeds[name]
+    domain = resolve_domain(rt.settings, feed.domain)
+    now = rt.clock.now()
+    new_id = new_run_id(name, now)
+    t0 = time.monotonic()
+    rt.warehouse.start_run(new_id, name, "replay", now, replay_of=run_id)
+    report = RunReport(new_id, name, "failed", "replay", raw_path=str(directory))
+    try:
+        processed = process_payload(directory, feed_name=name, feed=feed, domain=domain, spec=mapping_spec(rt.settings, feed),
+                                    now=now, future_tolerance=rt.settings.ingest.future_tolerance)  # fmt: skip
+    except (IngestError, TerminalError) as exc:
+        return _fail(rt, report, feed, domain, exc, 1, t0, now)
+    report.status = "ok"
+    report.rows_fetched = processed.fetched
+    report.rows_rejected = len(processed.quarantined)
+    report.rows_duplicate = processed.duplicates
+    report.notes = processed.notes
+    report.duration_s = time.monotonic() - t0
+    counts = rt.warehouse.commit_run(
+        run_id=new_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
+        quarantined=processed.quarantined, summary=_summary(report, rt.clock.now()), watermark_after=None, success=True,
+    )  # fmt: skip
+    report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
+    rt.warehouse.set_run_raw_path(new_id, str(directory))
+    return report
