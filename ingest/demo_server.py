@@ -112,8 +112,8 @@ Fault injection (tests and demos)
 fail: ``"500"`` → HTTP 500 JSON error; ``"404"`` → HTTP 404 JSON error; ``"hang"`` → no response
 until the client gives up (or the fault is cleared or the server stops), then the connection is
 dropped; ``"malformed"`` → HTTP 200 with the normal headers but the body truncated to half its
-length (``Content-Length`` matches the truncated body, so the HTTP exchange is valid but the JSON/CSV
-is not); ``"none"`` → removes the fault. The longest matching prefix wins.
+length in bytes (``Content-Length`` matches the truncated body, so the HTTP exchange is valid but the
+JSON/CSV is not, and may even end in the middle of a UTF-8 character); ``"none"`` → removes the fault. The longest matching prefix wins.
 """
 
 from __future__ import annotations
