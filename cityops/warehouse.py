@@ -443,6 +443,12 @@ class Warehouse:
             return self._df("SELECT * FROM ingest_run ORDER BY started_at DESC LIMIT ?", [limit])
         return self._df("SELECT * FROM ingest_run WHERE feed = ? ORDER BY started_at DESC LIMIT ?", [feed, limit])
 
+    def last_runs(self) -> pd.DataFrame:
+        """The latest run of each feed."""
+        return self._df(
+            "SELECT * FROM ingest_run QUALIFY row_number() OVER (PARTITION BY feed ORDER BY started_at DESC) = 1 ORDER BY feed"
+        )
+
     def run(self, run_id: str) -> dict[str, Any] | None:
         cur = self.cursor().execute("SELECT * FROM ingest_run WHERE run_id = ?", [run_id])
         row = cur.fetchone()

@@ -35,7 +35,8 @@ from ingest.sources.file import fetch_files, move_aside
 from ingest.sources.http import fetch_http
 from ingest.validate import validate_rows
 
-PART_STRIDE = 1_000_000_000  # ROW = part index × stride + row within the part
+PART_STRIDE = 1_000_000_000
+_EMPTY_DTYPES = {"str": "string", "float": "float64", "int": "float64", "ts": "datetime64[us]"}  # ROW = part index × stride + row within the part
 
 
 @dataclass
@@ -197,7 +198,7 @@ def process_payload(
     if mapped_frames:
         frame = pd.concat(mapped_frames, ignore_index=True) if len(mapped_frames) > 1 else mapped_frames[0]
     else:
-        frame = pd.DataFrame({c.name: pd.Series(dtype="object") for c in domain.columns} | {ROW: pd.Series(dtype="int64")})
+        frame = pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for c in domain.columns} | {ROW: pd.Series(dtype="int64")})
     rejected_rows = {r for r, _ in entries}
     if rejected_rows:
         frame = frame[~frame[ROW].isin(rejected_rows)]

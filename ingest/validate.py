@@ -83,6 +83,8 @@ def _reasons_from_failures(failures: pd.DataFrame, rows: np.ndarray) -> list[tup
 def validate_rows(frame: pd.DataFrame, domain: Domain, *, now: datetime, future_tolerance: timedelta) -> Validated:
     """Validate mapped rows (index must be 0..n-1, with ROW)."""
     frame = frame.reset_index(drop=True)
+    if frame.empty:
+        return Validated(frame, [])
     rows = frame[ROW].to_numpy()
     rejects: list[tuple[int, str]] = []
     try:

@@ -1,0 +1,257 @@
+"""The `cityops` command. Every error a user can cause is one line plus the fix, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cityops.errors import CityopsError, ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(help="cityops — one network, unified management of a city's operations.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)  # fmt: skip
+ingest_app = typer.Typer(help="Pull departmental feeds, list runs, replay a landed payload.", no_args_is_help=True)
+db_app = typer.Typer(help="The warehouse (DuckDB).", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", "-c", help="TOML configuration file ('demo' for the built-in demo configuration "
+                 "on ./cityops-data). Default: $CITYOPS_CONFIG or ./cityops.toml."),
+]  # fmt: skip
+
+
+def _load(config: str | None) -> Any:
+    from cityops.settings import load_settings
+
+    if config == "demo":
+        from cityops.demo import demo_settings
+
+        # The demo feed server only runs inside `cityops demo`; this is for inspecting its data.
+        return demo_settings(Path("cityops-data"), "http://127.0.0.1:9")
+    path = config or os.environ.get("CITYOPS_CONFIG") or "cityops.toml"
+    if not Path(path).exists() and config is None:
+        raise ConfigError(
+            f"no configuration given and {path} does not exist",
+            hint="pass --config FILE (see cityops.example.toml), or --config demo for the demo's data",
+        )
+    return load_settings(path)
+
+
+def _runtime(config: str | None) -> Any:
+    from cityops.server import open_runtime
+
+    return open_runtime(_load(config))
+
+
+def _local(settings: Any, value: Any) -> str:
+    if value is None or value != value:
+        return "—"
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(settings.city.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8050,
+    data_dir: Annotated[Path, typer.Option(help="Folder for the demo's database, raw payloads and snapshots.")] = Path("cityops-data"),
+    speed: Annotated[float, typer.Option(help="How many times faster than real time the demo clock runs.")] = 60.0,
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo's data instead of starting afresh.")] = False,
+) -> None:
+    """Run the whole product with the demo city (Qingyuan): feeds, scheduler and dashboard."""
+    from cityops.demo import run_demo
+
+    _install_sigterm()
+    run_demo(port=port, data_dir=data_dir, speed=speed, keep=keep, console=console)
+
+
+@app.command()
+def serve(config: ConfigOpt = None, port: Annotated[int | None, typer.Option(help="Override server.port.")] = None) -> None:
+    """Production: dashboard + scheduler from a configuration file, in one process."""
+    from cityops.server import build_server
+
+    settings = _load(config)
+    if port is not None:
+        settings = settings.model_copy(update={"server": settings.server.model_copy(update={"port": port})})
+    from cityops.server import open_runtime
+
+    rt = open_runtime(settings)
+    server = build_server(rt)
+    console.print(f"cityops serving {settings.city.name} on {server.url} (health: {server.url}/healthz)")
+    _install_sigterm()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        server.stop()
+
+
+def _install_sigterm() -> None:
+    def handler(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@db_app.command("init")
+def db_init(config: ConfigOpt = None) -> None:
+    """Create or migrate the warehouse and load the city's reference data."""
+    from cityops.reference import load_reference_data
+    from cityops.warehouse import Warehouse
+
+    settings = _load(config)
+    with Warehouse(settings.storage.database_path) as wh:
+        counts = load_reference_data(settings, wh)
+        console.print(f"database {settings.storage.database_path}: schema version {wh.schema_version()}; "
+                      f"{counts['districts']} districts, {counts['entities']} entities loaded")  # fmt: skip
+
+
+def _parse_from(value: str, tz: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed.astimezone(UTC)
+
+
+@ingest_app.command("run")
+def ingest_run(
+    feeds: Annotated[list[str] | None, typer.Argument(help="Feeds to pull (default: every enabled feed).")] = None,
+    config: ConfigOpt = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Backfill from this date/time (city timezone).")] = None,
+) -> None:
+    """Pull feeds now, print a summary table; exit 1 if any feed failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.pipeline import run_feed
+
+    rt = _runtime(config)
+    settings = rt.settings
+    names = feeds or [n for n, f in settings.feeds.items() if f.enabled]
+    unknown = [n for n in names if n not in settings.feeds]
+    if unknown:
+        raise ConfigError(f"unknown feed(s): {', '.join(unknown)}", hint=f"configured feeds: {', '.join(settings.feeds) or 'none'}")
+    since = _parse_from(from_, settings.city.timezone) if from_ else None
+    reports = []
+    with Progress(TextColumn("{task.fields[feed]:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=since is None) as progress:  # fmt: skip
+        for name in names:
+            task = progress.add_task("", feed=name, total=None)
+
+            def on_progress(_f: str, done: int, total: int | None, task: Any = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = run_feed(rt, name, trigger="backfill" if since else "manual", since=since, on_progress=on_progress)
+            progress.update(task, completed=report.rows_fetched, total=max(report.rows_fetched, 1))
+            reports.append(report)
+    table = Table(title="ingest run")
+    for col in ("feed", "status", "fetched", "inserted", "updated", "unchanged", "rejected", "seconds", "error"):
+        table.add_column(col, justify="right" if col in ("fetched", "inserted", "updated", "unchanged", "rejected", "seconds") else "left")
+    for r in reports:
+        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(r.status, "")
+        table.add_row(r.feed, f"[{style}]{r.status}[/]", str(r.rows_fetched), str(r.rows_inserted), str(r.rows_updated),
+                      str(r.rows_unchanged), str(r.rows_rejected), f"{r.duration_s:.1f}", (r.error or "")[:160])  # fmt: skip
+    console.print(table)
+    rt.warehouse.close()
+    if any(r.status == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+@ingest_app.command("list")
+def ingest_list(
+    config: ConfigOpt = None,
+    feed: Annotated[str | None, typer.Option(help="Only this feed's runs.")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+) -> None:
+    """Feed health and the latest runs."""
+    from cityops.services import Services
+
+    rt = _runtime(config)
+    svc = Services(rt)
+    health = Table(title="feeds")
+    for col in ("feed", "department", "domain", "freshness", "data as of", "last error"):
+        health.add_column(col)
+    colours = {"fresh": "green", "late": "yellow", "stale": "red", "never": "dim"}
+    for h in svc.feed_health():
+        health.add_row(h.feed, h.department, h.domain, f"[{colours[h.freshness]}]{h.freshness}[/]",
+                       _local(rt.settings, h.last_data_at or h.last_success_at), (h.last_error or "")[:80])  # fmt: skip
+    console.print(health)
+    runs = rt.warehouse.runs(feed=feed, limit=limit)
+    table = Table(title="runs (newest first)")
+    for col in ("run id", "feed", "trigger", "status", "started", "fetched", "ins", "upd", "rej", "error"):
+        table.add_column(col)
+    for r in runs.to_dict("records"):
+        table.add_row(r["run_id"], r["feed"], r["trigger"], r["status"], _local(rt.settings, r["started_at"]),
+                      str(r["rows_fetched"]), str(r["rows_inserted"]), str(r["rows_updated"]), str(r["rows_rejected"]),
+                      (r["error"] or "")[:80])  # fmt: skip
+    console.print(table)
+    rt.warehouse.close()
+
+
+@ingest_app.command("replay")
+def ingest_replay(run_id: Annotated[str, typer.Argument(help="The run whose landed payload to parse again.")],
+                  config: ConfigOpt = None) -> None:  # fmt: skip
+    """Parse a run's landed raw payload again (with the current mapping) and upsert it."""
+    from ingest.pipeline import replay_run
+
+    rt = _runtime(config)
+    report = replay_run(rt, run_id)
+    console.print(f"replay of {run_id} as {report.run_id}: {report.status}; fetched {report.rows_fetched}, "
+                  f"inserted {report.rows_inserted}, updated {report.rows_updated}, unchanged {report.rows_unchanged}, "
+                  f"quarantined {report.rows_rejected}" + (f"; error: {report.error}" if report.error else ""))  # fmt: skip
+    rt.warehouse.close()
+    if report.status == "failed":
+        raise typer.Exit(1)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate a configuration file and summarise it."""
+    settings = _load(config)
+    console.print(f"{settings.source_path}: valid — city {settings.city.name}, {len(settings.feeds)} feeds "
+                  f"({', '.join(settings.feeds)}), data in {settings.storage.data_dir}")  # fmt: skip
+
+
+@config_app.command("options")
+def config_options() -> None:
+    """Every option with its type, default and help."""
+    from cityops.settings import describe_options
+
+    table = Table(title="configuration options")
+    for col in ("key", "type", "default", "help"):
+        table.add_column(col, overflow="fold")
+    for row in describe_options():
+        table.add_row(*row)
+    console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("CITYOPS_LOG", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except CityopsError as exc:
+        err_console.print(f"[red]error:[/] {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else ""), highlight=False)
+        sys.exit(2)
+
+

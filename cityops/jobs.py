@@ -1,0 +1,102 @@
+"""Scheduler wiring: APScheduler 3 around plain functions (``run_feed``).
+
+One job per enabled feed (interval or cron), ``max_instances=1`` so a feed never overlaps itself,
+``coalesce`` so a backlog of missed runs becomes one, a misfire grace, and a thread pool large enough
+that a hanging feed (bounded anyway by its fetch timeouts) never delays the others. Retries with
+backoff for transient errors happen inside ``run_feed``.
+
+Only the serving process builds a scheduler, and only when asked (never at import); a process-wide
+guard refuses to start a second one, which is what a debug reloader would otherwise do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cityops.errors import CityopsError
+from ingest.pipeline import RunReport, Runtime, run_feed
+
+log = logging.getLogger("cityops.jobs")
+
+_started_lock = threading.Lock()
+_started: BackgroundScheduler | None = None
+
+
+class SchedulerAlreadyRunning(CityopsError):
+    """A scheduler is already running in this process."""
+
+
+def _job(rt: Runtime, name: str, on_report: Callable[[RunReport], None] | None) -> None:
+    try:
+        report = run_feed(rt, name, trigger="schedule")
+    except Exception:  # the scheduler thread must survive anything a run does; the run records its own errors
+        log.exception("feed %s: run crashed", name)
+        return
+    if report.status == "failed":
+        log.warning("feed %s: %s", name, report.error)
+    if on_report is not None:
+        on_report(report)
+
+
+def build_scheduler(
+    rt: Runtime, *, on_report: Callable[[RunReport], None] | None = None, start_now: bool = True
+) -> BackgroundScheduler:
+    """A scheduler with one job per enabled feed (not started)."""
+    settings = rt.settings
+    tz = settings.city.timezone
+    enabled = [n for n, f in settings.feeds.items() if f.enabled]
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=max(settings.scheduler.max_workers, len(enabled) + 1))},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(settings.scheduler.misfire_grace.total_seconds()),
+        },
+        timezone=tz,
+    )
+    for name in enabled:
+        sched = settings.feeds[name].effective_schedule
+        if sched.interval is not None:
+            # With a simulated clock the cadence is in simulated time; the trigger runs in real time.
+            seconds = max(0.5, rt.clock.to_real_seconds(sched.interval))
+            trigger = IntervalTrigger(seconds=seconds, timezone=tz, jitter=int(sched.jitter.total_seconds()) or None)
+        else:
+            assert sched.cron is not None
+            trigger = CronTrigger.from_crontab(sched.cron, timezone=tz)
+        kwargs = {}
+        if start_now:
+            from datetime import datetime, UTC
+
+            kwargs["next_run_time"] = datetime.now(UTC) + timedelta(seconds=0.2)
+        scheduler.add_job(_job, trigger, args=[rt, name, on_report], id=f"feed:{name}", name=f"ingest {name}", **kwargs)
+    return scheduler
+
+
+def start_scheduler(scheduler: BackgroundScheduler) -> None:
+    """Start ``scheduler`` unless this process already runs one."""
+    global _started
+    with _started_lock:
+        if _started is not None and _started.running:
+            raise SchedulerAlreadyRunning(
+                "a scheduler is already running in this process",
+                hint="run one `cityops serve` per database; never under a debug reloader",
+            )
+        scheduler.start()
+        _started = scheduler
+
+
+def stop_scheduler(scheduler: BackgroundScheduler, *, wait: bool = True) -> None:
+    global _started
+    with _started_lock:
+        if scheduler.running:
+            scheduler.shutdown(wait=wait)
+        if _started is scheduler:
+            _started = None

@@ -1,0 +1,27 @@
+"""Loading the city's reference data (districts, entity catalogues) into the warehouse at start."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cityops.settings import Settings
+from cityops.warehouse import Warehouse
+from geo.boundaries import assign_districts, load_districts, load_entity_catalogue
+
+
+def load_reference_data(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
+    """Upsert the configured districts and catalogues; entities without a district get one by position."""
+    counts = {"districts": 0, "entities": 0}
+    districts = pd.DataFrame()
+    if settings.city.districts is not None:
+        districts = load_districts(settings.city.districts)
+        counts["districts"] = warehouse.upsert_districts(districts)
+    for path in settings.city.catalogues:
+        entities = load_entity_catalogue(path, source=f"catalogue:{path.name}")
+        if len(districts) and "district_code" in entities:
+            missing = entities["district_code"].isna()
+            if missing.any():
+                sub = entities[missing]
+                entities.loc[missing, "district_code"] = assign_districts(sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts)
+        counts["entities"] += warehouse.upsert_entities(entities)
+    return counts

@@ -1,0 +1,97 @@
+"""Serving: build the process's services and serve the Dash app with a production WSGI server.
+
+``cityops serve`` and ``cityops demo`` are one process: warehouse, scheduler and web app together,
+because DuckDB allows one read-write process per file. waitress serves with threads; each thread
+gets its own DuckDB cursor from the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from waitress.server import create_server
+
+from cityops.clock import Clock, SystemClock
+from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
+from cityops.reference import load_reference_data
+from cityops.services import Services
+from cityops.settings import Settings
+from cityops.warehouse import Warehouse
+from ingest.pipeline import Runtime
+
+log = logging.getLogger("cityops.server")
+
+
+def open_runtime(settings: Settings, *, clock: Clock | None = None, environ: dict[str, str] | None = None) -> Runtime:
+    """Open the warehouse (migrating it), load reference data, recover interrupted runs."""
+    storage = settings.storage
+    warehouse = Warehouse(storage.database_path, memory_limit=storage.memory_limit, threads=storage.threads)
+    rt = Runtime(settings, warehouse, clock or SystemClock(), dict(os.environ if environ is None else environ))
+    load_reference_data(settings, warehouse)
+    interrupted = warehouse.recover_interrupted_runs(rt.clock.now())
+    if interrupted:
+        log.warning("runs interrupted by a previous stop (nothing of them was committed): %s", ", ".join(interrupted))
+    return rt
+
+
+@dataclass
+class Server:
+    """A running web server (+ scheduler); ``stop()`` shuts everything down cleanly."""
+
+    services: Services
+    wsgi: Any
+    thread: threading.Thread | None = None
+    _stopped: bool = field(default=False)
+
+    @property
+    def url(self) -> str:
+        host, port = self.wsgi.effective_host, self.wsgi.effective_port
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        self.wsgi.run()
+
+    def start_background(self) -> None:
+        self.thread = threading.Thread(target=self.wsgi.run, name="cityops-http", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.services.scheduler is not None:
+            stop_scheduler(self.services.scheduler, wait=True)
+        self.wsgi.close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.services.warehouse.close()
+
+
+def build_server(
+    rt: Runtime, *, with_scheduler: bool = True, host: str | None = None, port: int | None = None,
+    on_report: Callable[[Any], None] | None = None,
+) -> Server:  # fmt: skip
+    from dashboard.app import create_app
+
+    settings = rt.settings
+    scheduler = None
+    if with_scheduler and settings.scheduler.enabled:
+        scheduler = build_scheduler(rt, on_report=on_report)
+    services = Services(rt, scheduler)
+    app = create_app(services)
+    wsgi = create_server(
+        app.server,
+        host=host or settings.server.host,
+        port=settings.server.port if port is None else port,
+        threads=settings.server.threads,
+        ident="cityops",
+        clear_untrusted_proxy_headers=True,
+    )
+    if scheduler is not None:
+        start_scheduler(scheduler)
+    return Server(services, wsgi)

@@ -1,0 +1,58 @@
+"""The running services of one process, handed to the web app (never module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest.domains import BUILTIN_DOMAINS
+from ingest.health import FeedHealth, compute_feed_health
+from ingest.pipeline import Runtime
+
+
+@dataclass
+class Services:
+    runtime: Runtime
+    scheduler: Any | None = None  # an APScheduler BackgroundScheduler when this process runs jobs
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        return self.runtime.settings
+
+    @property
+    def warehouse(self):  # type: ignore[no-untyped-def]
+        return self.runtime.warehouse
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(ZoneInfo(self.settings.city.timezone))
+
+    def feed_health(self) -> list[FeedHealth]:
+        states = self.warehouse.feed_states()
+        by_feed = {r["feed"]: r for r in states.to_dict("records")}
+        event_domains = {n for n, d in BUILTIN_DOMAINS.items() if d.storage == "record"}
+        ing = self.settings.ingest
+        return compute_feed_health(
+            self.settings.feeds, by_feed, event_domains, self.now(), late_after=ing.late_after, stale_after=ing.stale_after
+        )
+
+    def health(self) -> dict[str, Any]:
+        """The /healthz document: ok, degraded (something needs attention) or down (no database)."""
+        try:
+            self.warehouse.ping()
+            database = "ok"
+        except Exception as exc:  # any failure to answer SELECT 1 means the database is unusable
+            return {"status": "down", "database": f"error: {exc}", "scheduler": self._scheduler_state(), "feeds": {}}
+        feeds = {h.feed: h.freshness for h in self.feed_health()}
+        scheduler = self._scheduler_state()
+        degraded = scheduler == "stopped" or any(v in ("late", "stale") for v in feeds.values())
+        return {"status": "degraded" if degraded else "ok", "database": database, "scheduler": scheduler, "feeds": feeds}
+
+    def _scheduler_state(self) -> str:
+        if self.scheduler is None:
+            return "disabled" if not self.settings.scheduler.enabled else "not running in this process"
+        return "running" if self.scheduler.running else "stopped"

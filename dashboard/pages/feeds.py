@@ -1,0 +1,156 @@
+"""/feeds — feed health, recent runs and quarantined rows, for the data administrator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.i18n import t, t_or
+from ingest.health import FeedHealth
+
+PREFIX = "feeds"
+ID_INTERVAL = f"{PREFIX}-interval"
+ID_TABLE = f"{PREFIX}-health"
+ID_RUNS = f"{PREFIX}-runs"
+ID_QUARANTINE = f"{PREFIX}-quarantine"
+ID_LANG = f"{PREFIX}-lang"
+ID_CLOCK = f"{PREFIX}-clock"
+ID_FEED = f"{PREFIX}-feed"
+
+FRESHNESS_CLASS = {"fresh": "badge fresh", "late": "badge late", "stale": "badge stale", "never": "badge never"}
+
+
+def _fmt_local(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return "—"
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime) and value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return svc.local(value).strftime(fmt)
+
+
+def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: Any, lang: str) -> html.Table | html.P:
+    """The feed health table as a component tree (pure given its inputs; ``last_runs``: one per feed)."""
+    if not health:
+        return html.P(t("feeds.none", lang), className="empty")
+    last_by_feed = {}
+    for rec in last_runs.to_dict("records"):
+        last_by_feed[rec["feed"]] = rec
+    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{k}", lang)) for k in
+                               ("feed", "department", "domain", "freshness", "data_as_of", "last_run", "rows", "error")]))  # fmt: skip
+    body = []
+    for h in health:
+        run = last_by_feed.get(h.feed, {})
+        status = run.get("status")
+        body.append(
+            html.Tr(
+                [
+                    html.Td(h.feed, className="mono"),
+                    html.Td(h.department),
+                    html.Td(t_or(f"domain.{h.domain}", lang, h.domain)),
+                    html.Td(html.Span(t(f"freshness.{h.freshness}", lang), className=FRESHNESS_CLASS[h.freshness])),
+                    html.Td(_fmt_local(svc, h.last_data_at or h.last_success_at)),
+                    html.Td(f"{_fmt_local(svc, run.get('started_at'))} {t(f'status.{status}', lang) if status else ''}"),
+                    html.Td(f"{int(run.get('rows_inserted', 0) + run.get('rows_updated', 0))} / {int(run.get('rows_rejected', 0))}" if run else "—"),
+                    html.Td(h.last_error or "", className="error-text"),
+                ],
+                className=f"row-{h.freshness}",
+            )
+        )
+    return html.Table([head, html.Tbody(body)], className="grid", id=f"{ID_TABLE}-table")
+
+
+def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str) -> html.Table:
+    cols = ("run", "status", "started", "duration", "fetched", "inserted", "updated", "rejected", "error")
+    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in cols]))
+    body = []
+    for rec in runs.to_dict("records"):
+        body.append(
+            html.Tr(
+                [
+                    html.Td(rec["run_id"], className="mono"),
+                    html.Td(t(f"status.{rec['status']}", lang), className=f"status-{rec['status']}"),
+                    html.Td(_fmt_local(svc, rec["started_at"], "%m-%d %H:%M:%S")),
+                    html.Td("—" if pd.isna(rec["duration_s"]) else f"{rec['duration_s']:.1f}s"),
+                    html.Td(int(rec["rows_fetched"])),
+                    html.Td(int(rec["rows_inserted"])),
+                    html.Td(int(rec["rows_updated"])),
+                    html.Td(int(rec["rows_rejected"])),
+                    html.Td(rec["error"] or "", className="error-text"),
+                ]
+            )
+        )
+    return html.Table([head, html.Tbody(body)], className="grid compact")
+
+
+def build_quarantine_table(rows: pd.DataFrame, lang: str) -> html.Table | html.P:
+    if rows.empty:
+        return html.P(t("feeds.no_quarantine", lang), className="empty")
+    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in ("feed", "row", "reason", "raw")]))
+    body = [
+        html.Tr([html.Td(r["feed"], className="mono"), html.Td(int(r["row_number"])), html.Td(r["reason"]),
+                 html.Td(str(r["raw_row"])[:300], className="mono small")])  # fmt: skip
+        for r in rows.to_dict("records")
+    ]
+    return html.Table([head, html.Tbody(body)], className="grid compact")
+
+
+def layout(lang: str = "zh", **_: Any) -> html.Div:
+    lang = lang if lang in ("zh", "en") else "zh"
+    other = "en" if lang == "zh" else "zh"
+    return html.Div(
+        [
+            dcc.Store(id=ID_LANG, data=lang),
+            dcc.Interval(id=ID_INTERVAL, interval=5_000),
+            html.Header(
+                [
+                    html.H1(t("feeds.title", lang)),
+                    html.Span(id=ID_CLOCK, className="clock"),
+                    html.A(t("lang.switch", lang), href=f"/feeds?lang={other}", className="lang-switch"),
+                ],
+                className="page-header",
+            ),
+            html.Section(id=ID_TABLE),
+            html.H2(t("feeds.runs", lang)),
+            html.Section(id=ID_RUNS),
+            html.H2(t("feeds.quarantine", lang)),
+            html.Section(id=ID_QUARANTINE),
+        ],
+        className="page feeds-page",
+    )
+
+
+@callback(
+    Output(ID_TABLE, "children"),
+    Output(ID_RUNS, "children"),
+    Output(ID_QUARANTINE, "children"),
+    Output(ID_CLOCK, "children"),
+    Input(ID_INTERVAL, "n_intervals"),
+    State(ID_LANG, "data"),
+)
+def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
+    from dashboard.app import services
+
+    svc = services()
+    lang = lang or "zh"
+    runs = svc.warehouse.runs(limit=30)
+    health = svc.feed_health()
+    quarantine = svc.warehouse.quarantined(limit=30)
+    now = svc.local(svc.now())
+    return (
+        build_health_table(health, svc.warehouse.last_runs(), svc, lang),
+        build_runs_table(runs, svc, lang),
+        build_quarantine_table(quarantine, lang),
+        f"{t('clock.now', lang)} {now:%Y-%m-%d %H:%M}",
+    )
+
+
+def register() -> None:
+    dash.register_page(__name__, path="/feeds", title="数据接入 · cityops", layout=layout)
