@@ -17,8 +17,8 @@ from rich.table import Table
 
 from cityops.errors import CityopsError, ConfigError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(help="cityops — one network, unified management of a city's operations.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)  # fmt: skip
