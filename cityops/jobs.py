@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -62,6 +62,7 @@ def build_scheduler(
         },
         timezone=tz,
     )
+    grace = int(settings.scheduler.misfire_grace.total_seconds())
     for name in enabled:
         sched = settings.feeds[name].effective_schedule
         if sched.interval is not None:
@@ -73,10 +74,11 @@ def build_scheduler(
             trigger = CronTrigger.from_crontab(sched.cron, timezone=tz)
         kwargs = {}
         if start_now:
-            from datetime import datetime, UTC
-
             kwargs["next_run_time"] = datetime.now(UTC) + timedelta(seconds=0.2)
-        scheduler.add_job(_job, trigger, args=[rt, name, on_report], id=f"feed:{name}", name=f"ingest {name}", **kwargs)
+        scheduler.add_job(
+            _job, trigger, args=[rt, name, on_report], id=f"feed:{name}", name=f"ingest {name}",
+            max_instances=1, coalesce=True, misfire_grace_time=grace, **kwargs,
+        )  # fmt: skip
     return scheduler
 
 

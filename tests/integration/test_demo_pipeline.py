@@ -1,0 +1,147 @@
+"""The demo city through the real pull path: demo feed server → pipeline → warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cityops.clock import FixedClock
+from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
+from cityops.reference import load_reference_data
+from cityops.warehouse import Warehouse
+from geo.coords import bd09_to_wgs84
+from ingest.demo_server import DemoFeedServer
+from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
+from ingest.pipeline import Runtime, replay_run, run_feed
+from sample_data.generator import CityGenerator, Scenario, load_catalogue
+
+
+@pytest.fixture(scope="module")
+def generator() -> CityGenerator:
+    return CityGenerator(load_catalogue(), Scenario())
+
+
+@pytest.fixture
+def demo(tmp_path: Path, generator: CityGenerator) -> Iterator[tuple[Runtime, DemoFeedServer, FixedClock]]:
+    clock = FixedClock(generator.scenario.storm_peak)
+    server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
+    url = server.start()
+    settings = demo_settings(tmp_path / "data", url)
+    wh = Warehouse(settings.storage.database_path)
+    load_reference_data(settings, wh)
+    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
+    yield rt, server, clock
+    wh.close()
+    server.stop()
+
+
+def test_every_demo_feed_lands_in_canonical_units(demo, generator) -> None:
+    rt, _server, clock = demo
+    since = clock.now() - timedelta(hours=6)
+    reports = {name: run_feed(rt, name, since=since) for name in rt.settings.feeds}
+    assert {n: r.status for n, r in reports.items()} == {n: "ok" for n in rt.settings.feeds}, reports
+    assert all(r.rows_rejected == 0 for n, r in reports.items() if n != "air"), {n: r.rows_rejected for n, r in reports.items()}
+    # The environment bureau sends rows for hours when a station measured nothing (a sensor gap):
+    # those are quarantined, with the reason, and nothing else is.
+    reasons = set(rt.warehouse.quarantined(feed="air")["reason"])
+    assert reasons <= {"no value: all of so2, no2, pm10, pm25, co, o3 are missing"}
+
+    start, end = since + timedelta(minutes=5), clock.now()
+    truth = generator.traffic(start, end).set_index(["entity_id", "ts"]).sort_index()
+    got = rt.warehouse.observations(TRAFFIC, start=start, end=end)
+    got["ts"] = got["ts"].dt.tz_localize("UTC")
+    got = got.set_index(["entity_id", "ts"]).sort_index()
+    assert len(got) == len(truth) > 0
+    # the department sends m/s with 2 decimals: km/h after conversion within 0.02 km/h
+    assert np.allclose(got["speed_kmh"], truth["speed_kmh"], atol=0.02)
+    assert np.allclose(got["occupancy_pct"], truth["occupancy_pct"], atol=0.01)
+
+    air = rt.warehouse.observations(AIR, start=start, end=end)
+    air_truth = generator.air(start, end)
+    assert len(air) == len(air_truth.dropna(subset=["so2", "no2", "pm10", "pm25", "co", "o3"], how="all"))
+    # CO arrives in µg/m³ as integers; stored in mg/m³
+    assert air["co"].dropna().between(0.05, 10).all()
+    water = rt.warehouse.observations(WATER, start=start, end=end)
+    w_truth = generator.water(start, end).set_index(["entity_id", "ts"]).sort_index()
+    water["ts"] = water["ts"].dt.tz_localize("UTC")
+    water = water.set_index(["entity_id", "ts"]).sort_index()
+    assert np.allclose(water["level_m"], w_truth["level_m"], atol=0.006)  # cm integers → m
+    rain = rt.warehouse.observations(RAIN, start=start, end=end)
+    assert rain["rain_mm"].max() > 5  # the storm is at its peak
+    assert rain["rain_mm"].min() >= 0
+
+
+def test_incident_coordinates_and_codes_are_normalised(demo, generator) -> None:
+    rt, _server, clock = demo
+    report = run_feed(rt, "incidents", since=clock.now() - timedelta(days=2))
+    assert report.status == "ok" and report.rows_inserted > 0
+    got = rt.warehouse.observations(INCIDENT).set_index("incident_id").sort_index()
+    truth = generator.incidents(clock.now() - timedelta(days=2), clock.now(), clock.now()).set_index("incident_id").sort_index()
+    common = got.index.intersection(truth.index)
+    assert len(common) == len(truth) > 0
+    assert set(got["type"]) <= {"waterlogging", "traffic_accident", "landslide", "fire", "tree_down"}
+    assert "waterlogging" in set(got["type"])
+    assert got["severity"].between(1, 4).all()
+    # BD-09 (6 decimals) back to WGS-84: within about a metre of the truth
+    dlon = (got.loc[common, "lon"] - truth.loc[common, "lon"]).abs().max()
+    dlat = (got.loc[common, "lat"] - truth.loc[common, "lat"]).abs().max()
+    assert dlon < 2e-5 and dlat < 2e-5, (dlon, dlat)
+    # and they differ from the raw BD-09 values by hundreds of metres
+    raw_lon, _ = bd09_to_wgs84(113.0, 23.7)
+    assert abs(raw_lon - 113.0) > 0.005
+
+
+def test_scheduled_runs_are_incremental_idempotent_and_replayable(demo) -> None:
+    rt, _server, clock = demo
+    first = run_feed(rt, "water")
+    assert first.status == "ok" and first.rows_inserted > 0
+    before = rt.warehouse.table_count("obs_water")
+    again = run_feed(rt, "water")  # same instant: the overlap is fetched again and changes nothing
+    assert (again.rows_inserted, again.rows_updated) == (0, 0)
+    assert again.rows_unchanged > 0
+    clock.advance(timedelta(minutes=15))
+    later = run_feed(rt, "water")
+    stations = len(rt.warehouse.entities("hydro_station"))
+    assert later.rows_inserted == 3 * stations  # three new 5-minute readings per station
+    assert rt.warehouse.table_count("obs_water") == before + 3 * stations
+    replay = replay_run(rt, first.run_id)
+    assert replay.status == "ok" and replay.rows_inserted == 0 and replay.rows_updated == 0
+    assert rt.warehouse.duplicate_keys(WATER) == 0
+    assert rt.warehouse.run(replay.run_id)["replay_of"] == first.run_id
+
+
+def test_one_failing_department_does_not_stop_the_others(demo) -> None:
+    rt, server, _clock = demo
+    server.set_fault("/traffic", "500")
+    server.set_fault("/water/levels", "malformed")
+    reports = {n: run_feed(rt, n) for n in rt.settings.feeds}
+    assert reports["traffic"].status == "failed" and reports["traffic"].error_kind == "transient"
+    assert reports["traffic"].attempts == rt.settings.ingest.retry_attempts
+    assert reports["water"].status == "failed" and reports["water"].error_kind == "terminal"
+    assert "not valid JSON" in reports["water"].error
+    for name in ("air", "rain", "incidents"):
+        assert reports[name].status == "ok"
+    health = {r["feed"]: r for r in rt.warehouse.feed_states().to_dict("records")}
+    assert health["traffic"]["consecutive_failures"] == 1
+    assert "HTTP 500" in health["traffic"]["last_error"]
+    # the raw (truncated) CSV was kept for inspection
+    raw = Path(reports["water"].raw_path)
+    assert any(raw.glob("part-*.json.gz"))
+
+
+def test_a_killed_run_leaves_nothing_half_written(tmp_path: Path, demo) -> None:
+    rt, _server, clock = demo
+    ok = run_feed(rt, "rain")
+    count = rt.warehouse.table_count("obs_rain")
+    # Simulate a process killed between start and commit: a 'running' run, no rows.
+    rt.warehouse.start_run("killed-run", "rain", "schedule", clock.now())
+    recovered = rt.warehouse.recover_interrupted_runs(clock.now())
+    assert recovered == ["killed-run"]
+    assert rt.warehouse.run("killed-run")["status"] == "interrupted"
+    assert rt.warehouse.table_count("obs_rain") == count
+    state = rt.warehouse.feed_state("rain")
+    assert state is not None and state["last_run_id"] == ok.run_id
