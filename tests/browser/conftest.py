@@ -1,0 +1,77 @@
+"""Browser tests: Playwright drives Debian's chromium (/usr/bin/chromium; never a downloaded browser)
+against a real cityops server on a free loopback port, with the demo city's feeds ingested through
+the real pull path. Screenshots go to ``test-output/`` for people to look at."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cityops.clock import FixedClock
+from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
+from cityops.reference import load_reference_data
+from cityops.server import Server, build_server
+from cityops.warehouse import Warehouse
+from ingest.demo_server import DemoFeedServer
+from ingest.pipeline import Runtime, run_feed
+from sample_data.generator import CityGenerator, Scenario, load_catalogue
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CITYOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return {
+        "headless": True,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"],
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    generator = CityGenerator(load_catalogue(), Scenario())
+    clock = FixedClock(generator.scenario.storm_peak)
+    feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
+    url = feeds.start()
+    settings = demo_settings(tmp_path_factory.mktemp("browser") / "data", url)
+    wh = Warehouse(settings.storage.database_path)
+    load_reference_data(settings, wh)
+    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN})
+    for name in settings.feeds:
+        run_feed(rt, name, since=clock.now() - timedelta(hours=3))
+    server = build_server(rt, with_scheduler=False, host="127.0.0.1", port=0)
+    server.start_background()
+    yield server
+    server.stop()
+    feeds.stop()
+
+
+@pytest.fixture
+def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
+    """A page that records console errors and every request that leaves the host."""
+    page.console_errors = []
+    page.external = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+
+    def on_request(req: Any) -> None:
+        host = req.url.split("/")[2] if "://" in req.url else ""
+        if not (host.startswith("127.0.0.1") or host.startswith("localhost") or req.url.startswith(("data:", "blob:"))):
+            page.external.append(req.url)
+
+    page.on("request", on_request)
+    OUTPUT.mkdir(exist_ok=True)
+    yield page
