@@ -17,13 +17,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.coords import to_wgs84
 from ingest.domains import ENTITY_COLUMNS, Column, Domain, unit_factor
-from ingest.errors import SchemaDriftError
+from ingest.errors import SchemaDriftError, TerminalError
 from ingest.parse import ROW
 
 _MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "None", "-", "--", "/", "N/A", "NA"}
+_MISSING_ARROW = pa.array(sorted(_MISSING))
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -74,7 +77,30 @@ def check_fields(raw_columns: Iterable[str], domain: Domain, spec: MappingSpec, 
         )
 
 
+def _arrow_strings(series: pd.Series) -> pa.Array | None:
+    """The series as an Arrow string array, when it is one (pandas 3 strings are Arrow-backed)."""
+    if not (pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype)):
+        return None
+    try:
+        arr = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
 def _as_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(series.dtype):
+        # JSON integers with a null among them arrive as floats: id 1001 must stay "1001", not "1001.0".
+        finite = series.dropna()
+        if len(finite) and bool(np.isfinite(finite).all()) and bool((finite == np.floor(finite)).all()):
+            series = series.astype("Int64")
+    arr = _arrow_strings(series)
+    if arr is not None:
+        trimmed = pc.utf8_trim_whitespace(arr)
+        cleaned = pc.if_else(pc.is_in(trimmed, value_set=_MISSING_ARROW), pa.scalar(None, trimmed.type), trimmed)
+        return pd.Series(cleaned, index=series.index, dtype=pd.StringDtype(storage="pyarrow"))
     out = series.astype("string").str.strip()
     return out.mask(out.isin(_MISSING))
 
@@ -83,12 +109,23 @@ def _as_number(series: pd.Series, name: str, rejects: list[tuple[int, str]], row
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         values = series.astype("float64")
     else:
-        text = _as_text(series)
-        values = pd.to_numeric(text, errors="coerce").astype("float64")
-        bad = text.notna() & values.isna()
-        if bad.any():
-            for i in np.flatnonzero(bad.to_numpy()):
-                rejects.append((int(rows[i]), f"{name}: {str(text.iloc[i])[:60]!r} is not a number"))
+        arr = _arrow_strings(series)
+        values = None
+        if arr is not None:
+            # Fast path: Arrow casts the whole column in C++; any bad cell makes it raise, and then
+            # the slow path below finds which rows are bad.
+            try:
+                cast = pc.cast(pc.utf8_trim_whitespace(arr), pa.float64())
+                values = pd.Series(cast.to_numpy(zero_copy_only=False), index=series.index, dtype="float64")
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                values = None
+        if values is None:
+            text = _as_text(series)
+            values = pd.to_numeric(text, errors="coerce").astype("float64")
+            bad = text.notna() & values.isna()
+            if bad.any():
+                for i in np.flatnonzero(bad.to_numpy()):
+                    rejects.append((int(rows[i]), f"{name}: {str(text.iloc[i])[:60]!r} is not a number"))
     inf = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
     if inf.any():
         for i in np.flatnonzero(inf):
@@ -114,6 +151,9 @@ def parse_times(
         if getattr(s.dt, "tz", None) is None:
             s = s.dt.tz_localize(ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT")
         return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    fast = _parse_times_arrow(series, tz, time_format)
+    if fast is not None:
+        return fast
     text = _as_text(series)
     has_offset = text.str.contains(_OFFSET, na=False)
     aware_idx = has_offset.to_numpy()
@@ -131,6 +171,32 @@ def parse_times(
         for i in np.flatnonzero(bad.to_numpy()):
             rejects.append((int(rows[i]), f"{name}: {str(text.iloc[i])[:60]!r} is not a timestamp"))
     return out
+
+
+def _parse_times_arrow(series: pd.Series, tz: str, time_format: str | None) -> pd.Series | None:
+    """Arrow's C++ parsers for the common cases (all naive, or all with an offset); None → slow path."""
+    arr = _arrow_strings(series)
+    if arr is None or (time_format is not None and time_format != "ISO8601"):
+        return None
+    arr = pc.utf8_trim_whitespace(arr)
+    nonnull = len(arr) - arr.null_count
+    if nonnull == 0:
+        return None
+    offsets = pc.sum(pc.match_substring_regex(arr, _OFFSET.pattern)).as_py() or 0
+    try:
+        if offsets == 0:
+            local = pc.cast(arr, pa.timestamp("us"))
+            # Ambiguous or skipped local times (DST changes) raise here and go to the slow path, which rejects them.
+            aware = pc.assume_timezone(local, timezone=tz, ambiguous="raise", nonexistent="raise")
+            utc = pc.cast(aware, pa.timestamp("us", tz="UTC"))
+        elif offsets == nonnull:
+            utc = pc.cast(arr, pa.timestamp("us", tz="UTC"))
+        else:
+            return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    naive = pc.cast(utc, pa.timestamp("us"))
+    return pd.Series(naive.to_numpy(zero_copy_only=False), index=series.index, dtype="datetime64[us]")
 
 
 def map_records(raw: pd.DataFrame, domain: Domain, spec: MappingSpec, *, what: str = "payload") -> Mapped:
@@ -159,7 +225,11 @@ def map_records(raw: pd.DataFrame, domain: Domain, spec: MappingSpec, *, what: s
             values = _as_number(series, col.name, rejects, rows)
             source_unit = spec.units.get(col.name)
             if source_unit and col.unit and source_unit != col.unit:
-                values = values * unit_factor(source_unit, col.unit)
+                try:
+                    factor = unit_factor(source_unit, col.unit)
+                except ValueError as exc:  # a configuration problem: fail the run, do not crash it
+                    raise TerminalError(f"{what}: units.{col.name}: {exc}", hint="fix the feed's [units] table") from None
+                values = values * factor
             out[col.name] = values
         elif col.type == "ts":
             out[col.name] = parse_times(

@@ -193,8 +193,12 @@ def parse_csv(data: bytes, *, encoding: str = "auto", delimiter: str = ",", what
         )
         return "skip"
 
-    body = text.encode("utf-8")
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    # pyarrow reads UTF-8 bytes: pass the payload through unless it had to be transcoded.
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if enc != "utf-8":
+        body = text.encode("utf-8")
+    end = text.find("\n")
+    first_line = (text if end < 0 else text[:end]).rstrip("\r")
     names = next(csv.reader([first_line], delimiter=delimiter), [])
     if not names or len(set(names)) != len(names):
         raise ParseError(f"{what}: the CSV header {first_line[:200]!r} is empty or repeats a column name")
