@@ -40,7 +40,12 @@ def _load(config: str | None) -> Any:
     from cityops.settings import load_settings
 
     if config == "demo":
-        from cityops.demo import demo_settings
+        from cityops.demo import DEMO_MARKER, demo_settings
+
+        if not (Path("cityops-data") / DEMO_MARKER).exists():
+            raise ConfigError(
+                "there is no demo data in ./cityops-data", hint="run `cityops demo` (from this folder) first"
+            )
 
         # The demo feed server only runs inside `cityops demo`; this is for inspecting its data.
         return demo_settings(Path("cityops-data"), "http://127.0.0.1:9")

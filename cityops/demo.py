@@ -70,6 +70,9 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
     from ingest.pipeline import run_feed
     from sample_data.generator import CityGenerator, load_catalogue
 
+    from cityops.server import ensure_port_free
+
+    ensure_port_free("127.0.0.1", port)
     clock, scenario = make_demo_clock(speed)
     generator = CityGenerator(load_catalogue(), scenario)
     feed_server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)

@@ -17,6 +17,7 @@ from typing import Any
 from waitress.server import create_server
 
 from cityops.clock import Clock, SystemClock
+from cityops.errors import CityopsError
 from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
 from cityops.reference import load_reference_data
 from cityops.services import Services
@@ -37,6 +38,20 @@ def open_runtime(settings: Settings, *, clock: Clock | None = None, environ: dic
     if interrupted:
         log.warning("runs interrupted by a previous stop (nothing of them was committed): %s", ", ".join(interrupted))
     return rt
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail early, before minutes of start-up work, when the port is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise CityopsError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                hint="another program uses that port: pass --port with a free one",
+            ) from None
 
 
 @dataclass
@@ -84,14 +99,18 @@ def build_server(
         scheduler = build_scheduler(rt, on_report=on_report)
     services = Services(rt, scheduler)
     app = create_app(services)
-    wsgi = create_server(
-        app.server,
-        host=host or settings.server.host,
-        port=settings.server.port if port is None else port,
-        threads=settings.server.threads,
-        ident="cityops",
-        clear_untrusted_proxy_headers=True,
-    )
+    bind_host = host or settings.server.host
+    bind_port = settings.server.port if port is None else port
+    try:
+        wsgi = create_server(
+            app.server, host=bind_host, port=bind_port, threads=settings.server.threads, ident="cityops",
+            clear_untrusted_proxy_headers=True,
+        )  # fmt: skip
+    except OSError as exc:
+        raise CityopsError(
+            f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}",
+            hint="another program uses that port: pass --port with a free one",
+        ) from None
     if scheduler is not None:
         start_scheduler(scheduler)
     return Server(services, wsgi)

@@ -502,12 +502,14 @@ class Warehouse:
             where.append(f"{tcol} < ?")
             params.append(_utc_naive(end))
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        lim = f"LIMIT {int(limit)}" if limit else ""
+        lim = "LIMIT ?" if limit else ""
+        if limit:
+            params.append(int(limit))
         if domain.storage == "long":
-            pivots = ", ".join(f"max(value) FILTER (WHERE metric = '{m}') AS {_quote(m)}" for m in domain.values)
+            pivots = ", ".join(f"max(value) FILTER (WHERE metric = ?) AS {_quote(m)}" for m in domain.values)
             return self._df(
                 f"SELECT entity_id, ts, {pivots} FROM obs_metric {clause} GROUP BY entity_id, ts ORDER BY ts, entity_id {lim}",
-                params,
+                [*domain.values, *params],
             )
         return self._df(f"SELECT * FROM {_quote(domain.table)} {clause} ORDER BY {tcol} {lim}", params)
 
