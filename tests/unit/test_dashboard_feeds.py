@@ -1,0 +1,72 @@
+"""The /feeds page's builders and callback, as plain functions (component trees compared as data)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from dashboard.i18n import LANGUAGES, TEXT, t
+from dashboard.pages.feeds import build_health_table, build_quarantine_table
+from ingest.health import FeedHealth
+
+NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
+
+
+class FakeServices:
+    def local(self, at: datetime) -> datetime:
+        from zoneinfo import ZoneInfo
+
+        return at.astimezone(ZoneInfo("Asia/Shanghai"))
+
+
+def _health(name: str, freshness: str, error: str | None = None) -> FeedHealth:
+    return FeedHealth(name, "市交通运输局", "traffic", freshness, timedelta(minutes=5),  # type: ignore[arg-type]
+                      NOW, NOW - timedelta(minutes=3), NOW, error, 1 if error else 0, timedelta(minutes=3))  # fmt: skip
+
+
+def _texts(component: Any) -> list[str]:
+    out: list[str] = []
+    children = getattr(component, "children", None)
+    if isinstance(children, str | int):
+        out.append(str(children))
+    elif isinstance(children, list):
+        for c in children:
+            out.extend(_texts(c) if not isinstance(c, str | int) else [str(c)])
+    elif children is not None:
+        out.extend(_texts(children))
+    return out
+
+
+def test_every_text_has_both_languages() -> None:
+    for key, entry in TEXT.items():
+        assert set(entry) == set(LANGUAGES), key
+        assert all(entry[lang].strip() for lang in LANGUAGES), key
+
+
+def test_health_table_rows_show_state_time_and_error() -> None:
+    runs = pd.DataFrame([{"feed": "traffic", "started_at": pd.Timestamp("2026-06-15 11:58"), "status": "failed",
+                          "rows_inserted": 10, "rows_updated": 2, "rows_rejected": 3}])  # fmt: skip
+    table = build_health_table([_health("traffic", "late", "HTTP 500"), _health("air", "fresh")], runs, FakeServices(), "zh")
+    body = table.children[1]
+    assert [row.className for row in body.children] == ["row-late", "row-fresh"]
+    first = _texts(body.children[0])
+    assert "traffic" in first and t("freshness.late", "zh") in first and "HTTP 500" in first
+    assert "06-15 19:57" in first  # last data 11:57 UTC shown in Asia/Shanghai
+    assert "12 / 3" in first  # loaded / quarantined of the last run
+    assert any(t("status.failed", "zh") in x for x in first)
+
+
+def test_empty_states_say_so() -> None:
+    assert _texts(build_health_table([], pd.DataFrame(), FakeServices(), "en")) == [t("feeds.none", "en")]
+    assert _texts(build_quarantine_table(pd.DataFrame(), "zh")) == [t("feeds.no_quarantine", "zh")]
+
+
+def test_quarantine_text_is_rendered_as_text() -> None:
+    rows = pd.DataFrame([{"feed": "incidents", "row_number": 3, "reason": "<script>alert(1)</script>",
+                          "raw_row": '{"content": "<img src=x onerror=alert(1)>"}'}])  # fmt: skip
+    table = build_quarantine_table(rows, "zh")
+    texts = _texts(table)
+    # Dash renders children strings as text nodes, never as HTML: the markup survives as literal text.
+    assert "<script>alert(1)</script>" in texts
