@@ -34,17 +34,18 @@ class PayloadTooLarge(SourceError):
 
 
 class _PartWriter:
-    def __init__(self, path: Path, info: PartInfo, limit: int) -> None:
+    def __init__(self, path: Path, info: PartInfo, limit: int, configured: int | None = None) -> None:
         self._fh: IO[bytes] = gzip.open(path, "wb", compresslevel=3)
         self._hash = hashlib.sha256()
         self._info = info
-        self._limit = limit
+        self._limit = limit  # what is left of the run's budget
+        self._configured = limit if configured is None else configured  # the run's whole budget, for messages
 
     def write(self, chunk: bytes) -> None:
         self._info.size += len(chunk)
         if self._info.size > self._limit:
             raise PayloadTooLarge(
-                f"payload from {self._info.origin} exceeds the limit of {self._limit / 1e6:.0f} MB",
+                f"payload from {self._info.origin} exceeds the limit of {self._configured / 1e6:g} MB",
                 hint="raise ingest.max_payload_mb or ask the department to page its data",
             )
         self._hash.update(chunk)
@@ -76,7 +77,7 @@ class LandingWriter:
         info = PartInfo(name=name, format=fmt, origin=origin, extra=extra)
         self.parts.append(info)
         total = sum(p.size for p in self.parts)
-        return _PartWriter(self.directory / name, info, self.max_bytes - total)
+        return _PartWriter(self.directory / name, info, self.max_bytes - total, self.max_bytes)
 
     def add_part(self, data: bytes, fmt: str, origin: str, **extra: Any) -> PartInfo:
         writer = self.open_part(fmt, origin, **extra)

@@ -43,6 +43,12 @@ def fetch_files(source: FileSource, ctx: FetchContext, writer: LandingWriter) ->
             outcome.notes.append(f"{path.name}: {size / 1e6:.1f} MB is over the payload limit; moved to failed/")
             outcome.extra.setdefault("oversize", []).append(path)
             continue
+        if outcome.files and sum(p.size for p in writer.parts) + size > writer.max_bytes:
+            # Each file fits on its own but not all of them in one run: the rest wait for the next run
+            # (failing the run instead would leave them in the folder to fail every run after).
+            waiting = len(files) - i + 1
+            outcome.notes.append(f"{waiting} file(s) left for the next run: this run reached the payload limit")
+            break
         writer.add_part(path.read_bytes(), fmt, path.name, file=str(path), mtime=path.stat().st_mtime)
         outcome.files.append(path)
         if ctx.on_progress:

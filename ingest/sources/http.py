@@ -38,7 +38,7 @@ def format_watermark(at: datetime, spec: Watermark, tz: str) -> str:
 
 
 def _get(
-    client: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str], writer: LandingWriter,
+    client: httpx.Client, url: str, params: dict[str, str] | None, headers: dict[str, str], writer: LandingWriter,
     fmt: str, ctx: FetchContext, page: int | None,
 ) -> bytes:  # fmt: skip
     """GET one page, streaming it into the landing area; returns the body too (for pagination)."""
@@ -59,7 +59,9 @@ def _get(
                                     content_type=resp.headers.get("content-type"))  # fmt: skip
             chunks: list[bytes] = []
             try:
-                for chunk in resp.iter_bytes(1 << 16):
+                # No chunk_size: httpx would buffer until 64 KiB arrived, so a server trickling bytes
+                # would never reach the deadline check, and bytes received before a stall would be lost.
+                for chunk in resp.iter_bytes():
                     part.write(chunk)
                     chunks.append(chunk)
                     if time.monotonic() > ctx.deadline:
@@ -120,7 +122,9 @@ def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> 
                 page_params[pag.offset_param] = str(fetched)
                 page_params[pag.size_param] = str(pag.size)
             assert url is not None
-            body = _get(client, url, page_params if n == 0 or pag.style != "next_url" else {}, headers, writer,
+            # Later next_url pages carry their own query: None keeps it (httpx drops a URL's query when
+            # given params={}).
+            body = _get(client, url, page_params if n == 0 or pag.style != "next_url" else None, headers, writer,
                         source.format, ctx, page)  # fmt: skip
             obj, count = _page_records(body, source.records, f"{ctx.feed} page {page}")
             fetched += count

@@ -1,0 +1,207 @@
+"""Exchange-database sources (前置库) against the real local PostgreSQL and MariaDB.
+
+Each test creates its own uniquely named table and drops it at teardown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ingest.domains import WATER
+from ingest.pipeline import run_feed
+
+pytestmark = pytest.mark.services
+
+FEED = "hydro-exchange"
+
+
+@dataclass
+class ExchangeTable:
+    dialect: str
+    dsn: str
+    name: str
+    execute: Callable[..., None]  # runs one statement on a separate connection (autocommit)
+
+    def insert(self, rows: list[tuple[str, str, float, str]]) -> None:
+        for row in rows:
+            self.execute(
+                f"INSERT INTO {self.name} (station_id, obs_time, level_cm, updated_at) VALUES (%s, %s, %s, %s)", row
+            )
+
+
+def _pg_executor(dsn: str) -> tuple[Callable[..., None], Callable[[], None]]:
+    import psycopg
+
+    conn = psycopg.connect(dsn, autocommit=True)
+
+    def execute(sql: str, params: Any = None) -> None:
+        conn.execute(sql, params)
+
+    return execute, conn.close
+
+
+def _mysql_executor() -> tuple[Callable[..., None], Callable[[], None]]:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test", autocommit=True)
+
+    def execute(sql: str, params: Any = None) -> None:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+
+    return execute, conn.close
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def exchange(request: pytest.FixtureRequest) -> Iterator[ExchangeTable]:
+    name = f"cityops_t_{uuid.uuid4().hex[:10]}"
+    if request.param == "postgresql":
+        dsn = request.getfixturevalue("pg_dsn")
+        execute, close = _pg_executor(dsn)
+        ts = "TIMESTAMP"
+    else:
+        dsn = request.getfixturevalue("mysql_dsn")
+        execute, close = _mysql_executor()
+        ts = "DATETIME"
+    execute(
+        f"CREATE TABLE {name} (station_id VARCHAR(20) NOT NULL, obs_time {ts} NOT NULL, "
+        f"level_cm DOUBLE PRECISION, updated_at {ts} NOT NULL)"
+    )
+    try:
+        yield ExchangeTable(request.param, dsn, name, execute)
+    finally:
+        execute(f"DROP TABLE IF EXISTS {name}")
+        close()
+
+
+def db_feed(table: ExchangeTable, **source: Any) -> dict[str, Any]:
+    return {
+        "department": "水利局",
+        "domain": "water",
+        "cadence": "5m",
+        "source": {
+            "type": "database",
+            "dsn": table.dsn,
+            "query": f"SELECT station_id, obs_time, level_cm, updated_at FROM {table.name} WHERE updated_at > :since",
+            "watermark_column": "updated_at",
+            **source,
+        },
+        "fields": {"entity_id": "station_id", "ts": "obs_time", "level_m": "level_cm"},
+        "units": {"level_m": "cm"},
+    }
+
+
+FIRST = [
+    ("H1", "2026-06-15 07:00:00", 1200.0, "2026-06-15 07:01:00"),
+    ("H1", "2026-06-15 07:05:00", 1210.0, "2026-06-15 07:06:00"),
+    ("H2", "2026-06-15 07:00:00", 830.0, "2026-06-15 07:02:00"),
+]
+NEWER = [
+    ("H1", "2026-06-15 08:00:00", 1250.0, "2026-06-15 08:01:00"),
+    ("H2", "2026-06-15 08:00:00", 845.0, "2026-06-15 08:02:00"),
+]
+OLD = [("H9", "2026-06-13 07:00:00", 500.0, "2026-06-13 07:00:00")]  # before the first run's window
+
+
+def test_incremental_watermark(exchange, tmp_path, make_runtime):
+    exchange.insert(OLD + FIRST)
+    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=2)})
+
+    first = run_feed(rt, FEED)
+    assert first.status == "ok", first.error
+    assert (first.rows_fetched, first.rows_inserted) == (3, 3)
+    assert rt.warehouse.feed_state(FEED)["watermark"] == "2026-06-15 07:06:00"
+    stored = rt.warehouse.observations(WATER, entity_id="H1")
+    assert sorted(round(v, 2) for v in stored["level_m"]) == [12.0, 12.1]
+    assert sorted(f"{t:%Y-%m-%d %H:%M}" for t in stored["ts"]) == ["2026-06-14 23:00", "2026-06-14 23:05"]
+
+    exchange.insert(NEWER)
+    second = run_feed(rt, FEED)
+    assert second.status == "ok", second.error
+    assert (second.rows_fetched, second.rows_inserted, second.rows_updated) == (2, 2, 0)
+    assert rt.warehouse.feed_state(FEED)["watermark"] == "2026-06-15 08:02:00"
+    assert rt.warehouse.run(second.run_id)["watermark_before"] == "2026-06-15 07:06:00"
+
+    third = run_feed(rt, FEED)
+    assert (third.status, third.rows_fetched) == ("ok", 0)
+    assert rt.warehouse.feed_state(FEED)["watermark"] == "2026-06-15 08:02:00"
+    assert len(rt.warehouse.observations(WATER)) == 5
+
+
+def test_table_dropped_mid_run_fails_terminally_and_lands_nothing(exchange, tmp_path, make_runtime, other_feed):
+    exchange.insert(FIRST)
+    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=2), other_feed.name: other_feed.config})
+    good = run_feed(rt, FEED)
+    assert good.status == "ok" and good.rows_inserted == 3
+    watermark = rt.warehouse.feed_state(FEED)["watermark"]
+    exchange.insert(NEWER + [("H3", "2026-06-15 08:00:00", 400.0, "2026-06-15 08:03:00")])
+    pages: list[int] = []
+
+    def drop_after_first_page(feed: str, done: int, total: int | None) -> None:
+        pages.append(done)
+        if len(pages) == 1:
+            exchange.execute(f"DROP TABLE {exchange.name}")
+
+    report = run_feed(rt, FEED, on_progress=drop_after_first_page)
+
+    assert pages == [2]
+    assert report.status == "failed"
+    assert report.error_kind == "terminal"
+    assert report.attempts == 1
+    assert exchange.name in report.error
+    assert "exchange database rejected the query" in report.error
+    assert "dropped a table" in report.error  # the hint says what probably happened
+    assert report.rows_inserted == 0
+    assert len(rt.warehouse.observations(WATER)) == 3, "nothing from the failed run lands"
+    state = rt.warehouse.feed_state(FEED)
+    assert state["watermark"] == watermark
+    assert state["consecutive_failures"] == 1
+    assert rt.warehouse.run(report.run_id)["watermark_after"] is None
+    other_feed.check(rt)
+
+
+def test_unreachable_database_is_transient(tmp_path, make_runtime, closed_port, other_feed):
+    cfg = {
+        "department": "水利局",
+        "domain": "water",
+        "cadence": "5m",
+        "source": {"type": "database", "dsn": f"postgresql://postgres@127.0.0.1:{closed_port}/test",
+                   "query": "SELECT * FROM t WHERE updated_at > :since", "watermark_column": "updated_at"},
+    }  # fmt: skip
+    rt = make_runtime(tmp_path, {FEED: cfg, other_feed.name: other_feed.config}, ingest={"retry_attempts": 2})
+    report = run_feed(rt, FEED)
+    assert report.status == "failed" and report.error_kind == "transient"
+    assert report.attempts == 2
+    assert "cannot connect to PostgreSQL" in report.error
+    other_feed.check(rt)
+
+
+def test_dsn_password_from_the_environment(tmp_path, make_runtime, pg_dsn):
+    import psycopg
+
+    name = f"cityops_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {name} AS SELECT 'H1'::text AS station_id, "
+                     "TIMESTAMP '2026-06-15 08:00:00' AS obs_time, 12.5::float8 AS level_m, "
+                     "TIMESTAMP '2026-06-15 08:00:00' AS updated_at")  # fmt: skip
+    try:
+        cfg = {
+            "department": "水利局",
+            "domain": "water",
+            "cadence": "5m",
+            "source": {"type": "database", "dsn": "postgresql://${PGUSER_X}@127.0.0.1:5432/test",
+                       "query": f"SELECT * FROM {name} WHERE updated_at > :since", "watermark_column": "updated_at"},
+            "fields": {"entity_id": "station_id", "ts": "obs_time"},
+        }  # fmt: skip
+        rt = make_runtime(tmp_path, {FEED: cfg}, environ={"PGUSER_X": "postgres"})
+        report = run_feed(rt, FEED)
+        assert report.status == "ok", report.error
+        assert report.rows_inserted == 1
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {name}")

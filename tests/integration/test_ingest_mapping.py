@@ -1,0 +1,171 @@
+"""Normalisation through the whole pipeline: units, local time → UTC, datums → WGS-84, and a new
+department's feed added by configuration alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
+from ingest.domains import AIR, TRAFFIC, WATER
+from ingest.pipeline import resolve_domain, run_feed
+
+
+def http_feed(url: str, domain: str, fields: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {"department": "测试", "domain": domain, "cadence": "5m", "source": {"type": "http", "url": url},
+            "fields": fields, **extra}  # fmt: skip
+
+
+def test_unit_conversions(tmp_path, make_runtime, feed_server):
+    feed_server.json("/air", [{"st": "A1", "t": "2026-06-15 08:00:00", "co": 1200, "pm25": 35}])
+    feed_server.json("/water", [{"st": "H1", "t": "2026-06-15 08:00:00", "lvl": 1234}])
+    feed_server.json("/traffic", [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 10, "vol": 50}])
+    fields = {"entity_id": "st", "ts": "t"}
+    rt = make_runtime(tmp_path, {
+        "air": http_feed(feed_server.url("/air"), "air", fields, units={"co": "ug/m3"}),
+        "water": http_feed(feed_server.url("/water"), "water", {**fields, "level_m": "lvl"}, units={"level_m": "cm"}),
+        "traffic": http_feed(feed_server.url("/traffic"), "traffic", {**fields, "speed_kmh": "spd", "volume_vph": "vol"},
+                             units={"speed_kmh": "m/s", "volume_vph": "veh/5min"}),
+    })  # fmt: skip
+    for name in ("air", "water", "traffic"):
+        assert run_feed(rt, name).status == "ok"
+
+    air = rt.warehouse.observations(AIR).iloc[0]
+    assert air["co"] == pytest.approx(1.2)  # µg/m³ → mg/m³
+    assert air["pm25"] == 35  # already canonical
+    assert rt.warehouse.observations(WATER).iloc[0]["level_m"] == pytest.approx(12.34)  # cm → m
+    traffic = rt.warehouse.observations(TRAFFIC).iloc[0]
+    assert traffic["speed_kmh"] == pytest.approx(36.0)  # m/s → km/h
+    assert traffic["volume_vph"] == pytest.approx(600.0)  # veh/5min → veh/h
+
+
+def test_an_unknown_unit_is_reported(tmp_path, make_runtime, feed_server, other_feed):
+    feed_server.json("/water", [{"st": "H1", "t": "2026-06-15 08:00:00", "lvl": 1234}])
+    rt = make_runtime(tmp_path, {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"},
+                                                     units={"level_m": "furlong"}),
+                                 other_feed.name: other_feed.config})  # fmt: skip
+    report = run_feed(rt, "water")
+    assert report.status == "failed" and report.error_kind == "terminal"
+    assert "units.level_m: unknown unit 'furlong'" in report.error
+    assert rt.warehouse.run(report.run_id)["status"] == "failed"
+    other_feed.check(rt)
+
+
+@pytest.mark.parametrize(
+    ("tz", "sent", "utc"),
+    [
+        ("Asia/Shanghai", "2026-06-15 08:00:00", "2026-06-15 00:00:00"),
+        ("Asia/Shanghai", "2026-06-15T08:00:00+08:00", "2026-06-15 00:00:00"),
+        ("Asia/Shanghai", "2026-06-15T00:00:00Z", "2026-06-15 00:00:00"),
+        ("Asia/Shanghai", "2026/06/15 08:00", "2026-06-15 00:00:00"),
+        ("Europe/Berlin", "2026-06-15 02:00:00", "2026-06-15 00:00:00"),
+    ],
+)
+def test_local_time_to_utc(tmp_path, make_runtime, feed_server, tz, sent, utc):
+    feed_server.json("/t", [{"st": "R1", "t": sent, "spd": 30}])
+    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic", {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
+                                                 timezone=tz)})  # fmt: skip
+    report = run_feed(rt, "t")
+    assert report.status == "ok" and report.rows_inserted == 1, (report.error, rt.warehouse.quarantined())
+    assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M:%S}" == utc
+
+
+def test_epoch_milliseconds(tmp_path, make_runtime, feed_server):
+    feed_server.json("/t", [{"st": "R1", "t": 1781481600000, "spd": 30}])  # 2026-06-15T00:00:00Z
+    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic", {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
+                                                 time_format="epoch_ms")})  # fmt: skip
+    assert run_feed(rt, "t").rows_inserted == 1
+    assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M}" == "2026-06-15 00:00"
+
+
+@pytest.mark.parametrize(("datum", "inverse"), [("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)])
+def test_datum_converted_to_wgs84(tmp_path, make_runtime, feed_server, datum, inverse):
+    lon, lat = 113.0612, 23.6819
+    feed_server.json("/t", [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 30, "x": lon, "y": lat}])
+    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic",
+                                                 {"entity_id": "st", "ts": "t", "speed_kmh": "spd", "lon": "x", "lat": "y"},
+                                                 datum=datum)})  # fmt: skip
+    assert run_feed(rt, "t").status == "ok"
+    ent = rt.warehouse.entities().set_index("entity_id").loc["R1"]
+    want_lon, want_lat = inverse(lon, lat)
+    assert ent["lon"] == pytest.approx(float(want_lon), abs=1e-9)
+    assert ent["lat"] == pytest.approx(float(want_lat), abs=1e-9)
+    # Far enough from the sent point that an unconverted value would fail (hundreds of metres).
+    assert abs(ent["lon"] - lon) > 1e-3
+
+
+HYDRANT_DOMAIN = {
+    "hydrant": {
+        "label": "消火栓压力",
+        "entity_kind": "hydrant",
+        "metrics": [{"name": "pressure_mpa", "label": "管网压力", "unit": "MPa", "min": 0, "max": 2.5}],
+    }
+}
+
+
+def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_server, other_feed):
+    feed_server.json("/hydrants", {"result": [
+        {"xhs_bh": "XHS-001", "mc": "清城区人民一路消火栓", "jcsj": "2026-06-15 08:00:00", "yl": 350, "jd": 113.051, "wd": 23.682},
+        {"xhs_bh": "XHS-002", "mc": "北江大桥东消火栓", "jcsj": "2026-06-15 08:00:00", "yl": 280.5, "jd": 113.072, "wd": 23.690},
+        {"xhs_bh": "XHS-003", "mc": "高压测试点", "jcsj": "2026-06-15 08:00:00", "yl": 5000, "jd": 113.080, "wd": 23.700},
+    ]})  # fmt: skip
+    feeds = {
+        "fire-hydrants": {
+            "department": "消防救援支队",
+            "domain": "hydrant",
+            "cadence": "15m",
+            "source": {"type": "http", "url": feed_server.url("/hydrants"), "records": "result"},
+            "fields": {"entity_id": "xhs_bh", "entity_name": "mc", "ts": "jcsj", "pressure_mpa": "yl", "lon": "jd", "lat": "wd"},
+            "units": {"pressure_mpa": "kPa"},
+            "entity_prefix": "fire:",
+        },
+        other_feed.name: other_feed.config,
+    }
+    rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN)
+
+    report = run_feed(rt, "fire-hydrants")
+
+    assert report.status == "ok", report.error
+    assert (report.rows_fetched, report.rows_inserted, report.rows_rejected) == (3, 2, 1)
+    (reason,) = rt.warehouse.quarantined(run_id=report.run_id)["reason"]
+    assert reason == "pressure_mpa outside [0, 2.5] MPa (value 5.0)"
+    domain = resolve_domain(rt.settings, "hydrant")
+    obs = rt.warehouse.observations(domain)
+    assert dict(zip(obs["entity_id"], obs["pressure_mpa"], strict=True)) == pytest.approx({"fire:XHS-001": 0.35, "fire:XHS-002": 0.2805})
+    metric_rows = rt.warehouse.cursor().execute(
+        "SELECT domain, metric, count(*) FROM obs_metric GROUP BY ALL"
+    ).fetchall()
+    assert metric_rows == [("hydrant", "pressure_mpa", 2)]
+    hydrants = rt.warehouse.entities(kind="hydrant").set_index("entity_id")
+    assert sorted(hydrants.index) == ["fire:XHS-001", "fire:XHS-002"]
+    assert hydrants.loc["fire:XHS-001", "name"] == "清城区人民一路消火栓"
+    assert hydrants.loc["fire:XHS-001", "department"] == "消防救援支队"
+    assert np.allclose([hydrants.loc["fire:XHS-002", "lon"], hydrants.loc["fire:XHS-002", "lat"]], [113.072, 23.690])
+
+    again = run_feed(rt, "fire-hydrants")
+    assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
+    other_feed.check(rt)
+
+
+def test_new_department_from_a_file_drop(tmp_path, make_runtime):
+    drop = tmp_path / "xfj"
+    drop.mkdir()
+    (drop / "hydrants.csv").write_text(
+        "编号,名称,时间,压力kPa,经度,纬度\nXHS-9,石角镇消火栓,2026-06-15 08:00:00,410,113.08,23.56\n", "utf-8"
+    )
+    feeds = {
+        "fire-hydrants": {
+            "department": "消防救援支队", "domain": "hydrant", "cadence": "1h",
+            "source": {"type": "file", "path": str(drop), "settle": "0s"},
+            "fields": {"entity_id": "编号", "entity_name": "名称", "ts": "时间", "pressure_mpa": "压力kPa", "lon": "经度", "lat": "纬度"},
+            "units": {"pressure_mpa": "kPa"},
+        }
+    }  # fmt: skip
+    rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN)
+    report = run_feed(rt, "fire-hydrants")
+    assert report.status == "ok" and report.rows_inserted == 1
+    ent = rt.warehouse.entities(kind="hydrant").iloc[0]
+    assert (ent["entity_id"], ent["name"], ent["lon"], ent["lat"]) == ("XHS-9", "石角镇消火栓", 113.08, 23.56)
+    assert rt.warehouse.observations(resolve_domain(rt.settings, "hydrant"))["pressure_mpa"].iloc[0] == pytest.approx(0.41)
