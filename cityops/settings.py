@@ -51,7 +51,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _check_timezone(value: str) -> str:
+def _check_timezone(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"an IANA timezone name such as 'Asia/Shanghai' (a string), not {value!r}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -226,8 +228,28 @@ class DatabaseSource(_Model):
     query: str = Field(..., description="SELECT with ':since' where the watermark goes.")
     watermark_column: str = Field(..., description="Column of the query result that only grows (e.g. updated_at).")
     page_size: int = Field(10_000, ge=1, description="Rows per round trip.")
+    key_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns that identify a row of the query (e.g. ['stcd', 'tm']); they order rows that share "
+        "a watermark value, so paging neither skips nor repeats them. Recommended.",
+    )
     initial: Duration = Field(timedelta(days=1), description="How far back the first run asks.")
     overlap: Duration = Field(timedelta(0), description="Ask again for this much before the watermark.")
+
+    @field_validator("watermark_column")
+    @classmethod
+    def _plain_column(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError(f"a plain column name (letters, digits, '_'), not {value!r}")
+        return value
+
+    @field_validator("key_columns")
+    @classmethod
+    def _plain_columns(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"plain column names (letters, digits, '_'), not {name!r}")
+        return value
 
     @field_validator("dsn")
     @classmethod
@@ -309,14 +331,39 @@ class Settings(_Model):
         for name in self.domains:
             if name in BUILTIN_DOMAINS:
                 raise ValueError(f"domains.{name}: '{name}' is a built-in domain; choose another name")
+        from ingest.domains import ENTITY_COLUMNS, custom_domain, known_units, unit_factor
+
         known = set(BUILTIN_DOMAINS) | set(self.domains)
         for feed_name, feed in self.feeds.items():
+            where = f"feeds.{feed_name}"
             if not re.match(r"^[a-z0-9][a-z0-9_-]*$", feed_name):
-                raise ValueError(f"feeds.{feed_name}: feed names are lower-case letters, digits, '-' and '_'")
+                raise ValueError(f"{where}: feed names are lower-case letters, digits, '-' and '_'")
             if feed.domain not in known:
-                raise ValueError(
-                    f"feeds.{feed_name}.domain: {feed.domain!r} is not a domain; allowed: {', '.join(sorted(known))}"
-                )
+                raise ValueError(f"{where}.domain: {feed.domain!r} is not a domain; allowed: {', '.join(sorted(known))}")
+            if feed.domain in BUILTIN_DOMAINS:
+                domain = BUILTIN_DOMAINS[feed.domain]
+            else:
+                spec = self.domains[feed.domain]
+                domain = custom_domain(feed.domain, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics])
+            columns = {c.name: c for c in domain.columns}
+            if domain.storage != "record":
+                columns.update({c.name: c for c in ENTITY_COLUMNS})
+            for section in ("fields", "units", "values"):
+                for column in getattr(feed, section):
+                    if column not in columns:
+                        raise ValueError(
+                            f"{where}.{section}.{column}: not a column of domain {feed.domain!r}; "
+                            f"allowed: {', '.join(columns)}"
+                        )
+            for column, unit in feed.units.items():
+                target = columns[column].unit
+                try:
+                    unit_factor(unit, target)
+                except ValueError:
+                    raise ValueError(
+                        f"{where}.units.{column}: cannot convert {unit!r} to {target or 'a unitless value'!r}; "
+                        f"known units: {', '.join(known_units())}"
+                    ) from None
         return self
 
 
@@ -359,8 +406,15 @@ def _describe_error(err: Mapping[str, Any]) -> tuple[str, str]:
         if i > 0 and loc[i - 1] == "source" and part in ("http", "file", "database"):
             continue
         cleaned.append(part)
-    key = ".".join(cleaned) or "(top level)"
+    key = ".".join(cleaned)
     kind = err["type"]
+    if not key:
+        # Cross-field checks raise "key.path: message": lift the key out of the message.
+        text = str(err["msg"]).removeprefix("Value error, ")
+        head, sep, rest = text.partition(": ")
+        if sep and re.match(r"^[\w.<>-]+$", head):
+            return head, rest
+        return "(top level)", text
     if kind == "extra_forbidden":
         return key, "unknown key (check its spelling against cityops.example.toml)"
     if kind == "missing":

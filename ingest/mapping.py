@@ -236,8 +236,11 @@ def map_records(raw: pd.DataFrame, domain: Domain, spec: MappingSpec, *, what: s
                 series, tz=spec.timezone, time_format=spec.time_format, name=col.name, rejects=rejects, rows=rows
             )
     frame = pd.DataFrame(out, index=raw.index)
-    if spec.entity_prefix and "entity_id" in frame:
-        frame["entity_id"] = spec.entity_prefix + frame["entity_id"]
+    if spec.entity_prefix:
+        # Keeps two departments' ids apart: entity ids, and the keys of record domains (incidents).
+        for key in {"entity_id", *domain.key} & set(frame.columns):
+            if domain.column(key).type == "str":
+                frame[key] = spec.entity_prefix + frame[key]
     if "lon" in frame and "lat" in frame and spec.datum not in ("wgs84", "cgcs2000"):
         lon = frame["lon"].to_numpy(dtype="float64", na_value=np.nan)
         lat = frame["lat"].to_numpy(dtype="float64", na_value=np.nan)

@@ -9,6 +9,7 @@ stops the others.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ from ingest.sources.database import fetch_database
 from ingest.sources.file import fetch_files, move_aside
 from ingest.sources.http import fetch_http
 from ingest.validate import validate_rows
+
+log = logging.getLogger("cityops.ingest")
 
 PART_STRIDE = 1_000_000_000
 _EMPTY_DTYPES = {"str": "string", "float": "float64", "int": "float64", "ts": "datetime64[us]"}  # ROW = part index × stride + row within the part
@@ -165,6 +168,7 @@ def process_payload(
     entries: list[tuple[int, str]] = []
     failed: dict[str, str] = {}
     notes: list[str] = []
+    bad_raw: dict[int, str] = {}  # lines the parser could not split, by ROW
     fetched = 0
     names = [p.get("origin") or p["name"] for p in parts]
     for i, part in enumerate(parts):
@@ -179,7 +183,9 @@ def process_payload(
             if len(raw):
                 raw[ROW] = raw[ROW] + i * PART_STRIDE
             for bad in parsed.bad:
-                entries.append((i * PART_STRIDE + max(bad.row, 0), bad.reason))
+                row = i * PART_STRIDE + max(bad.row, 0)
+                entries.append((row, bad.reason))
+                bad_raw[row] = json.dumps({"line": bad.raw}, ensure_ascii=False)
             fetched += len(raw) + len(parsed.bad)
             if len(raw) == 0:
                 continue
@@ -205,8 +211,8 @@ def process_payload(
     validated = validate_rows(frame, domain, now=now, future_tolerance=future_tolerance)
     entries.extend(validated.rejects)
 
-    raw_by_row: dict[int, str] = {}
-    wanted = {r for r, _ in entries}
+    raw_by_row: dict[int, str] = dict(bad_raw)
+    wanted = {r for r, _ in entries} - set(bad_raw)
     if wanted and raw_frames:
         raw_all = pd.concat(raw_frames, ignore_index=True) if len(raw_frames) > 1 else raw_frames[0]
         subset = raw_all[raw_all[ROW].isin(wanted)]
@@ -315,6 +321,12 @@ def run_feed(
         except IngestError as exc:
             writer.finish(attempts=attempts, error=str(exc))
             return _fail(rt, report, feed, domain, exc, attempts, t0, now)
+        except Exception as exc:  # a bug must not leave the run 'running' or stop the scheduler thread
+            log.exception("feed %s: run %s failed with an internal error", name, run_id)
+            writer.finish(attempts=attempts, error=repr(exc))
+            internal = IngestError(f"{name}: internal error: {type(exc).__name__}: {exc}",
+                                   hint="the raw payload is kept; report this with the run id")  # fmt: skip
+            return _fail(rt, report, feed, domain, internal, attempts, t0, now)
         except RetryError as exc:  # pragma: no cover - reraise=True makes tenacity re-raise the cause
             return _fail(rt, report, feed, domain, TransientError(str(exc)), attempts, t0, now)
 

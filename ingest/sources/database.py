@@ -1,8 +1,10 @@
 """Exchange-database sources (前置库): an SQL query on PostgreSQL or MySQL/MariaDB.
 
 The configured query contains ``:since`` where the watermark goes; it is bound as a parameter, never
-formatted in. Rows are read in pages of ``page_size`` ordered by the watermark column, each page its
-own statement (so the exchange database is never locked for the length of a run), and landed as JSON.
+formatted in. Rows are read in pages of ``page_size`` ordered by the watermark column (then by
+``key_columns``, which makes the order total so that rows sharing a watermark value are neither
+skipped nor repeated between pages), each page its own statement (so the exchange database is never
+locked for the length of a run), and landed as JSON.
 The run's new watermark is the largest watermark value read.
 
 Transient: the server cannot be reached or drops the connection. Terminal: SQL errors such as a table
@@ -132,7 +134,8 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     # ':since' → the driver's named placeholder; both psycopg and PyMySQL take %(name)s.
     query = source.query.replace("%", "%%").replace(":since", "%(since)s")
     wm = source.watermark_column
-    sql = f"SELECT * FROM ({query}) AS cityops_q ORDER BY {wm}"
+    order = ", ".join([wm, *(c for c in source.key_columns if c != wm)])
+    sql = f"SELECT * FROM ({query}) AS cityops_q ORDER BY {order}"
     conn, dialect = _connect(dsn, ctx.connect_timeout.total_seconds())
     host = urlsplit(dsn).hostname
     outcome = FetchOutcome(watermark=ctx.watermark)

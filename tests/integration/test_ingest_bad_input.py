@@ -303,11 +303,6 @@ def test_truncated_csv_lands_complete_rows_and_quarantines_the_cut_line(setup, f
     other_feed.check(rt)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/pipeline.py process_payload drops BadRecord.raw: a line the parser could not split is "
-    "quarantined with raw_row NULL instead of the line's text",
-)
 def test_truncated_csv_line_keeps_its_raw_text_in_quarantine(setup, feed_server):
     rt, _ = setup(format="csv", good_csv="id,t,v\nR1,2026-06-15 08:00:00,40\nR2,2026-06-15 08:05:00,35.5\n")
     feed_server.respond("/traffic", "id,t,v\nR3,2026-06-15 08:10:00,30\nR5,2026-06-15 08:1")

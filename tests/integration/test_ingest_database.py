@@ -205,3 +205,14 @@ def test_dsn_password_from_the_environment(tmp_path, make_runtime, pg_dsn):
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_rows_sharing_a_watermark_value_are_paged_exactly_once(exchange, tmp_path, make_runtime):
+    # A department that stamps a whole batch with one updated_at: 25 rows, pages of 4.
+    batch = [(f"H{i:02d}", "2026-06-15 07:00:00", 1000.0 + i, "2026-06-15 07:30:00") for i in range(25)]
+    exchange.insert(batch)
+    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=4, key_columns=["station_id", "obs_time"])})
+    report = run_feed(rt, FEED)
+    assert report.status == "ok", report.error
+    assert (report.rows_fetched, report.rows_inserted, report.rows_duplicate) == (25, 25, 0)
+    assert sorted(rt.warehouse.observations(WATER)["entity_id"]) == [f"H{i:02d}" for i in range(25)]

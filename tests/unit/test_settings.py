@@ -96,12 +96,6 @@ def test_bad_feed_timezone(tmp_path):
     assert "feeds.city-traffic.timezone: an IANA timezone name" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="cityops/settings.py _check_timezone catches only ZoneInfoNotFoundError/ValueError; ZoneInfo(5) raises "
-    "TypeError, which pydantic does not convert, so a non-string timezone crashes load_settings",
-)
 def test_non_string_timezone_is_a_config_error(tmp_path):
     message = config_error(tmp_path, "[city]\ntimezone = 8\n")
     assert "city.timezone" in message
@@ -151,11 +145,6 @@ def test_several_problems_are_counted_on_the_one_line(tmp_path):
     assert "(and 1 more:" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cityops/settings.py FeedSettings.units is not checked against ingest.domains.known_units(): an unknown "
-    "unit is accepted at start-up and only fails the feed's first run",
-)
 def test_unknown_unit_is_rejected_at_start(tmp_path):
     config_error(tmp_path, FEED.format(domain="traffic", extra='units = {speed_kmh = "furlong/fortnight"}'))
 
@@ -217,3 +206,14 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(bad):
     with pytest.raises(ValueError, match="a duration such as"):
         parse_duration(bad)
+
+
+def test_a_mapping_to_a_column_the_domain_lacks_is_rejected_at_start(tmp_path):
+    message = config_error(tmp_path, FEED.format(domain="traffic", extra='fields = {speedkmh = "v"}'))
+    assert "feeds.city-traffic.fields.speedkmh: not a column of domain 'traffic'" in message
+    assert "speed_kmh" in message  # the allowed names are listed
+
+
+def test_a_unit_that_cannot_convert_is_rejected_at_start(tmp_path):
+    message = config_error(tmp_path, FEED.format(domain="traffic", extra='units = {speed_kmh = "cm"}'))
+    assert "feeds.city-traffic.units.speed_kmh: cannot convert 'cm' to 'km/h'" in message
