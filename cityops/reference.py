@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cityops.errors import ConfigError
 from cityops.settings import Settings
 from cityops.warehouse import Warehouse
-from geo.boundaries import assign_districts, load_districts, load_entity_catalogue
+from geo.boundaries import BoundaryFileError, assign_districts, load_districts, load_entity_catalogue
 
 
 def load_reference_data(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
     """Upsert the configured districts and catalogues; entities without a district get one by position."""
+    try:
+        return _load(settings, warehouse)
+    except BoundaryFileError as exc:
+        raise ConfigError(str(exc), hint="fix city.districts / city.catalogues in the configuration") from None
+
+
+def _load(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
     counts = {"districts": 0, "entities": 0}
     districts = pd.DataFrame()
     if settings.city.districts is not None:

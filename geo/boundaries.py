@@ -15,7 +15,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from cityops.errors import ConfigError
+
+class BoundaryFileError(ValueError):
+    """A reference layer file is missing or malformed (the message names the file and the problem)."""
+
 
 ENTITY_FIELDS = (
     "entity_id", "kind", "name", "name_en", "department", "district_code", "road_name", "road_class", "length_m",
@@ -26,13 +29,13 @@ ENTITY_FIELDS = (
 
 def _read_collection(path: Path, what: str) -> dict[str, Any]:
     if not path.exists():
-        raise ConfigError(f"{what} file {path} does not exist", hint="fix the path in the [city] section")
+        raise BoundaryFileError(f"{what} file {path} does not exist")
     try:
         obj = json.loads(path.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} file {path} is not valid GeoJSON: {exc}") from None
+        raise BoundaryFileError(f"{what} file {path} is not valid GeoJSON: {exc}") from None
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection":
-        raise ConfigError(f"{what} file {path} is not a GeoJSON FeatureCollection")
+        raise BoundaryFileError(f"{what} file {path} is not a GeoJSON FeatureCollection")
     return obj
 
 
@@ -42,7 +45,7 @@ def load_districts(path: Path) -> pd.DataFrame:
     for i, feat in enumerate(_read_collection(path, "districts")["features"]):
         props = feat.get("properties") or {}
         if "code" not in props or "name" not in props:
-            raise ConfigError(f"{path}: feature {i} lacks the 'code' or 'name' property")
+            raise BoundaryFileError(f"{path}: feature {i} lacks the 'code' or 'name' property")
         geom = shape(feat["geometry"])
         inside = geom.representative_point()
         rows.append(
@@ -64,7 +67,7 @@ def load_entity_catalogue(path: Path, *, source: str = "catalogue") -> pd.DataFr
     for i, feat in enumerate(_read_collection(path, "entity catalogue")["features"]):
         props = dict(feat.get("properties") or {})
         if not props.get("entity_id") or not props.get("kind"):
-            raise ConfigError(f"{path}: feature {i} lacks 'entity_id' or 'kind'")
+            raise BoundaryFileError(f"{path}: feature {i} lacks 'entity_id' or 'kind'")
         geom = feat.get("geometry")
         row = {k: props.pop(k, None) for k in ENTITY_FIELDS}
         row["entity_id"] = str(row["entity_id"])

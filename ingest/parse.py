@@ -128,7 +128,7 @@ def parse_json(data: bytes, *, records: str | None = None, what: str = "payload"
 def _representative_point(geom: dict[str, Any]) -> tuple[float, float] | None:
     """A point for a GeoJSON geometry: the point itself, or the middle vertex of a line/polygon ring."""
     gtype = geom.get("type")
-    coords = geom.get("coordinates")
+    coords: Any = geom.get("coordinates")
     try:
         if gtype == "Point":
             return float(coords[0]), float(coords[1])

@@ -41,15 +41,34 @@ def test_unit_conversions(tmp_path, make_runtime, feed_server):
     assert traffic["volume_vph"] == pytest.approx(600.0)  # veh/5min → veh/h
 
 
-def test_an_unknown_unit_is_reported(tmp_path, make_runtime, feed_server, other_feed):
+def test_an_unknown_unit_is_refused_at_start(tmp_path, make_runtime, feed_server):
+    from cityops.errors import ConfigError
+
+    feeds = {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"},
+                                units={"level_m": "furlong"})}  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        make_runtime(tmp_path, feeds)
+    assert "feeds.water.units.level_m: cannot convert 'furlong' to 'm'" in str(info.value)
+
+
+def test_an_internal_error_fails_the_run_and_spares_the_others(tmp_path, make_runtime, feed_server, other_feed,
+                                                               monkeypatch):  # fmt: skip
+    import ingest.pipeline
+
     feed_server.json("/water", [{"st": "H1", "t": "2026-06-15 08:00:00", "lvl": 1234}])
-    rt = make_runtime(tmp_path, {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"},
-                                                     units={"level_m": "furlong"}),
+    rt = make_runtime(tmp_path, {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"}),
                                  other_feed.name: other_feed.config})  # fmt: skip
+    real = ingest.pipeline.process_payload
+
+    def broken(*args, **kwargs):
+        if kwargs.get("feed_name") == "water":
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.pipeline, "process_payload", broken)
     report = run_feed(rt, "water")
-    assert report.status == "failed" and report.error_kind == "terminal"
-    assert "units.level_m: unknown unit 'furlong'" in report.error
-    assert rt.warehouse.run(report.run_id)["status"] == "failed"
+    assert report.status == "failed" and "internal error: RuntimeError: boom" in report.error
+    assert rt.warehouse.run(report.run_id)["status"] == "failed"  # never left 'running'
     other_feed.check(rt)
 
 
