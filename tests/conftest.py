@@ -268,3 +268,64 @@ class OtherFeed:
 @pytest.fixture
 def other_feed(make_feed_server: Callable[[], FeedServer]) -> OtherFeed:
     return OtherFeed(make_feed_server())
+
+
+# -- a tiny synthetic catalogue for the generator and the demo feed server ----------------------------
+
+
+def _build_catalogue(path, n_roads=40):
+    feats = []
+    def pt(eid, kind, name, dc, lon, lat, **props):
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                      "properties": {"entity_id": eid, "kind": kind, "name": name, "district_code": dc, **props}})
+    hydro = [
+        ("HY001", "石角", "441802", 113.08, 23.56, "北江", "river", 8.0, 11.0, 12.5, 14.7),
+        ("HY002", "清远", "441802", 113.03, 23.69, "北江", "river", 9.5, 13.5, 15.0, 16.6),
+        ("HY003", "英德", "441881", 113.40, 24.18, "北江", "river", 22.0, 27.5, 29.5, 31.9),
+        ("HY004", "江口圩", "441803", 112.98, 23.84, "滨江", "river", 10.0, 13.0, 14.5, 15.9),
+        ("HY005", "源潭", "441802", 113.25, 23.67, "大燕河", "river", 7.0, 9.0, 10.2, 11.4),
+        ("HY009", "龙沥", "441802", 113.15, 23.64, "大燕河", "river", 9.2, 13.0, 14.4, 16.2),
+        ("HY006", "高道", "441823", 112.62, 24.45, "连江", "river", 40.0, 46.0, 48.0, 50.1),
+        ("HY007", "潖江石潭", "441821", 113.45, 23.88, "潖江", "river", 18.0, 21.0, 22.5, 23.9),
+    ]
+    for eid, name, dc, lon, lat, river, st, normal, warn, guar, hist in hydro:
+        pt(eid, "hydro_station", name, dc, lon, lat, river=river, basin="北江", station_type=st,
+           warning_level_m=warn, guaranteed_level_m=guar, historical_level_m=hist, normal_level_m=normal)
+    pt("HY008", "hydro_station", "飞来峡水库", "441802", 113.22, 23.80, river="北江", basin="北江",
+       station_type="reservoir", warning_level_m=None, guaranteed_level_m=None, historical_level_m=24.2,
+       normal_level_m=21.0, flood_limit_level_m=23.5)
+    gauges = [("441802", 113.05, 23.70), ("441802", 113.20, 23.62), ("441803", 112.95, 23.75),
+              ("441803", 112.88, 24.00), ("441881", 113.40, 24.20), ("441881", 113.30, 24.40),
+              ("441821", 113.55, 23.87), ("441821", 113.45, 23.95), ("441823", 112.63, 24.47),
+              ("441882", 112.38, 24.78), ("441826", 112.29, 24.72), ("441825", 112.09, 24.57)]
+    for i, (dc, lon, lat) in enumerate(gauges):
+        pt(f"RG{i+1:03d}", "rain_gauge", f"雨量站{i+1}", dc, lon, lat)
+    airs = [("441802", 113.04, 23.68), ("441802", 113.01, 23.71), ("441803", 112.98, 23.73),
+            ("441881", 113.41, 24.19), ("441821", 113.53, 23.88), ("441882", 112.38, 24.78)]
+    for i, (dc, lon, lat) in enumerate(airs):
+        pt(f"AQ{i+1:03d}", "air_station", f"空气站{i+1}", dc, lon, lat)
+    classes = [("expressway", 100), ("arterial", 60), ("secondary", 50), ("branch", 30)]
+    centres = {"441802": (113.03, 23.69), "441803": (112.98, 23.73), "441881": (113.40, 24.18),
+               "441821": (113.53, 23.88), "441823": (112.64, 24.46), "441882": (112.38, 24.78),
+               "441826": (112.29, 24.72), "441825": (112.09, 24.57)}
+    codes = list(centres)
+    for i in range(n_roads):
+        dc = codes[i % len(codes)] if i % 3 else "441802"
+        cls, ff = classes[i % 4]
+        lon, lat = centres[dc]
+        lon += (i % 7 - 3) * 0.01
+        lat += (i % 5 - 2) * 0.01
+        feats.append({"type": "Feature", "geometry": {"type": "LineString",
+                      "coordinates": [[lon, lat], [lon + 0.004, lat + 0.002], [lon + 0.008, lat + 0.003]]},
+                      "properties": {"entity_id": f"RS{i+1:04d}", "kind": "road_segment", "name": f"路段{i+1}",
+                                     "district_code": dc, "road_class": cls, "length_m": 900.0,
+                                     "free_flow_kmh": ff, "road_name": f"测试路{i % 9 + 1}号"}})
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump({"type": "FeatureCollection", "features": feats}, fh, ensure_ascii=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def build_catalogue():
+    """``build_catalogue(path, n_roads=40) -> path``: writes a small synthetic entity catalogue."""
+    return _build_catalogue
