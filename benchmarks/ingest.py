@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/ingest.py [--rows N]
 
-Full path = parse (landed gzip CSV, as a department sends it: local time, m/s, fraction) → map (units,
+Full path = parse (the landed, compressed CSV, as a department sends it: local time, m/s, fraction) → map (units,
 timezone) → validate (pandera + duplicate/future checks) → upsert (update-then-anti-join insert in one
 transaction, with the run record). Bare = ``INSERT INTO obs_traffic SELECT … FROM arrow_table`` of the
 already-canonical Arrow table into an empty table of the same schema. Both in the same process.
@@ -86,7 +86,7 @@ def main() -> None:
     times: dict[str, float] = {}
     t_all = time.perf_counter()
     t = time.perf_counter()
-    data = Landing.read_part(landed.directory, "part-0001.csv.gz")
+    data = Landing.read_part(landed.directory, landed.parts[0].name)
     parsed = parse_payload(data, "csv")
     times["read + parse"] = time.perf_counter() - t
     t = time.perf_counter()

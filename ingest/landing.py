@@ -1,7 +1,8 @@
 """The raw landing area: every payload is written here, compressed, before it is parsed.
 
-Layout: ``<raw_dir>/<feed>/<YYYY-MM-DD>/<run_id>/part-0001.<fmt>.gz`` plus ``meta.json`` describing
-the parts (format, where it came from, size, SHA-256). A run's payload is therefore never lost, even
+Layout: ``<raw_dir>/<feed>/<YYYY-MM-DD>/<run_id>/part-0001.<fmt>.zst`` plus ``meta.json`` describing
+the parts (format, where it came from, size, SHA-256). Parts are Zstandard-compressed (``zstd -d``
+reads them): several times faster than gzip both ways, which matters on the ingest path. A run's payload is therefore never lost, even
 when it cannot be parsed, and ``cityops ingest replay RUN_ID`` parses the same bytes again.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+import pyarrow as pa
 
 from ingest.errors import SourceError
 
@@ -35,7 +38,7 @@ class PayloadTooLarge(SourceError):
 
 class _PartWriter:
     def __init__(self, path: Path, info: PartInfo, limit: int, configured: int | None = None) -> None:
-        self._fh: IO[bytes] = gzip.open(path, "wb", compresslevel=3)
+        self._fh: IO[bytes] = pa.output_stream(str(path), compression="zstd")
         self._hash = hashlib.sha256()
         self._info = info
         self._limit = limit  # what is left of the run's budget
@@ -73,7 +76,7 @@ class LandingWriter:
         self.parts = []
 
     def open_part(self, fmt: str, origin: str, **extra: Any) -> _PartWriter:
-        name = f"part-{len(self.parts) + 1:04d}.{fmt}.gz"
+        name = f"part-{len(self.parts) + 1:04d}.{fmt}.zst"
         info = PartInfo(name=name, format=fmt, origin=origin, extra=extra)
         self.parts.append(info)
         total = sum(p.size for p in self.parts)
@@ -106,13 +109,17 @@ class Landing:
         meta_path = directory / "meta.json"
         if not meta_path.exists():
             # A run that failed while fetching may have no meta.json: describe the parts present.
-            parts = sorted(directory.glob("part-*.gz"))
+            parts = sorted([*directory.glob("part-*.zst"), *directory.glob("part-*.gz")])
             return {"parts": [{"name": p.name, "format": p.name.split(".")[1], "origin": "?"} for p in parts]}
         return json.loads(meta_path.read_text("utf-8"))
 
     @staticmethod
     def read_part(directory: Path, name: str) -> bytes:
-        with gzip.open(directory / name, "rb") as fh:
+        path = directory / name
+        if name.endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        with pa.input_stream(str(path), compression="zstd") as fh:
             return fh.read()
 
     @staticmethod

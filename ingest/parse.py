@@ -223,7 +223,8 @@ def parse_csv(data: bytes, *, encoding: str = "auto", delimiter: str = ",", what
             table = read(False)
     except pa.ArrowInvalid as exc:
         raise ParseError(f"{what} is not readable CSV: {str(exc).splitlines()[0]}") from None
-    frame = table.to_pandas()
+    # Arrow-backed columns: no copy here, and the mapping's Arrow fast paths take them as they are.
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     # Physical line numbers: the header is line 1 and skipped (bad) lines take their own numbers.
     bad_lines = {b.row for b in bad if b.row > 0}
     if bad_lines:

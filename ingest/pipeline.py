@@ -218,7 +218,7 @@ def process_payload(
         subset = raw_all[raw_all[ROW].isin(wanted)]
         for rec in subset.to_dict("records"):
             row = int(rec.pop(ROW))
-            clean = {k: json_safe(v) for k, v in rec.items() if not (v is None or (isinstance(v, float) and v != v))}
+            clean = {k: json_safe(v) for k, v in rec.items() if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))}
             raw_by_row[row] = json.dumps(clean, ensure_ascii=False, default=str)
     quarantined = _quarantine_frame(entries, raw_by_row, len(parts) > 1, names)
     accepted = validated.accepted.drop(columns=[ROW])

@@ -130,7 +130,7 @@ def test_one_failing_department_does_not_stop_the_others(demo) -> None:
     assert "HTTP 500" in health["traffic"]["last_error"]
     # the raw (truncated) CSV was kept for inspection
     raw = Path(reports["water"].raw_path)
-    assert any(raw.glob("part-*.json.gz"))
+    assert any(raw.glob("part-*.json.zst"))
 
 
 def test_a_killed_run_leaves_nothing_half_written(tmp_path: Path, demo) -> None:

@@ -68,7 +68,7 @@ def test_drop_folder_formats_land_and_move_to_processed(tmp_path, make_runtime, 
     processed = sorted(p.name.split("-", 1)[1] for p in (drop / "processed").iterdir())
     assert processed == ["a.csv", "b.json", "c.geojson", "d.xlsx"]
     assert not (drop / "failed").exists()
-    assert len(list(Path(report.raw_path).glob("part-*.gz"))) == 4
+    assert len(list(Path(report.raw_path).glob("part-*.zst"))) == 4
 
     again = run_feed(rt, FEED)
     assert again.status == "ok", again.error

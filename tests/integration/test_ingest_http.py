@@ -40,7 +40,7 @@ def test_page_pagination_over_three_pages(tmp_path, make_runtime, httpserver):
     assert (report.rows_fetched, report.rows_inserted) == (5, 5)
     assert progress == [(2, None), (4, None), (5, None)]
     assert sorted(rt.warehouse.observations(TRAFFIC)["entity_id"]) == ["R0", "R1", "R2", "R3", "R4"]
-    assert len(list((tmp_path / "data" / "raw" / "paged").rglob("part-*.json.gz"))) == 3
+    assert len(list((tmp_path / "data" / "raw" / "paged").rglob("part-*.json.zst"))) == 3
 
 
 def test_total_path_stops_paging(tmp_path, make_runtime, httpserver):

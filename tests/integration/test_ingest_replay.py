@@ -3,12 +3,12 @@ updates, late and out-of-order rows land, and every run's raw payload can be par
 
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from ingest.domains import TRAFFIC
@@ -21,6 +21,13 @@ ROWS = [
     {"id": "R2", "t": "2026-06-15 08:00:00", "v": 35.0},
     {"id": "R3", "t": "2026-06-15 08:00:00", "v": "abc"},
 ]
+
+
+def unpack(path: Path) -> bytes:
+    """A landed part's bytes (parts are Zstandard-compressed), read without the product's code."""
+    with pa.input_stream(str(path), compression="zstd") as fh:
+        return fh.read()
+
 
 
 @pytest.fixture
@@ -36,13 +43,13 @@ def table(rt: Any) -> list[tuple[Any, ...]]:
     return sorted(rt.warehouse.cursor().execute("SELECT entity_id, ts, speed_kmh, run_id FROM obs_traffic").fetchall())
 
 
-def test_raw_payload_is_landed_gzip_with_meta(rt, feed_server):
+def test_raw_payload_is_landed_compressed_with_meta(rt, feed_server):
     report = run_feed(rt, FEED)
     directory = Path(report.raw_path)
     assert directory.parts[-3:] == (FEED, "2026-06-15", report.run_id)
-    (part,) = directory.glob("part-*.gz")
-    assert part.name == "part-0001.json.gz"
-    assert json.loads(gzip.decompress(part.read_bytes())) == ROWS
+    (part,) = directory.glob("part-*.zst")
+    assert part.name == "part-0001.json.zst"
+    assert json.loads(unpack(part)) == ROWS
     meta = json.loads((directory / "meta.json").read_text("utf-8"))
     assert meta["run_id"] == report.run_id and meta["attempts"] == 1
     assert meta["parts"][0]["origin"].startswith(feed_server.url("/t"))
