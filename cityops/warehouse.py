@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from cityops.errors import DatabaseLockedError, WarehouseError
 from cityops.migrations import MIGRATIONS
+from geo.boundaries import assign_districts
 from ingest.domains import Domain
 
 ENTITY_COLUMNS = (
@@ -351,6 +352,13 @@ class Warehouse:
             latest["entity_name"] = latest["entity_id"]
         if "district_code" not in latest:
             latest["district_code"] = None
+        missing = latest["district_code"].isna()
+        if missing.any():
+            # Place new entities in their district by position, so they count in district views.
+            districts = cur.execute("SELECT code, geometry FROM district").df()
+            if len(districts):
+                sub = latest[missing]
+                latest.loc[missing, "district_code"] = assign_districts(sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts)
         cur.register("staged_ent", latest)
         try:
             n = cur.execute(

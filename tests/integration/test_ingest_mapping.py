@@ -3,6 +3,7 @@ department's feed added by configuration alone."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -188,3 +189,30 @@ def test_new_department_from_a_file_drop(tmp_path, make_runtime):
     ent = rt.warehouse.entities(kind="hydrant").iloc[0]
     assert (ent["entity_id"], ent["name"], ent["lon"], ent["lat"]) == ("XHS-9", "石角镇消火栓", 113.08, 23.56)
     assert rt.warehouse.observations(resolve_domain(rt.settings, "hydrant"))["pressure_mpa"].iloc[0] == pytest.approx(0.41)
+
+
+def test_a_new_departments_entities_are_placed_in_their_districts(tmp_path, make_runtime):
+    from cityops.reference import load_reference_data
+
+    districts = Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
+    drop = tmp_path / "xfj"
+    drop.mkdir()
+    (drop / "hydrants.csv").write_text(
+        "编号,时间,压力kPa,经度,纬度\n"
+        "XHS-QC,2026-06-15 08:00:00,410,113.05,23.70\n"  # 清城区 (the city centre)
+        "XHS-YD,2026-06-15 08:00:00,390,113.40,24.18\n",  # 英德市
+        "utf-8",
+    )
+    feeds = {
+        "fire-hydrants": {
+            "department": "消防救援支队", "domain": "hydrant", "cadence": "1h",
+            "source": {"type": "file", "path": str(drop), "settle": "0s"},
+            "fields": {"entity_id": "编号", "ts": "时间", "pressure_mpa": "压力kPa", "lon": "经度", "lat": "纬度"},
+            "units": {"pressure_mpa": "kPa"},
+        }
+    }  # fmt: skip
+    rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN, extra={"city": {"districts": str(districts)}})
+    load_reference_data(rt.settings, rt.warehouse)
+    assert run_feed(rt, "fire-hydrants").rows_inserted == 2
+    placed = rt.warehouse.entities(kind="hydrant").set_index("entity_id")["district_code"].to_dict()
+    assert placed == {"XHS-QC": "441802", "XHS-YD": "441881"}
