@@ -121,10 +121,10 @@ def _install_sigterm() -> None:
 def db_init(config: ConfigOpt = None) -> None:
     """Create or migrate the warehouse and load the city's reference data."""
     from cityops.reference import load_reference_data
-    from cityops.warehouse import Warehouse
+    from cityops.warehouse import open_warehouse
 
     settings = _load(config)
-    with Warehouse(settings.storage.database_path) as wh:
+    with open_warehouse(settings) as wh:
         counts = load_reference_data(settings, wh)
         console.print(f"database {settings.storage.database_path}: schema version {wh.schema_version()}; "
                       f"{counts['districts']} districts, {counts['entities']} entities loaded")  # fmt: skip

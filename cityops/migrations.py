@@ -155,4 +155,46 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX quarantine_run ON quarantine (run_id);
         """,
     ),
+    (
+        2,
+        "rollups (hourly, daily) and the latest state, maintained at ingest",
+        """
+        -- One long-format rollup for every observation domain (built-in and configured), so that the
+        -- wall, the explorer and the warnings read aggregates and latest values, never raw history.
+        CREATE TABLE rollup_hourly (
+            domain     TEXT NOT NULL,
+            entity_id  TEXT NOT NULL,
+            metric     TEXT NOT NULL,
+            hour       TIMESTAMP NOT NULL,   -- UTC, start of the hour
+            n          INTEGER NOT NULL,
+            sum        DOUBLE,
+            min        DOUBLE,
+            max        DOUBLE,
+            last_ts    TIMESTAMP,
+            last       DOUBLE
+        );
+        CREATE TABLE rollup_daily (
+            domain     TEXT NOT NULL,
+            entity_id  TEXT NOT NULL,
+            metric     TEXT NOT NULL,
+            day        DATE NOT NULL,        -- calendar day in the city's timezone
+            n          INTEGER NOT NULL,
+            sum        DOUBLE,
+            min        DOUBLE,
+            max        DOUBLE
+        );
+        CREATE TABLE latest_obs (
+            domain     TEXT NOT NULL,
+            entity_id  TEXT NOT NULL,
+            metric     TEXT NOT NULL,
+            ts         TIMESTAMP NOT NULL,
+            value      DOUBLE,
+            PRIMARY KEY (domain, entity_id, metric)
+        );
+        CREATE TABLE warehouse_meta (
+            key    TEXT PRIMARY KEY,
+            value  TEXT
+        );
+        """,
+    ),
 ]

@@ -22,7 +22,7 @@ from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
 from cityops.reference import load_reference_data
 from cityops.services import Services
 from cityops.settings import Settings
-from cityops.warehouse import Warehouse
+from cityops.warehouse import open_warehouse
 from ingest.pipeline import Runtime
 
 log = logging.getLogger("cityops.server")
@@ -30,8 +30,7 @@ log = logging.getLogger("cityops.server")
 
 def open_runtime(settings: Settings, *, clock: Clock | None = None, environ: dict[str, str] | None = None) -> Runtime:
     """Open the warehouse (migrating it), load reference data, recover interrupted runs."""
-    storage = settings.storage
-    warehouse = Warehouse(storage.database_path, memory_limit=storage.memory_limit, threads=storage.threads)
+    warehouse = open_warehouse(settings)
     rt = Runtime(settings, warehouse, clock or SystemClock(), dict(os.environ if environ is None else environ))
     load_reference_data(settings, warehouse)
     interrupted = warehouse.recover_interrupted_runs(rt.clock.now())

@@ -76,9 +76,11 @@ class Warehouse:
         read_only: bool = False,
         memory_limit: str | None = None,
         threads: int | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self.timezone = timezone  # the city's: daily rollups are calendar days there
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
@@ -102,6 +104,7 @@ class Warehouse:
         self._closed = False
         if not read_only:
             self.migrate()
+            self._ensure_rollups()
 
     # -- connections -------------------------------------------------------------------------
 
@@ -395,6 +398,8 @@ class Warehouse:
                     else self._upsert_wide(cur, domain, accepted, run_id, feed)
                 )
                 self._register_entities(cur, domain, accepted, department, feed)
+                if counts.inserted or counts.updated:
+                    self._refresh_rollups(cur, domain, accepted)
             if len(quarantined):
                 q = quarantined.assign(run_id=run_id, feed=feed, quarantined_at=finished)
                 cur.register("staged_q", q[["run_id", "feed", "row_number", "reason", "raw_row", "quarantined_at"]])
@@ -442,6 +447,151 @@ class Warehouse:
                    consecutive_failures = consecutive_failures + 1 WHERE feed = ?""",
                 [run_id, at, at, error, feed],
             )
+
+    # -- rollups and the latest state ---------------------------------------------------------
+
+    def _observation_domains(self, cur: duckdb.DuckDBPyConnection) -> list[Domain]:
+        """Built-in observation domains, plus every configured domain present in obs_metric."""
+        from ingest.domains import BUILTIN_DOMAINS, custom_domain
+
+        out = [d for d in BUILTIN_DOMAINS.values() if d.storage == "wide"]
+        for (name, metrics) in cur.execute("SELECT domain, list(DISTINCT metric) FROM obs_metric GROUP BY domain").fetchall():
+            out.append(custom_domain(name, None, None, [{"name": m} for m in sorted(metrics)]))
+        return out
+
+    def _hourly_select(self, domain: Domain, where: str) -> str:
+        """SELECT producing rollup_hourly rows for ``domain`` from raw rows matching ``where``."""
+        aggregates = (
+            "count(value) AS n, sum(value) AS sum, min(value) AS min, max(value) AS max, "
+            "max(ts) AS last_ts, arg_max(value, ts) AS last"
+        )
+        if domain.storage == "long":
+            return (
+                f"SELECT domain, entity_id, metric, date_trunc('hour', ts) AS hour, {aggregates} "
+                f"FROM obs_metric WHERE domain = $domain AND {where} AND value IS NOT NULL GROUP BY ALL"
+            )
+        # Aggregate the wide rows first and unpivot the (much smaller) aggregates.
+        parts, groups = [], []
+        for v in domain.values:
+            q = _quote(v)
+            has = f"FILTER (WHERE {q} IS NOT NULL)"
+            names = [_quote(f"{v}__{k}") for k in ("n", "sum", "min", "max", "last_ts", "last")]
+            parts.append(
+                f"count({q}) AS {names[0]}, sum({q}) AS {names[1]}, min({q}) AS {names[2]}, max({q}) AS {names[3]}, "
+                f"max(ts) {has} AS {names[4]}, arg_max({q}, ts) {has} AS {names[5]}"
+            )
+            groups.append(f"({', '.join(names)}) AS '{v}'")
+        return (
+            f"SELECT $domain AS domain, entity_id, metric, hour, n, sum, min, max, last_ts, last FROM ("
+            f"UNPIVOT (SELECT entity_id, date_trunc('hour', ts) AS hour, {', '.join(parts)} "
+            f"FROM {_quote(domain.table)} WHERE {where} GROUP BY ALL) "
+            f"ON {', '.join(groups)} INTO NAME metric VALUE n, sum, min, max, last_ts, last) WHERE n > 0"
+        )
+
+    def _local_day(self, column: str) -> str:
+        return f"CAST((({column} AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS DATE)"
+
+    def _refresh_rollups(self, cur: duckdb.DuckDBPyConnection, domain: Domain, accepted: pd.DataFrame) -> None:
+        """Recompute the hourly and daily buckets the accepted rows touch, and move the latest state on.
+
+        Buckets are recomputed from the stored rows (not patched), so corrections and late rows give
+        the same rollups as a rebuild from scratch."""
+        if domain.storage == "record" or accepted.empty:
+            return
+        lo = pd.Timestamp(accepted["ts"].min()).floor("h").to_pydatetime()
+        hi = (pd.Timestamp(accepted["ts"].max()).floor("h") + pd.Timedelta(hours=1)).to_pydatetime()
+        cur.register("rollup_entities", pa.table({"entity_id": pd.unique(accepted["entity_id"].astype(str))}))
+        try:
+            params = {"domain": domain.name, "lo": lo, "hi": hi}
+            in_batch = "entity_id IN (SELECT entity_id FROM rollup_entities)"
+            window = f"ts >= $lo AND ts < $hi AND {in_batch}"
+            cur.execute(f"DELETE FROM rollup_hourly WHERE domain = $domain AND hour >= $lo AND hour < $hi AND {in_batch}", params)
+            cur.execute(f"INSERT INTO rollup_hourly {self._hourly_select(domain, window)}", params)
+            days = {"domain": domain.name, "lo": lo, "hi": hi, "tz": self.timezone}
+            day = self._local_day("hour")
+            lo_day = self._local_day("CAST($lo AS TIMESTAMP)")
+            hi_day = self._local_day("(CAST($hi AS TIMESTAMP) - INTERVAL 1 microsecond)")
+            cur.execute(
+                f"DELETE FROM rollup_daily WHERE domain = $domain AND day BETWEEN {lo_day} AND {hi_day} AND {in_batch}", days
+            )
+            cur.execute(
+                f"""INSERT INTO rollup_daily
+                    SELECT domain, entity_id, metric, {day} AS day, sum(n), sum(sum), min(min), max(max)
+                    FROM rollup_hourly
+                    WHERE domain = $domain AND {in_batch}
+                      AND hour >= CAST($lo AS TIMESTAMP) - INTERVAL 1 DAY AND hour < CAST($hi AS TIMESTAMP) + INTERVAL 1 DAY
+                      AND {day} BETWEEN {lo_day} AND {hi_day}
+                    GROUP BY ALL""",
+                days,
+            )
+            cur.execute(
+                f"""INSERT INTO latest_obs
+                    SELECT domain, entity_id, metric, last_ts, last FROM (
+                        SELECT domain, entity_id, metric, max(last_ts) AS last_ts, arg_max(last, last_ts) AS last
+                        FROM rollup_hourly WHERE domain = $domain AND hour >= $lo AND hour < $hi AND {in_batch}
+                        GROUP BY ALL)
+                    ON CONFLICT DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest_obs.ts""",
+                {"domain": domain.name, "lo": lo, "hi": hi},
+            )
+        finally:
+            cur.unregister("rollup_entities")
+
+    def rebuild_rollups(self) -> None:
+        """Recompute every rollup and the latest state from the stored observations (one full scan)."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM rollup_hourly")
+            cur.execute("DELETE FROM rollup_daily")
+            cur.execute("DELETE FROM latest_obs")
+            for domain in self._observation_domains(cur):
+                cur.execute(f"INSERT INTO rollup_hourly {self._hourly_select(domain, 'TRUE')}", {"domain": domain.name})
+            day = self._local_day("hour")
+            cur.execute(
+                f"INSERT INTO rollup_daily SELECT domain, entity_id, metric, {day} AS day, sum(n), sum(sum), min(min), "
+                "max(max) FROM rollup_hourly GROUP BY ALL",
+                {"tz": self.timezone},
+            )
+            cur.execute(
+                "INSERT INTO latest_obs SELECT domain, entity_id, metric, max(last_ts), arg_max(last, last_ts) "
+                "FROM rollup_hourly GROUP BY ALL"
+            )
+            cur.execute(
+                "INSERT OR REPLACE INTO warehouse_meta VALUES ('rollup_timezone', ?)", [self.timezone]
+            )
+
+    def _ensure_rollups(self) -> None:
+        row = self.cursor().execute("SELECT value FROM warehouse_meta WHERE key = 'rollup_timezone'").fetchone()
+        if row is None or row[0] != self.timezone:
+            self.rebuild_rollups()
+
+    def latest(self, domain: Domain) -> pd.DataFrame:
+        """The latest value of every metric of every entity of a domain: entity_id, ts (newest), metrics."""
+        pivots = ", ".join(f"max(value) FILTER (WHERE metric = ?) AS {_quote(m)}" for m in domain.values)
+        return self._df(
+            f"SELECT entity_id, max(ts) AS ts, {pivots} FROM latest_obs WHERE domain = ? GROUP BY entity_id ORDER BY entity_id",
+            [*domain.values, domain.name],
+        )
+
+    def hourly(self, domain: Domain, *, start: datetime, end: datetime, entity_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Hourly rollups in [start, end): domain, entity_id, metric, hour, n, sum, min, max, mean, last."""
+        params: list[Any] = [domain.name, _utc_naive(start), _utc_naive(end)]
+        where = "domain = ? AND hour >= ? AND hour < ?"
+        if entity_ids is not None:
+            where += " AND list_contains(?, entity_id)"
+            params.append(list(entity_ids))
+        return self._df(
+            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_hourly WHERE {where} ORDER BY entity_id, metric, hour", params
+        )
+
+    def daily(self, domain: Domain, *, start: Any, end: Any, entity_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Daily rollups for local calendar days in [start, end)."""
+        params: list[Any] = [domain.name, start, end]
+        where = "domain = ? AND day >= ? AND day < ?"
+        if entity_ids is not None:
+            where += " AND list_contains(?, entity_id)"
+            params.append(list(entity_ids))
+        return self._df(
+            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_daily WHERE {where} ORDER BY entity_id, metric, day", params
+        )
 
     def recover_interrupted_runs(self, at: datetime) -> list[str]:
         """Runs left 'running' by a killed process become 'interrupted' (their rows were never committed)."""
@@ -525,3 +675,10 @@ class Warehouse:
         """How many keys occur more than once (must always be 0)."""
         key = ", ".join(_quote(k) for k in (("domain", "entity_id", "ts", "metric") if domain.storage == "long" else domain.key))
         return int(self._rows(f"SELECT count(*) FROM (SELECT {key} FROM {_quote(domain.table)} GROUP BY ALL HAVING count(*) > 1)")[0][0])
+
+
+def open_warehouse(settings: Any) -> Warehouse:
+    """The warehouse a configuration describes (file, memory limit, threads, the city's timezone)."""
+    storage = settings.storage
+    return Warehouse(storage.database_path, memory_limit=storage.memory_limit, threads=storage.threads,
+                     timezone=settings.city.timezone)  # fmt: skip

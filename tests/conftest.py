@@ -27,7 +27,7 @@ import pytest
 
 from cityops.clock import FixedClock
 from cityops.settings import settings_from_dict
-from cityops.warehouse import Warehouse
+from cityops.warehouse import open_warehouse
 from ingest.pipeline import Runtime
 
 # 2026-06-15 01:00 UTC = 09:00 in Asia/Shanghai: payload timestamps before that are "now or past".
@@ -58,7 +58,7 @@ def build_runtime(
     if domains:
         data["domains"] = domains
     settings = settings_from_dict(data, environ=env)
-    warehouse = Warehouse(settings.storage.database_path)
+    warehouse = open_warehouse(settings)
     return Runtime(settings, warehouse, clock or FixedClock(DEFAULT_NOW), env, sleep=lambda s: None)
 
 

@@ -16,7 +16,7 @@ from cityops.clock import FixedClock
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.reference import load_reference_data
 from cityops.server import Server, build_server
-from cityops.warehouse import Warehouse
+from cityops.warehouse import open_warehouse
 from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
@@ -47,7 +47,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
     url = feeds.start()
     settings = demo_settings(tmp_path_factory.mktemp("browser") / "data", url)
-    wh = Warehouse(settings.storage.database_path)
+    wh = open_warehouse(settings)
     load_reference_data(settings, wh)
     rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN})
     for name in settings.feeds:

@@ -12,7 +12,7 @@ import pytest
 from cityops.clock import FixedClock
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.reference import load_reference_data
-from cityops.warehouse import Warehouse
+from cityops.warehouse import open_warehouse
 from geo.coords import bd09_to_wgs84
 from ingest.demo_server import DemoFeedServer
 from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
@@ -31,7 +31,7 @@ def demo(tmp_path: Path, generator: CityGenerator) -> Iterator[tuple[Runtime, De
     server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
     url = server.start()
     settings = demo_settings(tmp_path / "data", url)
-    wh = Warehouse(settings.storage.database_path)
+    wh = open_warehouse(settings)
     load_reference_data(settings, wh)
     rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
     yield rt, server, clock
