@@ -1,0 +1,349 @@
+"""Rule evaluation: signals in, findings out. Pure.
+
+The signals are one long frame (built by ``cityops.signals`` from the warehouse) with columns
+``domain, scope, key, metric, value, ts`` and, for entity rows, ``entity_id, name, district_code,
+basin, entity_kind``; ``scope`` is ``entity``, ``district``, ``basin``, ``city`` or ``feed``.
+Entity attributes used by thresholds (``warning_level_m`` …) come in a frame indexed by entity id.
+
+For every rule and every entity (or group) a :class:`Finding` says which level the data reaches now
+(``level``, strict thresholds) and which level it still holds with hysteresis (``hold_level``,
+thresholds relaxed by the rule's ``hysteresis``); the lifecycle decides what that means for the
+warning. A finding with both levels ``None`` is "condition clear".
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metrics.levels import Level
+from metrics.warnings.rules import Condition, Rule, RulePack, Threshold
+
+OPS: dict[str, Callable[[Any, Any], Any]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
+FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    dedup_key: str
+    scope: str
+    key: str
+    level: Level | None
+    hold_level: Level | None
+    value: float | None = None
+    threshold: float | None = None
+    entity_id: str | None = None
+    name: str | None = None
+    district_code: str | None = None
+    basin: str | None = None
+    data_ts: datetime | None = None
+    summary: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+def dedup_key(rule_id: str, scope: str, key: str) -> str:
+    """Deterministic: the same rule on the same entity or zone is always the same warning."""
+    return f"{rule_id}|{scope}|{key}"
+
+
+def _threshold(th: Threshold, attrs: Mapping[str, Any] | None) -> float | None:
+    if th.value is not None:
+        return th.value
+    if th.attr is None or attrs is None:
+        return None
+    base = attrs.get(th.attr)
+    if base is None or (isinstance(base, float) and math.isnan(base)):
+        return None
+    return float(base) + th.offset
+
+
+def _relaxed(threshold: float, op: str, hysteresis: float) -> float:
+    return threshold - hysteresis if op in (">=", ">") else threshold + hysteresis
+
+
+def _ladder_levels(rule: Rule, value: float, attrs: Mapping[str, Any] | None) -> tuple[Level | None, Level | None, float | None]:
+    """(strict level, hold level, threshold of the strict level or of the lowest level)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, None, None
+    cmp = OPS[rule.op]
+    strict = hold = None
+    shown: float | None = None
+    for level, th in rule.ladder():  # most severe first
+        t = _threshold(th, attrs)
+        if t is None:
+            continue
+        shown = t if shown is None or strict is None else shown
+        if strict is None and cmp(value, t):
+            strict, shown = level, t
+        if hold is None and cmp(value, _relaxed(t, rule.op, rule.hysteresis)):
+            hold = level
+    return strict, hold, shown
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _summary(rule: Rule, *, name: str, value: float | None, threshold: float | None, level: Level | None,
+             eta: float | None = None, extra: str = "") -> str:  # fmt: skip
+    fields = {
+        "entity": name, "value": _fmt(value), "threshold": _fmt(threshold), "unit": rule.unit,
+        "level": LEVEL_ZH.get(level, "") if level else "", "eta": _fmt(eta), "title": rule.title, "extra": extra,
+    }  # fmt: skip
+    if rule.message:
+        try:
+            return rule.message.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            pass
+    if eta is not None:
+        return f"{name}：预计约{_fmt(eta)}分钟后达到{fields['level']}级阈值{extra}"
+    return f"{name}{rule.title}：{fields['value']}{rule.unit}（阈值 {fields['threshold']}{rule.unit}）{extra}"
+
+
+def _rows(signals: pd.DataFrame, domain: str, metric: str, scope: str) -> pd.DataFrame:
+    if signals.empty:
+        return signals
+    mask = (signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == scope)
+    return signals[mask]
+
+
+def _group_rows(signals: pd.DataFrame, domain: str, metric: str, scope: str, aggregate: str) -> pd.DataFrame:
+    """Group-level rows: given directly in the signals, or aggregated from entity rows."""
+    direct = _rows(signals, domain, metric, scope)
+    if len(direct):
+        return direct
+    entities = _rows(signals, domain, metric, "entity")
+    if entities.empty:
+        return entities
+    column = {"district": "district_code", "basin": "basin", "city": None}[scope]
+    frame = entities.assign(_group="city" if column is None else entities[column]).dropna(subset=["_group"])
+    agg = frame.groupby("_group").agg(value=("value", aggregate), ts=("ts", "max")).reset_index()
+    agg = agg.rename(columns={"_group": "key"})
+    agg["scope"], agg["domain"], agg["metric"] = scope, domain, metric
+    if scope == "district":
+        agg["district_code"] = agg["key"]
+    if scope == "basin":
+        agg["basin"] = agg["key"]
+    return agg
+
+
+def _get(row: Mapping[str, Any], name: str) -> Any:
+    value = row.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    assert rule.metric is not None
+    if rule.scope == "entity":
+        rows = _rows(signals, rule.domain, rule.metric, "entity")
+        if rule.entity_kind and "entity_kind" in rows:
+            rows = rows[rows["entity_kind"] == rule.entity_kind]
+    else:
+        rows = _group_rows(signals, rule.domain, rule.metric, rule.scope, rule.aggregate)
+    attr_map = attributes.to_dict("index") if len(attributes) else {}
+    for row in rows.to_dict("records"):
+        key = str(row["key"])
+        attrs = attr_map.get(key) if rule.scope == "entity" else None
+        value = _get(row, "value")
+        strict, hold, threshold = _ladder_levels(rule, value, attrs)
+        name = _get(row, "name") or names.get(key, key)
+        eta = None
+        extra = ""
+        if rule.kind == "predicted":
+            eta, strict, hold, threshold = _predicted(rule, value)
+            if strict is not None and rule.metric and _get(row, "eta_low") is not None:
+                extra = f"（区间 {_fmt(_get(row, 'eta_low'))}–{_fmt(_get(row, 'eta_high'))} 分钟）"
+        evidence: dict[str, Any] = {"metric": rule.metric, "value": value, "threshold": threshold, "op": rule.op}
+        if rule.kind == "predicted":
+            evidence.update({"eta_min": eta, "eta_low": _get(row, "eta_low"), "eta_high": _get(row, "eta_high"),
+                             "expects": rule.level or "yellow"})  # fmt: skip
+        out.append(
+            Finding(
+                rule_id=rule.id, dedup_key=dedup_key(rule.id, rule.scope, key), scope=rule.scope, key=key,
+                level=strict, hold_level=hold, value=value, threshold=threshold,
+                entity_id=key if rule.scope == "entity" else None, name=name,
+                district_code=_get(row, "district_code"), basin=_get(row, "basin"), data_ts=_get(row, "ts"),
+                summary=_summary(rule, name=name, value=value, threshold=threshold, level=strict, eta=eta, extra=extra)
+                if strict is not None else "",
+                evidence=evidence,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _predicted(rule: Rule, eta: float | None) -> tuple[float | None, Level | None, Level | None, float | None]:
+    """Predicted rules: ``eta`` (minutes to the crossing) within a level's lead time raises that level."""
+    if eta is None or (isinstance(eta, float) and math.isnan(eta)) or eta < 0:
+        return None, None, None, None
+    for level, th in rule.ladder():
+        assert th.lead is not None
+        lead_min = th.lead.total_seconds() / 60
+        if eta <= lead_min:
+            return eta, level, level, lead_min
+    return eta, None, None, None
+
+
+def _evaluate_k_of_n(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+    assert rule.metric is not None
+    rows = _rows(signals, rule.domain, rule.metric, "entity")
+    if rule.entity_kind and "entity_kind" in rows:
+        rows = rows[rows["entity_kind"] == rule.entity_kind]
+    column = "district_code" if rule.group == "district" else "basin"
+    attr_map = attributes.to_dict("index") if len(attributes) else {}
+    cmp = OPS[rule.op]
+    out: list[Finding] = []
+    for group, members in rows.dropna(subset=[column]).groupby(column):
+        n = len(members)
+        strict = hold = None
+        contributing: list[dict[str, Any]] = []
+        shown = None
+        for level, th in rule.ladder():
+            hits, relaxed_hits = [], 0
+            for m in members.to_dict("records"):
+                t = _threshold(th, attr_map.get(str(m["key"])))
+                v = _get(m, "value")
+                if t is None or v is None:
+                    continue
+                if cmp(v, t):
+                    hits.append({"entity_id": str(m["key"]), "name": _get(m, "name"), "value": v, "threshold": t})
+                if cmp(v, _relaxed(t, rule.op, rule.hysteresis)):
+                    relaxed_hits += 1
+            enough = (rule.k is None or len(hits) >= rule.k) and (rule.fraction is None or len(hits) / n >= rule.fraction)
+            enough_relaxed = (rule.k is None or relaxed_hits >= rule.k) and (rule.fraction is None or relaxed_hits / n >= rule.fraction)
+            if strict is None and enough:
+                strict, contributing, shown = level, hits, float(len(hits))
+            if hold is None and enough_relaxed:
+                hold = level
+        key = str(group)
+        name = names.get(key, key)
+        summary = (
+            f"{name}{rule.title}：{len(contributing)}/{n} 个站点达到{LEVEL_ZH[strict]}级阈值"
+            f"（{'、'.join(str(c['name'] or c['entity_id']) for c in contributing[:5])}）"
+            if strict is not None else ""
+        )  # fmt: skip
+        out.append(
+            Finding(
+                rule_id=rule.id, dedup_key=dedup_key(rule.id, rule.group, key), scope=rule.group, key=key,
+                level=strict, hold_level=hold, value=shown, threshold=float(rule.k) if rule.k else rule.fraction,
+                name=name, district_code=key if rule.group == "district" else None,
+                basin=key if rule.group == "basin" else None,
+                data_ts=_get(members.iloc[0].to_dict(), "ts") if len(members) else None, summary=summary,
+                evidence={"contributing": contributing, "of": n, "k": rule.k, "fraction": rule.fraction},
+            )
+        )  # fmt: skip
+    return out
+
+
+def _condition_values(cond: Condition, signals: pd.DataFrame) -> dict[str, float]:
+    rows = _group_rows(signals, cond.domain, cond.metric, "district", cond.aggregate)
+    return {str(r["key"]): float(r["value"]) for r in rows.to_dict("records") if _get(r, "value") is not None}
+
+
+def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+    assert rule.level is not None
+    level = Level[rule.level.upper()]
+    per_condition = [(c, _condition_values(c, signals)) for c in rule.conditions]
+    districts = sorted(set().union(*(set(v) for _, v in per_condition)))
+    out: list[Finding] = []
+    for district in districts:
+        parts, holds, relaxed = [], True, True
+        for cond, values in per_condition:
+            v = values.get(district)
+            t = cond.threshold.value
+            ok = v is not None and t is not None and OPS[cond.op](v, t)
+            ok_relaxed = v is not None and t is not None and OPS[cond.op](v, _relaxed(t, cond.op, rule.hysteresis))
+            holds &= ok
+            relaxed &= ok_relaxed
+            parts.append({"domain": cond.domain, "metric": cond.metric, "label": cond.label or cond.metric,
+                          "value": v, "threshold": t, "op": cond.op, "holds": ok})  # fmt: skip
+        name = names.get(district, district)
+        summary = (
+            f"{name}{rule.title}：" + "，".join(f"{p['label']} {_fmt(p['value'])}" for p in parts) if holds else ""
+        )
+        out.append(
+            Finding(
+                rule_id=rule.id, dedup_key=dedup_key(rule.id, "district", district), scope="district", key=district,
+                level=level if holds else None, hold_level=level if relaxed else None, name=name,
+                district_code=district, summary=summary, evidence={"conditions": parts},
+            )
+        )  # fmt: skip
+    return out
+
+
+def _evaluate_feed_stale(rule: Rule, signals: pd.DataFrame) -> list[Finding]:
+    assert rule.level is not None
+    level = Level[rule.level.upper()]
+    rows = signals[(signals["scope"] == "feed") & (signals["metric"] == "freshness_rank")] if len(signals) else signals
+    need = FRESHNESS_RANK[rule.stale_level]
+    out: list[Finding] = []
+    for row in rows.to_dict("records"):
+        if rule.domain not in ("*", row["domain"]):
+            continue
+        rank = int(row["value"])
+        bad = rank >= need
+        key = str(row["key"])
+        name = _get(row, "name") or key
+        out.append(
+            Finding(
+                rule_id=rule.id, dedup_key=dedup_key(rule.id, "feed", key), scope="feed", key=key,
+                level=level if bad else None, hold_level=level if bad else None, value=float(rank), name=name,
+                data_ts=_get(row, "ts"),
+                summary=f"{name}数据中断：最新数据 {_get(row, 'ts') or '无'}" if bad else "",
+                evidence={"feed": key, "domain": row["domain"], "freshness": _get(row, "freshness")},
+            )
+        )  # fmt: skip
+    return out
+
+
+def evaluate_rule(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+    """Findings of one rule over the signals."""
+    if rule.kind in ("ladder", "duration", "rate", "predicted"):
+        return _evaluate_ladder(rule, signals, attributes, names)
+    if rule.kind == "k_of_n":
+        return _evaluate_k_of_n(rule, signals, attributes, names)
+    if rule.kind == "compound":
+        return _evaluate_compound(rule, signals, names)
+    if rule.kind == "feed_stale":
+        return _evaluate_feed_stale(rule, signals)
+    raise ValueError(f"unknown rule kind {rule.kind!r}")
+
+
+def evaluate_pack(pack: RulePack, signals: pd.DataFrame, attributes: pd.DataFrame,
+                  names: Mapping[str, str] | None = None) -> list[Finding]:  # fmt: skip
+    """Findings of every rule; ``names`` maps district codes / basins / feeds to display names."""
+    names = names or {}
+    out: list[Finding] = []
+    for rule in pack.rules:
+        out.extend(evaluate_rule(rule, signals, attributes, names))
+    return out
+
+
+def empty_signals() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "domain": pd.Series(dtype="object"), "scope": pd.Series(dtype="object"), "key": pd.Series(dtype="object"),
+            "metric": pd.Series(dtype="object"), "value": pd.Series(dtype="float64"),
+            "ts": pd.Series(dtype="datetime64[us]"), "entity_id": pd.Series(dtype="object"),
+            "name": pd.Series(dtype="object"), "district_code": pd.Series(dtype="object"),
+            "basin": pd.Series(dtype="object"), "entity_kind": pd.Series(dtype="object"),
+        }
+    )  # fmt: skip
+
+
+_ = np  # numpy is part of the frame contract (float64 values)

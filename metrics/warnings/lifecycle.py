@@ -1,0 +1,281 @@
+"""The warning lifecycle: a pure state machine over findings, one tick at a time.
+
+States: ``pending`` → ``active`` → ``acknowledged`` → ``resolved``, plus ``suppressed`` (its feed is
+stale, a silence window, maintenance). One warning per dedup key is open at a time (the state is a
+mapping keyed by dedup key, so two cannot exist); a resolved warning is closed, and the next episode
+of the same condition is a new warning.
+
+Per tick, for each rule and key, with ``L`` the warning's level:
+
+* no open warning and the condition reaches a level → ``pending`` (or ``active`` at once when the
+  rule's debounce/hold is zero); a pending warning whose condition clears before the debounce ends is
+  dropped (audited as ``cancelled``, never notified);
+* pending for the debounce (``hold`` for duration rules) → ``active`` (event ``raised``);
+* open and the condition reaches a more severe level → level raised at once (``escalated``; an
+  acknowledged warning needs acknowledging again);
+* open and the level held *with hysteresis* is less severe than ``L`` → ``deescalated``;
+* open and nothing holds, even with hysteresis → ``clear_since`` starts; after ``clear_after`` →
+  ``resolved``. Any return of the condition resets ``clear_since``: a warning never resolves while
+  its condition holds;
+* active, not acknowledged, for ``remind_every`` since activation or the last reminder →
+  ``reminder`` event;
+* the rule's domain is suppressed (feed stale, silence) → open warnings become ``suppressed`` and no
+  new ones are raised; when the suppression ends they return to their previous state and are
+  evaluated normally.
+
+Every change is a :class:`Transition` (for the audit table: actor ``system``, time, reason) and the
+ones people are told about are also :class:`Event`\\ s (raised, escalated, deescalated, resolved,
+reminder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from metrics.levels import Level
+from metrics.warnings.evaluate import Finding
+from metrics.warnings.rules import Rule, RulePack
+
+OPEN_STATES = ("pending", "active", "acknowledged", "suppressed")
+
+
+@dataclass(frozen=True)
+class WarningState:
+    warning_id: str
+    dedup_key: str
+    rule_id: str
+    rule_title: str
+    kind: str
+    domain: str
+    pack_version: str
+    state: str
+    level: Level
+    scope: str
+    key: str
+    entity_id: str | None
+    name: str | None
+    district_code: str | None
+    basin: str | None
+    condition_since: datetime
+    created_at: datetime
+    updated_at: datetime
+    activated_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    clear_since: datetime | None = None
+    last_reminder_at: datetime | None = None
+    suppressed_from: str | None = None
+    suppressed_reason: str | None = None
+    peak_level: Level | None = None
+    value: float | None = None
+    threshold: float | None = None
+    summary: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    data_ts: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True)
+class Transition:
+    warning_id: str
+    dedup_key: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    from_level: Level | None
+    to_level: Level | None
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # raised | escalated | deescalated | resolved | reminder
+    warning: WarningState
+    previous_level: Level | None = None
+
+
+@dataclass
+class TickResult:
+    states: dict[str, WarningState]  # open warnings after the tick, by dedup key
+    closed: list[WarningState]  # warnings resolved (or cancelled) in this tick
+    transitions: list[Transition]
+    events: list[Event]
+
+
+def warning_id(dedup_key: str, since: datetime) -> str:
+    """Deterministic, so that a back-test run twice names its warnings the same."""
+    digest = hashlib.sha1(f"{dedup_key}@{since.isoformat()}".encode()).hexdigest()[:12]
+    return f"W{since:%Y%m%d}-{digest}"
+
+
+def _more_severe(a: Level | None, b: Level | None) -> bool:
+    """a is strictly more severe than b (None is below blue)."""
+    if a is None:
+        return False
+    return b is None or int(a) < int(b)
+
+
+def _condition_level(current: Level | None, finding: Finding | None) -> Level | None:
+    """The level the condition holds for a warning currently at ``current`` (hysteresis applied)."""
+    if finding is None:
+        return None
+    strict, hold = finding.level, finding.hold_level
+    if current is None:
+        return strict
+    if strict is not None and not _more_severe(current, strict):
+        return strict  # at or above the current level (escalation or steady)
+    if hold is not None and not _more_severe(current, hold):
+        return current  # fell below the threshold but not below it minus the hysteresis
+    return hold if hold is not None else strict
+
+
+def _from_finding(state: WarningState, finding: Finding) -> WarningState:
+    return replace(
+        state,
+        value=finding.value,
+        threshold=finding.threshold if finding.level is not None else state.threshold,
+        summary=finding.summary or state.summary,
+        evidence=dict(finding.evidence) if finding.level is not None else state.evidence,
+        data_ts=finding.data_ts or state.data_ts,
+        name=finding.name or state.name,
+    )
+
+
+def advance(
+    pack: RulePack,
+    previous: Mapping[str, WarningState],
+    findings: Iterable[Finding],
+    now: datetime,
+    *,
+    suppressed_domains: Mapping[str, str] | None = None,
+) -> TickResult:
+    """One evaluation tick. ``suppressed_domains`` maps a domain to the reason its rules are silent."""
+    suppressed_domains = suppressed_domains or {}
+    rules = {r.id: r for r in pack.rules}
+    by_key: dict[str, Finding] = {f.dedup_key: f for f in findings}
+    states: dict[str, WarningState] = {}
+    closed: list[WarningState] = []
+    transitions: list[Transition] = []
+    events: list[Event] = []
+
+    def move(st: WarningState, to_state: str, reason: str, *, level: Level | None = None, **changes: Any) -> WarningState:
+        new = replace(st, state=to_state, level=level or st.level, updated_at=now, **changes)
+        transitions.append(Transition(st.warning_id, st.dedup_key, now, st.state, to_state, st.level, new.level, "system", reason))
+        return new
+
+    keys = set(previous) | {k for k, f in by_key.items() if f.level is not None}
+    for key in sorted(keys):
+        finding = by_key.get(key)
+        st = previous.get(key)
+        rule = rules.get(st.rule_id if st else finding.rule_id if finding else "")
+        if rule is None:
+            # The rule left the pack (disabled or edited away): close what it raised.
+            if st is not None:
+                closed.append(move(st, "resolved", "rule no longer in the rule pack", resolved_at=now))
+                events.append(Event("resolved", closed[-1]))
+            continue
+        silenced = suppressed_domains.get(rule.domain) if rule.kind != "feed_stale" else None
+
+        if st is None:
+            if silenced:
+                continue  # nothing new is raised from data that cannot be trusted
+            assert finding is not None and finding.level is not None
+            st = _new_warning(rule, pack, finding, now)
+            transitions.append(Transition(st.warning_id, key, now, None, "pending", None, st.level, "system",
+                                          f"condition reached {finding.level.name.lower()}: {finding.summary}"))  # fmt: skip
+            if rule.activation_delay <= timedelta(0):
+                st = move(st, "active", "no debounce", activated_at=now)
+                events.append(Event("raised", st))
+            states[key] = st
+            continue
+
+        # Suppression begins or ends.
+        if silenced and st.state != "suppressed":
+            if st.state == "pending":
+                closed.append(move(st, "resolved", f"cancelled: {silenced}", resolved_at=now))
+                continue
+            states[key] = move(st, "suppressed", silenced, suppressed_from=st.state, suppressed_reason=silenced)
+            continue
+        if st.state == "suppressed":
+            if silenced:
+                states[key] = st
+                continue
+            st = move(st, st.suppressed_from or "active", "suppression ended", suppressed_from=None, suppressed_reason=None)
+
+        level = _condition_level(st.level, finding)
+        if finding is not None:
+            st = _from_finding(st, finding)
+
+        if st.state == "pending":
+            if level is None:
+                closed.append(move(st, "resolved", "cancelled: condition cleared before the debounce ended", resolved_at=now))
+                continue
+            if _more_severe(level, st.level):
+                st = replace(st, level=level, peak_level=level)
+            if now - st.condition_since >= rule.activation_delay:
+                st = move(st, "active", f"held for {rule.activation_delay}", activated_at=now, clear_since=None)
+                events.append(Event("raised", st))
+            states[key] = st
+            continue
+
+        # active or acknowledged
+        if level is None:
+            since = st.clear_since or now
+            if now - since >= rule.clear_after:
+                done = move(st, "resolved", f"condition clear for {rule.clear_after}", resolved_at=now)
+                closed.append(done)
+                events.append(Event("resolved", done))
+                continue
+            states[key] = replace(st, clear_since=since)
+            continue
+        if st.clear_since is not None:
+            st = replace(st, clear_since=None)
+        if _more_severe(level, st.level):
+            prev = st.level
+            st = move(st, "active", f"escalated to {level.name.lower()}", level=level, acknowledged_at=None,
+                      acknowledged_by=None, peak_level=level if _more_severe(level, st.peak_level) else st.peak_level,
+                      last_reminder_at=None)  # fmt: skip
+            events.append(Event("escalated", st, prev))
+        elif _more_severe(st.level, level):
+            prev = st.level
+            st = move(st, st.state, f"de-escalated to {level.name.lower()}", level=level)
+            events.append(Event("deescalated", st, prev))
+        if st.state == "active" and rule.remind_every is not None:
+            last = st.last_reminder_at or st.activated_at or st.created_at
+            if now - last >= rule.remind_every:
+                st = replace(st, last_reminder_at=now, updated_at=now)
+                transitions.append(Transition(st.warning_id, key, now, "active", "active", st.level, st.level, "system",
+                                              "reminder: not acknowledged"))  # fmt: skip
+                events.append(Event("reminder", st))
+        states[key] = st
+    return TickResult(states, closed, transitions, events)
+
+
+def _new_warning(rule: Rule, pack: RulePack, finding: Finding, now: datetime) -> WarningState:
+    assert finding.level is not None
+    return WarningState(
+        warning_id=warning_id(finding.dedup_key, now), dedup_key=finding.dedup_key, rule_id=rule.id,
+        rule_title=rule.title, kind=rule.kind, domain=rule.domain, pack_version=pack.version, state="pending",
+        level=finding.level, scope=finding.scope, key=finding.key, entity_id=finding.entity_id, name=finding.name,
+        district_code=finding.district_code, basin=finding.basin, condition_since=now, created_at=now, updated_at=now,
+        peak_level=finding.level, value=finding.value, threshold=finding.threshold, summary=finding.summary,
+        evidence=dict(finding.evidence), data_ts=finding.data_ts,
+    )  # fmt: skip
+
+
+def acknowledge(st: WarningState, actor: str, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
+    """An operator acknowledges an active warning (an action from outside the evaluator)."""
+    if st.state != "active":
+        raise ValueError(f"only an active warning can be acknowledged; {st.warning_id} is {st.state}")
+    new = replace(st, state="acknowledged", acknowledged_at=now, acknowledged_by=actor, updated_at=now)
+    return new, Transition(st.warning_id, st.dedup_key, now, "active", "acknowledged", st.level, st.level, actor,
+                           note or "acknowledged")  # fmt: skip

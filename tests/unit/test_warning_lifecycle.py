@@ -1,0 +1,161 @@
+"""The warning lifecycle: debounce, hysteresis, escalation, clear time, reminders, suppression."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metrics.levels import Level
+from metrics.warnings.evaluate import evaluate_pack
+from metrics.warnings.lifecycle import acknowledge, advance
+from metrics.warnings.rules import Rule, RulePack, RulePackError, parse_pack, resolve_packs
+
+T0 = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+
+
+def level_rule(**changes) -> Rule:
+    base = dict(
+        id="water.level", title="水位超警戒", kind="ladder", domain="water", metric="level_m", citation="test",
+        effective=date(2020, 1, 1), levels={"yellow": {"value": 10.0}, "orange": {"value": 11.0}, "red": {"value": 12.0}},
+        debounce="10m", clear_after="15m", hysteresis=0.2, remind_every="30m", unit="m",
+    )  # fmt: skip
+    base.update(changes)
+    return Rule.model_validate(base)
+
+
+def pack_of(*rules: Rule) -> RulePack:
+    return RulePack(id="t", version="t 1", title="t", rules=tuple(rules))
+
+
+def signals(values: dict[str, float], ts: datetime) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"domain": "water", "scope": "entity", "key": k, "metric": "level_m", "value": v, "ts": ts.replace(tzinfo=None),
+         "entity_id": k, "name": k, "district_code": "441802", "basin": "北江", "entity_kind": "hydro_station"}
+        for k, v in values.items()
+    ])  # fmt: skip
+
+
+def run(pack: RulePack, series: list[float], *, suppressed_at: set[int] = frozenset()):
+    """Feed a series for station S (one value per 5 minutes); yield (tick, result)."""
+    states: dict = {}
+    out = []
+    for i, v in enumerate(series):
+        now = T0 + i * STEP
+        findings = evaluate_pack(pack, signals({"S": v}, now), pd.DataFrame())
+        res = advance(pack, states, findings, now, suppressed_domains={"water": "feed stale"} if i in suppressed_at else None)
+        states = res.states
+        out.append((i, res))
+    return out
+
+
+def test_debounce_then_active_then_resolve_after_clear_time() -> None:
+    ticks = run(pack_of(level_rule()), [9, 10.1, 10.2, 10.3, 10.1, 9.0, 9.0, 9.0, 9.0, 9.0])
+    kinds = [(i, e.kind) for i, r in ticks for e in r.events]
+    # pending at tick 1, active after 10 min (tick 3); clear from tick 5, resolved 15 min later (tick 8)
+    assert kinds == [(3, "raised"), (8, "resolved")]
+    assert ticks[1][1].states["water.level|entity|S"].state == "pending"
+    assert ticks[3][1].states["water.level|entity|S"].activated_at == T0 + 3 * STEP
+
+
+def test_a_blip_shorter_than_the_debounce_raises_nothing() -> None:
+    ticks = run(pack_of(level_rule()), [10.5, 9.0, 10.5, 9.0, 9.0])
+    assert [e for _, r in ticks for e in r.events] == []
+    cancelled = [t for _, r in ticks for t in r.transitions if t.reason.startswith("cancelled")]
+    assert len(cancelled) == 2
+
+
+def test_escalation_is_immediate_and_deescalation_waits_for_hysteresis() -> None:
+    series = [10.5, 10.5, 10.5, 11.2, 10.95, 10.85, 10.7]
+    ticks = run(pack_of(level_rule()), series)
+    events = [(i, e.kind, e.warning.level) for i, r in ticks for e in r.events]
+    assert events[0] == (2, "raised", Level.YELLOW)
+    assert events[1] == (3, "escalated", Level.ORANGE)
+    # 10.95 and 10.85 are below 11 but within the 0.2 m hysteresis: still orange; 10.7 is not.
+    assert events[2] == (6, "deescalated", Level.YELLOW)
+    assert len(events) == 3
+
+
+def test_acknowledged_warning_needs_acknowledging_again_after_escalation() -> None:
+    pack = pack_of(level_rule(debounce="0m"))
+    states: dict = {}
+    res = advance(pack, states, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0)
+    (st,) = res.states.values()
+    acked, tr = acknowledge(st, "duty-operator", T0 + STEP)
+    assert acked.state == "acknowledged" and tr.actor == "duty-operator"
+    res = advance(pack, {st.dedup_key: acked}, evaluate_pack(pack, signals({"S": 11.5}, T0), pd.DataFrame()), T0 + 2 * STEP)
+    (st2,) = res.states.values()
+    assert st2.state == "active" and st2.level == Level.ORANGE and st2.acknowledged_by is None
+    with pytest.raises(ValueError):
+        acknowledge(acked, "x", T0)
+
+
+def test_reminders_for_unacknowledged_warnings() -> None:
+    ticks = run(pack_of(level_rule(debounce="0m", remind_every="15m")), [10.5] * 8)
+    reminders = [i for i, r in ticks for e in r.events if e.kind == "reminder"]
+    assert reminders == [3, 6]
+
+
+def test_a_stale_feed_suppresses_and_restores() -> None:
+    ticks = run(pack_of(level_rule(debounce="0m")), [10.5, 10.5, 10.5, 10.5, 10.5], suppressed_at={2, 3})
+    state_at = [r.states["water.level|entity|S"].state for _, r in ticks]
+    assert state_at == ["active", "active", "suppressed", "suppressed", "active"]
+    # no new warning appears for data behind a stale feed
+    quiet = run(pack_of(level_rule(debounce="0m")), [10.5], suppressed_at={0})
+    assert quiet[0][1].states == {}
+
+
+def test_threshold_from_station_attributes_and_hysteresis_never_flaps() -> None:
+    rule = level_rule(levels={"blue": {"attr": "warning_level_m", "offset": -0.3}, "yellow": {"attr": "warning_level_m"}},
+                      debounce="0m", clear_after="10m")  # fmt: skip
+    pack = pack_of(rule)
+    attrs = pd.DataFrame({"warning_level_m": [11.0]}, index=["S"])
+    findings = evaluate_pack(pack, signals({"S": 10.8}, T0), attrs)
+    assert findings[0].level == Level.BLUE and findings[0].threshold == pytest.approx(10.7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(series=st.lists(st.floats(8.0, 13.0, allow_nan=False), min_size=1, max_size=40))
+def test_lifecycle_invariants(series: list[float]) -> None:
+    pack = pack_of(level_rule())
+    rule = pack.rules[0]
+    ticks = run(pack, series)
+    for i, res in ticks:
+        # never two open warnings for one dedup key (the state is keyed by it, and ids are unique)
+        ids = [s.warning_id for s in res.states.values()]
+        assert len(ids) == len(set(ids)) and len(res.states) <= 1
+        for done in res.closed:
+            # never resolved (or cancelled) while the condition holds, hysteresis included
+            assert done.state == "resolved" and series[i] < 10.0 - rule.hysteresis
+            # and a resolved warning had been clear for the whole clear time
+            if done.activated_at is not None:
+                window = series[max(0, i - 3) : i + 1]
+                assert all(v < 10.0 - rule.hysteresis for v in window)
+
+
+def test_oscillation_around_a_threshold_does_not_flap() -> None:
+    series = [10.5] * 3 + [9.95, 10.05] * 20  # oscillates within the 0.2 m hysteresis band
+    ticks = run(pack_of(level_rule()), series)
+    kinds = [e.kind for _, r in ticks for e in r.events if e.kind != "reminder"]
+    assert kinds == ["raised"]
+
+
+def test_packs_layer_and_refuse_bad_rules() -> None:
+    national = parse_pack({"pack": {"id": "national", "version": "1", "title": "n"},
+                           "rules": [level_rule().model_dump(mode="json"),
+                                     level_rule(id="rain.r12", metric="r12_mm", domain="rain").model_dump(mode="json")]},
+                          source="national.toml")  # fmt: skip
+    city = parse_pack({"pack": {"id": "city", "version": "2", "title": "c", "extends": "national", "disable": ["rain.r12"]},
+                       "rules": [level_rule(title="城市覆盖").model_dump(mode="json")]}, source="city.toml")  # fmt: skip
+    pack = resolve_packs([national, city])
+    assert pack.version == "national 1 + city 2"
+    assert [r.id for r in pack.rules] == ["water.level"] and pack.rules[0].title == "城市覆盖"
+    bad = level_rule().model_dump(mode="json") | {"kind": "predicted", "levels": {"red": {"lead": "30m"}}}
+    with pytest.raises(RulePackError, match="rule water.level: .*never raises red"):
+        parse_pack({"pack": {"id": "x", "version": "1", "title": "x"}, "rules": [bad]}, source="x.toml")
+    with pytest.raises(RulePackError, match="extends 'nope'"):
+        resolve_packs([parse_pack({"pack": {"id": "x", "version": "1", "title": "x", "extends": "nope"}}, source="x")])
