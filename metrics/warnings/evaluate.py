@@ -262,7 +262,8 @@ def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, st
     districts = sorted(set().union(*(set(v) for _, v in per_condition)))
     out: list[Finding] = []
     for district in districts:
-        parts, holds, relaxed = [], True, True
+        parts: list[dict[str, Any]] = []
+        holds, relaxed = True, True
         for cond, values in per_condition:
             v = values.get(district)
             t = cond.threshold.value
