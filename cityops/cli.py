@@ -230,6 +230,95 @@ def ingest_replay(run_id: Annotated[str, typer.Argument(help="The run whose land
         raise typer.Exit(1)
 
 
+warnings_app = typer.Typer(help="Warnings raised by the rule engine.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rule packs: check them, back-test them over history.", no_args_is_help=True)
+app.add_typer(warnings_app, name="warnings")
+app.add_typer(rules_app, name="rules")
+
+LEVEL_STYLE = {1: ("红色", "bold white on red"), 2: ("橙色", "bold black on dark_orange"),
+               3: ("黄色", "bold black on yellow"), 4: ("蓝色", "bold white on blue")}  # fmt: skip
+STATE_ZH = {"pending": "待确认", "active": "生效", "acknowledged": "已签收", "suppressed": "已抑制", "resolved": "已解除"}
+
+
+@warnings_app.command("list")
+def warnings_list(
+    config: ConfigOpt = None,
+    active: Annotated[bool, typer.Option("--active", help="Only open warnings (pending, active, acknowledged, suppressed).")] = False,
+    limit: Annotated[int, typer.Option(help="How many.")] = 100,
+) -> None:
+    """Warnings, most severe first."""
+    rt = _runtime(config)
+    frame = rt.warehouse.warnings(open_only=active, limit=limit)
+    table = Table(title=f"warnings ({'open' if active else 'all'}): {len(frame)}")
+    for col in ("id", "level", "state", "rule", "where", "summary", "since", "pack"):
+        table.add_column(col, overflow="fold")
+    for w in frame.to_dict("records"):
+        name, style = LEVEL_STYLE[int(w["level"])]
+        since = w["activated_at"] if w["activated_at"] == w["activated_at"] and w["activated_at"] is not None else w["created_at"]
+        table.add_row(w["warning_id"], f"[{style}] {name} [/]", STATE_ZH.get(w["state"], w["state"]), w["rule_id"],
+                      str(w["name"] or w["key"]), w["summary"] or "", _local(rt.settings, since), w["pack_version"])  # fmt: skip
+    console.print(table)
+    rt.warehouse.close()
+
+
+@rules_app.command("check")
+def rules_check(config: ConfigOpt = None) -> None:
+    """Validate and layer the configured rule packs; list the rules in force."""
+    from cityops.alerting import load_rule_pack
+
+    settings = _load(config)
+    pack = load_rule_pack(settings)
+    table = Table(title=f"rule pack {pack.version}: {len(pack.rules)} rules")
+    for col in ("id", "kind", "domain", "levels", "effective", "citation"):
+        table.add_column(col, overflow="fold")
+    for r in pack.rules:
+        levels = ", ".join(r.levels) or (r.level or "")
+        table.add_row(r.id, r.kind, r.domain, levels, str(r.effective), r.citation)
+    console.print(table)
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    from_: Annotated[str, typer.Option("--from", help="Start date/time (city timezone).")],
+    to: Annotated[str, typer.Option("--to", help="End date/time (city timezone), exclusive.")],
+    config: ConfigOpt = None,
+    step: Annotated[str | None, typer.Option(help="Evaluation step, e.g. 5m (default warnings.backtest_step).")] = None,
+    events: Annotated[bool, typer.Option("--events", help="Also print every event in order.")] = False,
+) -> None:
+    """Replay history through the rule pack: per rule and level, how many warnings and when."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cityops.alerting import backtest, load_rule_pack
+    from cityops.values import parse_duration
+
+    rt = _runtime(config)
+    tz = rt.settings.city.timezone
+    start, end = _parse_from(from_, tz), _parse_from(to, tz)
+    if end <= start:
+        raise ConfigError("--to must be after --from")
+    pack = load_rule_pack(rt.settings, today=end.date())
+    try:
+        delta = parse_duration(step) if step else rt.settings.warnings.backtest_step
+    except ValueError as exc:
+        raise ConfigError(f"--step: {exc}") from None
+    with Progress(TextColumn("back-test"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task("", total=None)
+        result = backtest(rt, pack, start, end, delta, on_step=lambda done, total: progress.update(task, completed=done, total=total))
+    table = Table(title=f"back-test {_local(rt.settings, start)} → {_local(rt.settings, end)}, step {delta}, "
+                        f"{result.ticks} ticks, pack {pack.version}")  # fmt: skip
+    for col in ("rule", "level", "warnings", "first", "last"):
+        table.add_column(col)
+    for rule, level, n, first, last in result.by_rule_and_level():
+        table.add_row(rule, level, str(n), _local(rt.settings, first), _local(rt.settings, last))
+    console.print(table)
+    if events:
+        for at, kind, rule, level, summary in result.events:
+            console.print(f"{_local(rt.settings, at)}  {kind:<11} {level:<6} {rule:<32} {summary}", highlight=False)
+    console.print(f"{len(result.events)} events; {result.open_at_end} warnings still open at the end")
+    rt.warehouse.close()
+
+
 @config_app.command("check")
 def config_check(config: ConfigOpt = None) -> None:
     """Validate a configuration file and summarise it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -46,10 +47,21 @@ def _job(rt: Runtime, name: str, on_report: Callable[[RunReport], None] | None) 
         on_report(report)
 
 
+def _tick(alerting: Any) -> None:
+    try:
+        alerting.tick()
+    except Exception:  # the tick runs again next time; a bug must not kill the scheduler thread
+        log.exception("warning evaluation tick failed")
+
+
 def build_scheduler(
-    rt: Runtime, *, on_report: Callable[[RunReport], None] | None = None, start_now: bool = True
+    rt: Runtime,
+    *,
+    on_report: Callable[[RunReport], None] | None = None,
+    start_now: bool = True,
+    alerting: Any | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler with one job per enabled feed (not started)."""
+    """A scheduler with one job per enabled feed and, with ``alerting``, the warning tick (not started)."""
     settings = rt.settings
     tz = settings.city.timezone
     enabled = [n for n, f in settings.feeds.items() if f.enabled]
@@ -78,6 +90,12 @@ def build_scheduler(
         scheduler.add_job(
             _job, trigger, args=[rt, name, on_report], id=f"feed:{name}", name=f"ingest {name}",
             max_instances=1, coalesce=True, misfire_grace_time=grace, **kwargs,
+        )  # fmt: skip
+    if alerting is not None:
+        tick = max(0.5, rt.clock.to_real_seconds(settings.warnings.tick))
+        scheduler.add_job(
+            _tick, IntervalTrigger(seconds=tick, timezone=tz), args=[alerting], id="warnings:tick",
+            name="evaluate warnings", max_instances=1, coalesce=True, misfire_grace_time=grace,
         )  # fmt: skip
     return scheduler
 

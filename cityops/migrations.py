@@ -197,4 +197,72 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "warnings, their audit trail and notification deliveries",
+        """
+        CREATE TABLE warning (
+            warning_id         TEXT PRIMARY KEY,
+            dedup_key          TEXT NOT NULL,
+            rule_id            TEXT NOT NULL,
+            rule_title         TEXT NOT NULL,
+            kind               TEXT NOT NULL,
+            domain             TEXT NOT NULL,
+            pack_version       TEXT NOT NULL,
+            state              TEXT NOT NULL,     -- pending | active | acknowledged | suppressed | resolved
+            level              INTEGER NOT NULL,  -- 1 red … 4 blue
+            peak_level         INTEGER,
+            scope              TEXT NOT NULL,
+            key                TEXT NOT NULL,
+            entity_id          TEXT,
+            name               TEXT,
+            district_code      TEXT,
+            basin              TEXT,
+            condition_since    TIMESTAMP NOT NULL,
+            created_at         TIMESTAMP NOT NULL,
+            updated_at         TIMESTAMP NOT NULL,
+            activated_at       TIMESTAMP,
+            acknowledged_at    TIMESTAMP,
+            acknowledged_by    TEXT,
+            resolved_at        TIMESTAMP,
+            clear_since        TIMESTAMP,
+            last_reminder_at   TIMESTAMP,
+            suppressed_from    TEXT,
+            suppressed_reason  TEXT,
+            value              DOUBLE,
+            threshold          DOUBLE,
+            summary            TEXT,
+            evidence           JSON,
+            data_ts            TIMESTAMP,
+            assignee           TEXT
+        );
+        CREATE INDEX warning_open ON warning (state, dedup_key);
+        CREATE TABLE warning_transition (
+            warning_id  TEXT NOT NULL,
+            dedup_key   TEXT NOT NULL,
+            occurred_at TIMESTAMP NOT NULL,
+            from_state  TEXT,
+            to_state    TEXT NOT NULL,
+            from_level  INTEGER,
+            to_level    INTEGER,
+            actor       TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            seq         BIGINT NOT NULL
+        );
+        CREATE INDEX warning_transition_warning ON warning_transition (warning_id);
+        CREATE TABLE notification_delivery (
+            target        TEXT NOT NULL,
+            event         TEXT NOT NULL,
+            warning_id    TEXT,
+            attempts      INTEGER NOT NULL,
+            status        TEXT NOT NULL,
+            http_status   INTEGER,
+            error         TEXT,
+            started_at    TIMESTAMP NOT NULL,
+            finished_at   TIMESTAMP NOT NULL,
+            duration_s    DOUBLE
+        );
+        CREATE SEQUENCE warning_transition_seq;
+        """,
+    ),
 ]

@@ -93,7 +93,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from cityops.errors import ConfigError
-from cityops.settings import parse_duration, resolve_secret
+from cityops.values import parse_duration, resolve_secret
 
 log = logging.getLogger("cityops.notify")
 
@@ -502,7 +502,7 @@ def build_request(
     timezone: str = "Asia/Shanghai",
 ) -> tuple[str, dict[str, str], bytes]:
     """The ``(url, headers, body)`` of the POST for ``target``; pure apart from reading ``environ``
-    (``None``: the process environment, as :func:`~cityops.settings.resolve_secret`).
+    (``None``: the process environment, as :func:`~cityops.values.resolve_secret`).
 
     ``now`` (aware, wall-clock) stamps the signatures. Raises :class:`NotifyConfigError` when ``${NAME}``
     in the url or secret is not set or the resolved url is not http(s).

@@ -39,6 +39,20 @@ def open_runtime(settings: Settings, *, clock: Clock | None = None, environ: dic
     return rt
 
 
+def build_alerting(rt: Runtime) -> Any:
+    """The warning engine with its rule pack and (when targets are configured) a notifier."""
+    from cityops.alerting import Alerting, load_rule_pack
+    from cityops.notify import Notifier
+
+    pack = load_rule_pack(rt.settings, today=rt.clock.now().date())
+    notifier = None
+    targets = [t for t in rt.settings.notifications if t.enabled]
+    if targets:
+        notifier = Notifier(targets, log=rt.warehouse.log_delivery, environ=rt.environ,
+                            timezone=rt.settings.city.timezone)  # fmt: skip
+    return Alerting(rt, pack, notifier=notifier)
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Fail early, before minutes of start-up work, when the port is taken."""
     import socket
@@ -80,6 +94,8 @@ class Server:
         self._stopped = True
         if self.services.scheduler is not None:
             stop_scheduler(self.services.scheduler, wait=True)
+        if self.services.alerting is not None and self.services.alerting.notifier is not None:
+            self.services.alerting.notifier.close(5)
         self.wsgi.close()
         if self.thread is not None:
             self.thread.join(timeout=5)
@@ -93,10 +109,11 @@ def build_server(
     from dashboard.app import create_app
 
     settings = rt.settings
+    alerting = build_alerting(rt) if settings.warnings.enabled and settings.warnings.packs else None
     scheduler = None
     if with_scheduler and settings.scheduler.enabled:
-        scheduler = build_scheduler(rt, on_report=on_report)
-    services = Services(rt, scheduler)
+        scheduler = build_scheduler(rt, on_report=on_report, alerting=alerting)
+    services = Services(rt, scheduler, alerting)
     app = create_app(services)
     bind_host = host or settings.server.host
     bind_port = settings.server.port if port is None else port

@@ -16,6 +16,7 @@ from ingest.pipeline import Runtime
 class Services:
     runtime: Runtime
     scheduler: Any | None = None  # an APScheduler BackgroundScheduler when this process runs jobs
+    alerting: Any | None = None  # cityops.alerting.Alerting when rule packs are configured
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,27 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cityops.errors import ConfigError
+from cityops.notify import NotificationTarget
+from cityops.values import Duration, parse_duration, resolve_secret
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+__all__ = ["Duration", "Settings", "load_settings", "parse_duration", "resolve_secret", "settings_from_dict"]
 
-
-def parse_duration(value: Any) -> timedelta:
-    """``"5m"`` → 5 minutes. Accepts ms, s, m/min, h, d, a number of seconds, or a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("a duration such as '30s', '5m', '1h' or '1d'")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
-    raise ValueError(f"a duration such as '30s', '5m', '1h' or '1d', not {value!r}")
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Model(BaseModel):
@@ -312,6 +296,34 @@ class DomainSettings(_Model):
     metrics: list[MetricSettings] = Field(..., min_length=1, description="Measured values.")
 
 
+class Silence(_Model):
+    """A silence window: warnings of matching rules are suppressed (maintenance, a known event)."""
+
+    rules: str = Field(..., description="Glob of rule ids, e.g. 'traffic.*' or 'water.level'.")
+    start: datetime = Field(..., description="Start (ISO-8601 with offset, or local time in the city's timezone).")
+    end: datetime = Field(..., description="End.")
+    reason: str = Field("silenced", description="Shown on the suppressed warnings.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Silence:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class WarningSettings(_Model):
+    enabled: bool = Field(True, description="Evaluate the rules on a schedule in this process.")
+    packs: list[Path] = Field(
+        default_factory=list,
+        description="Rule pack TOML files in layering order (national → province → city); relative to this file.",
+    )
+    tick: Duration = Field(timedelta(minutes=1), description="Evaluate every … (also when no new data arrives).")
+    backtest_step: Duration = Field(timedelta(minutes=5), description="Step of `cityops rules backtest`.")
+    rain_profile: Literal["national", "guangdong"] = Field("guangdong", description="Rainstorm signal profile.")
+    dashboard_url: str | None = Field(None, description="Base URL of the dashboard, for links in notifications.")
+    silences: list[Silence] = Field(default_factory=list, description="Silence windows.")
+
+
 class Settings(_Model):
     """The whole configuration. ``source_path`` is where it was read from (None for built-in)."""
 
@@ -322,6 +334,8 @@ class Settings(_Model):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     domains: dict[str, DomainSettings] = Field(default_factory=dict)
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
+    warnings: WarningSettings = Field(default_factory=WarningSettings)
+    notifications: list[NotificationTarget] = Field(default_factory=list)
     source_path: Path | None = Field(None, exclude=True, description="File the settings came from.")
 
     @model_validator(mode="after")
@@ -332,6 +346,11 @@ class Settings(_Model):
             if name in BUILTIN_DOMAINS:
                 raise ValueError(f"domains.{name}: '{name}' is a built-in domain; choose another name")
         from ingest.domains import ENTITY_COLUMNS, custom_domain, known_units, unit_factor
+
+        names = [t.name for t in self.notifications]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"notifications: target name(s) {', '.join(dupes)} given more than once")
 
         known = set(BUILTIN_DOMAINS) | set(self.domains)
         for feed_name, feed in self.feeds.items():
@@ -365,21 +384,6 @@ class Settings(_Model):
                         f"known units: {', '.join(known_units())}"
                     ) from None
         return self
-
-
-def resolve_secret(value: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace ``${NAME}`` with the environment variable NAME; a missing one is a ConfigError."""
-    env = os.environ if environ is None else environ
-
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in env:
-            raise ConfigError(
-                f"environment variable {name} is not set", hint=f"export {name}=... before starting cityops"
-            )
-        return env[name]
-
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", repl, value)
 
 
 def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -496,7 +500,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
                 }
             )
         feeds[name] = feed.model_copy(update={"source": src})
-    return settings.model_copy(update={"city": city, "storage": storage, "feeds": feeds})
+    warnings_settings = settings.warnings.model_copy(
+        update={"packs": [p if p.is_absolute() else base / p for p in settings.warnings.packs]}
+    )
+    return settings.model_copy(update={"city": city, "storage": storage, "feeds": feeds, "warnings": warnings_settings})
 
 
 def load_settings(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Settings:

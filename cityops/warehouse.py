@@ -593,6 +593,93 @@ class Warehouse:
             f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_daily WHERE {where} ORDER BY entity_id, metric, day", params
         )
 
+    # -- warnings ------------------------------------------------------------------------------
+
+    _WARNING_COLUMNS = (
+        "warning_id", "dedup_key", "rule_id", "rule_title", "kind", "domain", "pack_version", "state", "level",
+        "peak_level", "scope", "key", "entity_id", "name", "district_code", "basin", "condition_since", "created_at",
+        "updated_at", "activated_at", "acknowledged_at", "acknowledged_by", "resolved_at", "clear_since",
+        "last_reminder_at", "suppressed_from", "suppressed_reason", "value", "threshold", "summary", "evidence",
+        "data_ts",
+    )  # fmt: skip
+
+    def _warning_row(self, st: Any) -> list[Any]:
+        row = []
+        for col in self._WARNING_COLUMNS:
+            v = getattr(st, col)
+            if col in ("level", "peak_level"):
+                v = None if v is None else int(v)
+            elif col == "evidence":
+                v = json.dumps(v, ensure_ascii=False, default=str)
+            elif isinstance(v, datetime):
+                v = _utc_naive(v)
+            elif isinstance(v, float) and v != v:
+                v = None
+            row.append(v)
+        return row
+
+    def save_warnings(self, states: Sequence[Any], transitions: Sequence[Any]) -> None:
+        """Persist one tick (or one operator action): warning rows upserted, transitions appended."""
+        cols = ", ".join(self._WARNING_COLUMNS)
+        marks = ", ".join("?" for _ in self._WARNING_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self._WARNING_COLUMNS if c != "warning_id")
+        with self.transaction() as cur:
+            for st in states:
+                cur.execute(
+                    f"INSERT INTO warning ({cols}) VALUES ({marks}) ON CONFLICT (warning_id) DO UPDATE SET {updates}",
+                    self._warning_row(st),
+                )
+            for tr in transitions:
+                cur.execute(
+                    "INSERT INTO warning_transition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('warning_transition_seq'))",
+                    [tr.warning_id, tr.dedup_key, _utc_naive(tr.at), tr.from_state, tr.to_state,
+                     None if tr.from_level is None else int(tr.from_level),
+                     None if tr.to_level is None else int(tr.to_level), tr.actor, tr.reason],
+                )  # fmt: skip
+
+    def warnings(self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500) -> pd.DataFrame:
+        where, params = [], []  # type: ignore[var-annotated]
+        if open_only:
+            where.append("state IN ('pending', 'active', 'acknowledged', 'suppressed')")
+        if since is not None:
+            where.append("(resolved_at IS NULL OR resolved_at >= ?)")
+            params.append(_utc_naive(since))
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        params.append(limit)
+        return self._df(
+            f"SELECT * FROM warning {clause} ORDER BY level, coalesce(activated_at, created_at) DESC LIMIT ?", params
+        )
+
+    def warning(self, warning_id: str) -> dict[str, Any] | None:
+        cur = self.cursor().execute("SELECT * FROM warning WHERE warning_id = ?", [warning_id])
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def warning_transitions(self, warning_id: str) -> pd.DataFrame:
+        return self._df("SELECT * FROM warning_transition WHERE warning_id = ? ORDER BY seq", [warning_id])
+
+    def log_delivery(self, record: Any) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO notification_delivery VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [record.target, record.event, record.warning_id, record.attempts, record.status, record.http_status,
+                 record.error, _utc_naive(record.started_at), _utc_naive(record.finished_at), record.duration_s],
+            )  # fmt: skip
+
+    def deliveries(self, limit: int = 200) -> pd.DataFrame:
+        return self._df("SELECT * FROM notification_delivery ORDER BY finished_at DESC LIMIT ?", [limit])
+
+    def observation_window(self, domain: Domain, start: datetime, end: datetime) -> pd.DataFrame:
+        """Rows of a domain with ``start <= ts <= end``, sorted by time (a bounded, recent read)."""
+        return self.observations(domain, start=start, end=end + pd.Timedelta(microseconds=1))
+
+    def incidents_since(self, start: datetime) -> pd.DataFrame:
+        """Incidents reported since ``start`` or still not closed (what 'open incidents' needs)."""
+        return self._df(
+            "SELECT * FROM incident WHERE reported_at >= ? OR closed_at IS NULL OR closed_at >= ? ORDER BY reported_at",
+            [_utc_naive(start), _utc_naive(start)],
+        )
+
     def recover_interrupted_runs(self, at: datetime) -> list[str]:
         """Runs left 'running' by a killed process become 'interrupted' (their rows were never committed)."""
         with self.transaction() as cur:

@@ -62,6 +62,7 @@ __all__ = [
     "eta_to_level",
     "exceedance",
     "flood_signal_level",
+    "rise_at_last",
     "rise_rate",
     "theil_sen",
     "water_state",
@@ -227,6 +228,29 @@ def rise_rate(
     return pd.Series(rate.to_numpy(dtype="float64"), index=ts, name="rise_m_per_h")
 
 
+def rise_at_last(
+    series: pd.Series, window: pd.Timedelta | str = "1h", *, tolerance: pd.Timedelta | str = RISE_TOLERANCE
+) -> float:
+    """:func:`rise_rate` at the latest reading only (same definition), without building frames: the
+    per-tick path calls it for every station."""
+    win, tol = pd.Timedelta(window), pd.Timedelta(tolerance)
+    s = pd.to_numeric(series, errors="coerce").dropna()
+    if s.empty:
+        return math.nan
+    s = s[~s.index.duplicated(keep="last")].sort_index()
+    t = pd.DatetimeIndex(s.index).as_unit("ns").asi8
+    h = s.to_numpy(dtype="float64")
+    target = t[-1] - win.value
+    j = int(np.searchsorted(t, target))
+    best = -1
+    for k in (j - 1, j):
+        if 0 <= k < len(t) and abs(t[k] - target) <= tol.value and (best < 0 or abs(t[k] - target) < abs(t[best] - target)):
+            best = k
+    if best < 0 or t[-1] <= t[best]:
+        return math.nan
+    return float((h[-1] - h[best]) / ((t[-1] - t[best]) / 3.6e12))
+
+
 def theil_sen(x: ArrayLike, y: ArrayLike, *, confidence: float = ETA_CONFIDENCE) -> tuple[float, float, float, float]:
     """Theil–Sen fit: ``(slope, intercept, slope_low, slope_high)`` (module docstring for the band).
 
@@ -377,8 +401,8 @@ def water_state(
     for entity, group in data.groupby("entity_id", sort=True):
         last = group.iloc[-1]
         series = pd.Series(group["level_m"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(group["ts"]))
-        r1 = rise_rate(series, "1h", tolerance=tolerance)
-        r3 = rise_rate(series, "3h", tolerance=tolerance)
+        r1 = rise_at_last(series, "1h", tolerance=tolerance)
+        r3 = rise_at_last(series, "3h", tolerance=tolerance)
         st = cat.loc[entity] if entity in cat.index else pd.Series(dtype=object)
         target_name, target = _primary_target(st)
         eta = eta_to_level(group["ts"], group["level_m"], target, now=now_ts, window=eta_window)
@@ -388,8 +412,8 @@ def water_state(
             "age_min": (now_ts - last["ts"]).total_seconds() / 60.0,
             "level_m": float(last["level_m"]),
             "discharge_m3s": float(pd.to_numeric(last.get("discharge_m3s"), errors="coerce")),
-            "rise_1h_m_per_h": float(r1.iloc[-1]),
-            "rise_3h_m_per_h": float(r3.iloc[-1]),
+            "rise_1h_m_per_h": r1,
+            "rise_3h_m_per_h": r3,
             "eta_target": target_name,
             "eta_target_m": target,
             "eta_warning": pd.NaT if eta is None else eta.eta,

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry

@@ -70,23 +70,26 @@ def _relaxed(threshold: float, op: str, hysteresis: float) -> float:
     return threshold - hysteresis if op in (">=", ">") else threshold + hysteresis
 
 
-def _ladder_levels(rule: Rule, value: float, attrs: Mapping[str, Any] | None) -> tuple[Level | None, Level | None, float | None]:
-    """(strict level, hold level, threshold of the strict level or of the lowest level)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None, None, None
+def _ladder_levels(
+    rule: Rule, values: Mapping[str, float | None], attrs: Mapping[str, Any] | None
+) -> tuple[Level | None, Level | None, float | None, float | None]:
+    """(strict level, hold level, threshold and value of the deciding level — or of the least severe)."""
     cmp = OPS[rule.op]
     strict = hold = None
-    shown: float | None = None
+    shown_t: float | None = None
+    shown_v: float | None = None
     for level, th in rule.ladder():  # most severe first
+        value = values.get(th.metric or rule.metric or "")
         t = _threshold(th, attrs)
-        if t is None:
+        if t is None or value is None or (isinstance(value, float) and math.isnan(value)):
             continue
-        shown = t if shown is None or strict is None else shown
+        if strict is None:
+            shown_t, shown_v = t, value
         if strict is None and cmp(value, t):
-            strict, shown = level, t
+            strict = level
         if hold is None and cmp(value, _relaxed(t, rule.op, rule.hysteresis)):
             hold = level
-    return strict, hold, shown
+    return strict, hold, shown_t, shown_v
 
 
 def _fmt(value: float | None) -> str:
@@ -107,7 +110,7 @@ def _summary(rule: Rule, *, name: str, value: float | None, threshold: float | N
         except (KeyError, IndexError, ValueError):
             pass
     if eta is not None:
-        return f"{name}：预计约{_fmt(eta)}分钟后达到{fields['level']}级阈值{extra}"
+        return f"{name}：预计约{eta:.0f}分钟后达到{fields['level']}预警阈值{extra}"
     return f"{name}{rule.title}：{fields['value']}{rule.unit}（阈值 {fields['threshold']}{rule.unit}）{extra}"
 
 
@@ -150,25 +153,38 @@ def _get(row: Mapping[str, Any], name: str) -> Any:
 def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
     out: list[Finding] = []
     assert rule.metric is not None
-    if rule.scope == "entity":
-        rows = _rows(signals, rule.domain, rule.metric, "entity")
-        if rule.entity_kind and "entity_kind" in rows:
-            rows = rows[rows["entity_kind"] == rule.entity_kind]
-    else:
-        rows = _group_rows(signals, rule.domain, rule.metric, rule.scope, rule.aggregate)
+    metrics = [rule.metric, *sorted({th.metric for _, th in rule.ladder() if th.metric} - {rule.metric})]
+    frames = []
+    for metric in metrics:
+        if rule.scope == "entity":
+            part = _rows(signals, rule.domain, metric, "entity")
+            if rule.entity_kind and "entity_kind" in part:
+                part = part[part["entity_kind"] == rule.entity_kind]
+        else:
+            part = _group_rows(signals, rule.domain, metric, rule.scope, rule.aggregate)
+        frames.append(part)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     attr_map = attributes.to_dict("index") if len(attributes) else {}
-    for row in rows.to_dict("records"):
-        key = str(row["key"])
+    values_by_key: dict[str, dict[str, float | None]] = {}
+    first: dict[str, dict[str, Any]] = {}
+    for rec in rows.to_dict("records"):
+        k = str(rec["key"])
+        values_by_key.setdefault(k, {})[str(rec["metric"])] = _get(rec, "value")
+        if k not in first or rec["metric"] == rule.metric:
+            first[k] = rec
+    for key, row in first.items():
         attrs = attr_map.get(key) if rule.scope == "entity" else None
-        value = _get(row, "value")
-        strict, hold, threshold = _ladder_levels(rule, value, attrs)
+        strict, hold, threshold, value = _ladder_levels(rule, values_by_key[key], attrs)
+        if value is None:
+            value = values_by_key[key].get(rule.metric)
         name = _get(row, "name") or names.get(key, key)
         eta = None
         extra = ""
         if rule.kind == "predicted":
             eta, strict, hold, threshold = _predicted(rule, value)
             if strict is not None and rule.metric and _get(row, "eta_low") is not None:
-                extra = f"（区间 {_fmt(_get(row, 'eta_low'))}–{_fmt(_get(row, 'eta_high'))} 分钟）"
+                low, high = _get(row, "eta_low"), _get(row, "eta_high")
+                extra = f"（区间 {low:.0f}–{high:.0f} 分钟）" if high is not None else f"（最早约 {low:.0f} 分钟）"
         evidence: dict[str, Any] = {"metric": rule.metric, "value": value, "threshold": threshold, "op": rule.op}
         if rule.kind == "predicted":
             evidence.update({"eta_min": eta, "eta_low": _get(row, "eta_low"), "eta_high": _get(row, "eta_high"),
@@ -179,7 +195,9 @@ def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame
                 level=strict, hold_level=hold, value=value, threshold=threshold,
                 entity_id=key if rule.scope == "entity" else None, name=name,
                 district_code=_get(row, "district_code"), basin=_get(row, "basin"), data_ts=_get(row, "ts"),
-                summary=_summary(rule, name=name, value=value, threshold=threshold, level=strict, eta=eta, extra=extra)
+                summary=_summary(rule, name=name, value=value, threshold=threshold,
+                                 level=Level[(rule.level or "yellow").upper()] if rule.kind == "predicted" else strict,
+                                 eta=eta, extra=extra)
                 if strict is not None else "",
                 evidence=evidence,
             )

@@ -157,9 +157,12 @@ def advance(
     now: datetime,
     *,
     suppressed_domains: Mapping[str, str] | None = None,
+    suppressed_rules: Mapping[str, str] | None = None,
 ) -> TickResult:
-    """One evaluation tick. ``suppressed_domains`` maps a domain to the reason its rules are silent."""
+    """One evaluation tick. ``suppressed_domains`` / ``suppressed_rules`` map a domain / rule id to the
+    reason its warnings are silent (a stale feed; a silence window or maintenance)."""
     suppressed_domains = suppressed_domains or {}
+    suppressed_rules = suppressed_rules or {}
     rules = {r.id: r for r in pack.rules}
     by_key: dict[str, Finding] = {f.dedup_key: f for f in findings}
     states: dict[str, WarningState] = {}
@@ -183,7 +186,9 @@ def advance(
                 closed.append(move(st, "resolved", "rule no longer in the rule pack", resolved_at=now))
                 events.append(Event("resolved", closed[-1]))
             continue
-        silenced = suppressed_domains.get(rule.domain) if rule.kind != "feed_stale" else None
+        silenced = suppressed_rules.get(rule.id) or (
+            suppressed_domains.get(rule.domain) if rule.kind != "feed_stale" else None
+        )
 
         if st is None:
             if silenced:

@@ -94,6 +94,7 @@ class Threshold(_Model):
     attr: str | None = Field(None, description="An entity attribute, e.g. warning_level_m.")
     offset: float = Field(0.0, description="Added to the attribute.")
     lead: Duration | None = Field(None, description="predicted rules: raise when the crossing is this close.")
+    metric: str | None = Field(None, description="This level reads another metric (e.g. rain: R12 for blue, R3 for red).")
 
     @model_validator(mode="before")
     @classmethod
@@ -137,7 +138,9 @@ class Rule(_Model):
     fraction: float | None = Field(None, gt=0, le=1)
     group: Literal["district", "basin"] = "district"
     conditions: list[Condition] = Field(default_factory=list)
-    level: str | None = Field(None, description="compound / feed_stale: the level raised.")
+    level: str | None = Field(
+        None, description="compound / feed_stale: the level raised; predicted: the level whose threshold is expected."
+    )
     stale_level: Literal["late", "stale"] = "stale"
     hold: Duration = Field(timedelta(0), description="duration: how long the condition must hold.")
     debounce: Duration = Field(timedelta(minutes=5))

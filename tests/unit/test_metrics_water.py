@@ -262,3 +262,17 @@ def test_water_state_empty_and_dtypes() -> None:
     # an empty dict of forecasts is "no forecast"
     assert flood_signal_level(pd.DataFrame({"entity_id": ["P"], "level_m": [1.0]}), _stations(),
                               forecast_eta={})["signal_level"].iloc[0] is pd.NA  # fmt: skip
+
+
+def test_rise_at_last_agrees_with_rise_rate_on_irregular_series() -> None:
+    from metrics.water import rise_at_last, rise_rate
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        minutes = np.sort(rng.choice(np.arange(0, 300, 5), size=30, replace=False))
+        idx = pd.Timestamp("2026-06-15") + pd.to_timedelta(minutes, unit="min")
+        series = pd.Series(rng.normal(10, 1, size=30), index=idx)
+        for window in ("1h", "3h"):
+            full = rise_rate(series, window).iloc[-1]
+            last = rise_at_last(series, window)
+            assert (np.isnan(full) and np.isnan(last)) or full == pytest.approx(last)

@@ -1,0 +1,284 @@
+"""The warning tick and the back-test: the edges around the pure engine in ``metrics.warnings``.
+
+One tick: read recent observation windows from the warehouse → :func:`metrics.signals.compute_signals`
+→ :func:`metrics.warnings.evaluate.evaluate_pack` → :func:`metrics.warnings.lifecycle.advance` →
+persist the changed warnings and their transitions in one transaction → hand events to the notifier
+(which never blocks). The tick runs on a schedule whether or not new data arrived, so debounce
+completion, clear times, reminders and feed staleness are evaluated on time.
+
+The back-test runs exactly the same evaluation over a slice of history per step, in memory.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import threading
+import tomllib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from cityops.errors import ConfigError
+from cityops.notify import Notification, Notifier
+from cityops.settings import Settings
+from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
+from ingest.health import compute_feed_health
+from ingest.pipeline import Runtime, resolve_domain
+from metrics.levels import Level
+from metrics.signals import LOOKBACK, Window, compute_signals, entity_attributes
+from metrics.warnings.evaluate import evaluate_pack
+from metrics.warnings.lifecycle import OPEN_STATES, Event, TickResult, WarningState, acknowledge, advance
+from metrics.warnings.rules import PackDocument, RulePack, RulePackError, parse_pack, resolve_packs
+
+log = logging.getLogger("cityops.alerting")
+
+LEVEL_EN = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
+
+
+def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack:
+    """Read, validate and layer the configured rule packs."""
+    docs: list[PackDocument] = []
+    for path in settings.warnings.packs:
+        if not path.exists():
+            raise ConfigError(f"rule pack {path} does not exist", hint="fix warnings.packs in the configuration")
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"rule pack {path}: not valid TOML: {exc}") from None
+        try:
+            docs.append(parse_pack(data, source=str(path)))
+        except RulePackError as exc:
+            raise ConfigError(str(exc), hint="see the rule pack format in metrics/warnings/rules.py") from None
+    try:
+        return resolve_packs(docs, today=today)
+    except RulePackError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        value = value.to_pydatetime()
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def state_from_row(row: dict[str, Any]) -> WarningState:
+    """A stored warning row back into the lifecycle's state object."""
+
+    def num(v: Any) -> float | None:
+        return None if v is None or (isinstance(v, float) and v != v) else float(v)
+
+    # Missing text comes back from a frame as NaN: make it None again.
+    row = {k: (None if isinstance(v, float) and v != v and k not in ("value", "threshold") else v) for k, v in row.items()}
+
+    evidence = row.get("evidence")
+    return WarningState(
+        warning_id=row["warning_id"], dedup_key=row["dedup_key"], rule_id=row["rule_id"], rule_title=row["rule_title"],
+        kind=row["kind"], domain=row["domain"], pack_version=row["pack_version"], state=row["state"],
+        level=Level(int(row["level"])), scope=row["scope"], key=row["key"], entity_id=row.get("entity_id"),
+        name=row.get("name"), district_code=row.get("district_code"), basin=row.get("basin"),
+        condition_since=_aware(row["condition_since"]),  # type: ignore[arg-type]
+        created_at=_aware(row["created_at"]), updated_at=_aware(row["updated_at"]),  # type: ignore[arg-type]
+        activated_at=_aware(row.get("activated_at")), acknowledged_at=_aware(row.get("acknowledged_at")),
+        acknowledged_by=row.get("acknowledged_by"), resolved_at=_aware(row.get("resolved_at")),
+        clear_since=_aware(row.get("clear_since")), last_reminder_at=_aware(row.get("last_reminder_at")),
+        suppressed_from=row.get("suppressed_from"), suppressed_reason=row.get("suppressed_reason"),
+        peak_level=None if row.get("peak_level") is None or row.get("peak_level") != row.get("peak_level") else Level(int(row["peak_level"])),
+        value=num(row.get("value")), threshold=num(row.get("threshold")), summary=row.get("summary") or "",
+        evidence=json.loads(evidence) if isinstance(evidence, str) else (evidence or {}),
+        data_ts=_aware(row.get("data_ts")),
+    )  # fmt: skip
+
+
+@dataclass
+class Context:
+    """Reference data a tick needs, read once: entities, districts, names."""
+
+    entities: pd.DataFrame
+    attributes: pd.DataFrame
+    districts: list[str]
+    names: dict[str, str]
+
+    @classmethod
+    def load(cls, rt: Runtime) -> Context:
+        entities = rt.warehouse.entities()
+        districts = rt.warehouse.districts()
+        names = dict(zip(districts["code"], districts["name"], strict=True)) if len(districts) else {}
+        for feed_name, feed in rt.settings.feeds.items():
+            names.setdefault(feed_name, f"{feed.department}（{feed_name}）")
+        return cls(entities, entity_attributes(entities) if len(entities) else pd.DataFrame(), list(districts["code"]), names)
+
+
+def read_window(rt: Runtime, start: datetime, end: datetime) -> Window:
+    """Observations for ticks in [start, end]: each domain from ``start`` minus what its signals look
+    back over (a bounded, recent read; a live tick has start = end = now)."""
+    wh = rt.warehouse
+    custom = {
+        name: wh.observation_window(resolve_domain(rt.settings, name), start - LOOKBACK["custom"], end)
+        for name in rt.settings.domains
+    }
+    return Window(
+        traffic=wh.observation_window(TRAFFIC, start - LOOKBACK["traffic"], end),
+        air=wh.observation_window(AIR, start - LOOKBACK["air"], end),
+        water=wh.observation_window(WATER, start - LOOKBACK["water"], end),
+        rain=wh.observation_window(RAIN, start - LOOKBACK["rain"], end),
+        incidents=wh.incidents_since(start - timedelta(days=7)),
+        custom=custom,
+    )
+
+
+class Alerting:
+    """Evaluates the rule pack on each tick and persists what changed. Thread-safe (one tick at a time)."""
+
+    def __init__(self, rt: Runtime, pack: RulePack, *, notifier: Notifier | None = None) -> None:
+        self.rt = rt
+        self.pack = pack
+        self.notifier = notifier
+        self._lock = threading.Lock()
+        self._context: Context | None = None
+
+    def context(self) -> Context:
+        if self._context is None:
+            self._context = Context.load(self.rt)
+        return self._context
+
+    def feed_rows(self, now: datetime) -> list[dict[str, Any]]:
+        settings = self.rt.settings
+        states = {r["feed"]: r for r in self.rt.warehouse.feed_states().to_dict("records")}
+        event_domains = {INCIDENT.name}
+        health = compute_feed_health(settings.feeds, states, event_domains, now,
+                                     late_after=settings.ingest.late_after, stale_after=settings.ingest.stale_after)  # fmt: skip
+        return [{"name": h.feed, "domain": h.domain, "department": h.department, "freshness": h.freshness,
+                 "last_data_at": h.last_data_at} for h in health]  # fmt: skip
+
+    def suppressions(self, feeds: list[dict[str, Any]], now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+        """Domains whose every feed is stale, and rules in a silence window."""
+        by_domain: dict[str, list[str]] = {}
+        for f in feeds:
+            by_domain.setdefault(f["domain"], []).append(f["freshness"])
+        domains = {d: "数据源中断，预警暂停" for d, states in by_domain.items() if states and all(s == "stale" for s in states)}
+        rules: dict[str, str] = {}
+        for silence in self.rt.settings.warnings.silences:
+            start = silence.start if silence.start.tzinfo else silence.start.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
+            end = silence.end if silence.end.tzinfo else silence.end.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
+            if start <= now < end:
+                for rule in self.pack.rules:
+                    if fnmatch.fnmatch(rule.id, silence.rules):
+                        rules[rule.id] = silence.reason
+        return domains, rules
+
+    def evaluate(self, window: Window, now: datetime, previous: dict[str, WarningState],
+                 feeds: list[dict[str, Any]] | None) -> TickResult:  # fmt: skip
+        ctx = self.context()
+        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, feeds=feeds,
+                                  city_code=self.rt.settings.city.code)  # fmt: skip
+        findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
+        domains, rules = self.suppressions(feeds or [], now)
+        return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+
+    def open_states(self) -> dict[str, WarningState]:
+        rows = self.rt.warehouse.warnings(open_only=True, limit=100_000).to_dict("records")
+        return {r["dedup_key"]: state_from_row(r) for r in rows}
+
+    def tick(self, now: datetime | None = None) -> TickResult:
+        with self._lock:
+            now = now or self.rt.clock.now()
+            window = read_window(self.rt, now, now)
+            previous = self.open_states()
+            result = self.evaluate(window, now, previous, self.feed_rows(now))
+            changed = [s for k, s in result.states.items() if previous.get(k) != s] + result.closed
+            self.rt.warehouse.save_warnings(changed, result.transitions)
+            if self.notifier is not None:
+                for event in result.events:
+                    self.notifier.submit(self.notification(event, now))
+            return result
+
+    def notification(self, event: Event, now: datetime) -> Notification:
+        w = event.warning
+        settings = self.rt.settings
+        departments = sorted({f.department for f in settings.feeds.values() if f.domain == w.domain})
+        link = f"{settings.warnings.dashboard_url.rstrip('/')}/warnings?id={w.warning_id}" if settings.warnings.dashboard_url else None
+        return Notification(
+            event=event.kind, warning_id=w.warning_id, dedup_key=w.dedup_key, rule_id=w.rule_id, rule_title=w.rule_title,
+            level=LEVEL_EN[w.level], previous_level=LEVEL_EN.get(event.previous_level) if event.previous_level else None,
+            state=w.state, department="、".join(departments) or "城市运行管理中心",
+            district=self.context().names.get(w.district_code or "", w.district_code or "") or settings.city.name,
+            entity_name=w.name, summary=w.summary or w.rule_title, raised_at=w.activated_at or w.created_at, at=now,
+            link=link,
+        )  # fmt: skip
+
+    def acknowledge(self, warning_id: str, actor: str, note: str = "") -> WarningState:
+        with self._lock:
+            row = self.rt.warehouse.warning(warning_id)
+            if row is None:
+                raise ConfigError(f"no warning {warning_id!r}")
+            st, tr = acknowledge(state_from_row(row), actor, self.rt.clock.now(), note)
+            self.rt.warehouse.save_warnings([st], [tr])
+            return st
+
+
+# -- back-test -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class BacktestResult:
+    start: datetime
+    end: datetime
+    step: timedelta
+    ticks: int
+    events: list[tuple[datetime, str, str, str, str]] = field(default_factory=list)  # at, kind, rule, level, summary
+    open_at_end: int = 0
+
+    def by_rule_and_level(self) -> list[tuple[str, str, int, datetime, datetime]]:
+        """(rule, level, warnings raised at that level incl. escalations, first, last)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        first: dict[tuple[str, str], datetime] = {}
+        last: dict[tuple[str, str], datetime] = {}
+        for at, kind, rule, level, _ in self.events:
+            if kind not in ("raised", "escalated"):
+                continue
+            key = (rule, level)
+            counts[key] += 1
+            first.setdefault(key, at)
+            last[key] = at
+        order = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+        return sorted(((r, lv, n, first[(r, lv)], last[(r, lv)]) for (r, lv), n in counts.items()),
+                      key=lambda x: (x[0], order[x[1]]))  # fmt: skip
+
+
+def backtest(rt: Runtime, pack: RulePack, start: datetime, end: datetime, step: timedelta,
+             *, on_step: Any = None) -> BacktestResult:  # fmt: skip
+    """Replay history through the same evaluation, in memory (nothing is written)."""
+    engine = Alerting(rt, pack)
+    window = read_window(rt, start, end)
+    result = BacktestResult(start, end, step, 0)
+    states: dict[str, WarningState] = {}
+    t = start
+    n_steps = max(1, int((end - start) / step))
+    while t < end:
+        naive = t.astimezone(UTC).replace(tzinfo=None)
+        tick = engine.evaluate(window.upto(naive), t, states, feeds=None)
+        states = tick.states
+        for e in tick.events:
+            result.events.append((t, e.kind, e.warning.rule_id, LEVEL_EN[e.warning.level], e.warning.summary))
+        result.ticks += 1
+        if on_step is not None:
+            on_step(result.ticks, n_steps)
+        t += step
+    result.open_at_end = sum(1 for s in states.values() if s.state in OPEN_STATES)
+    return result
+
+
+def events_of(results: Iterable[TickResult]) -> list[Event]:
+    return [e for r in results for e in r.events]
+
