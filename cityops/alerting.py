@@ -32,7 +32,7 @@ from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from ingest.health import compute_feed_health
 from ingest.pipeline import Runtime, resolve_domain
 from metrics.levels import Level
-from metrics.signals import LOOKBACK, Window, compute_signals, entity_attributes
+from metrics.signals import LOOKBACK, Window, compute_signals, district_index, entity_attributes
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import OPEN_STATES, Event, TickResult, WarningState, acknowledge, advance
 from metrics.warnings.rules import PackDocument, RulePack, RulePackError, parse_pack, resolve_packs
@@ -185,6 +185,18 @@ class Alerting:
         findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
         domains, rules = self.suppressions(feeds or [], now)
         return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+
+    def district_index(self, now: datetime | None = None) -> pd.DataFrame:
+        """The city-operations index per district now, with the configured weights."""
+        now = now or self.rt.clock.now()
+        window = read_window(self.rt, now, now)
+        ctx = self.context()
+        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, city_code=self.rt.settings.city.code)
+        out = district_index(signals, window.incidents, now, districts=ctx.districts,
+                             weights=self.rt.settings.composite.weights,
+                             rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip
+        out.insert(1, "name", out["district_code"].map(ctx.names))
+        return out
 
     def open_states(self) -> dict[str, WarningState]:
         rows = self.rt.warehouse.warnings(open_only=True, limit=100_000).to_dict("records")

@@ -250,14 +250,37 @@ def warnings_list(
     rt = _runtime(config)
     frame = rt.warehouse.warnings(open_only=active, limit=limit)
     table = Table(title=f"warnings ({'open' if active else 'all'}): {len(frame)}")
-    for col in ("id", "level", "state", "rule", "where", "summary", "since", "pack"):
-        table.add_column(col, overflow="fold")
+    for col in ("id", "level", "state", "rule", "summary", "since"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("id", "level", "state"))
     for w in frame.to_dict("records"):
         name, style = LEVEL_STYLE[int(w["level"])]
         since = w["activated_at"] if w["activated_at"] == w["activated_at"] and w["activated_at"] is not None else w["created_at"]
         table.add_row(w["warning_id"], f"[{style}] {name} [/]", STATE_ZH.get(w["state"], w["state"]), w["rule_id"],
-                      str(w["name"] or w["key"]), w["summary"] or "", _local(rt.settings, since), w["pack_version"])  # fmt: skip
+                      w["summary"] or str(w["name"] or w["key"]), _local(rt.settings, since))  # fmt: skip
     console.print(table)
+    for version in sorted(set(frame["pack_version"])) if len(frame) else []:
+        console.print(f"rule pack: {version}")
+    rt.warehouse.close()
+
+
+@app.command()
+def status(config: ConfigOpt = None) -> None:
+    """The city's state now: the operations index per district and the open warnings by level."""
+    from cityops.server import build_alerting
+
+    rt = _runtime(config)
+    engine = build_alerting(rt)
+    index = engine.district_index()
+    table = Table(title=f"{rt.settings.city.name} city-operations index (0–100) at {_local(rt.settings, rt.clock.now())}")
+    for col in ("district", "index", "grade", "coverage", "worst domain"):
+        table.add_column(col)
+    for r in index.to_dict("records"):
+        table.add_row(str(r["name"] or r["district_code"]), f"{r['index']:.0f}", str(r["grade_zh"]), f"{r['coverage']:.0%}",
+                      str(r["worst_domain"] or ""))  # fmt: skip
+    console.print(table)
+    open_now = rt.warehouse.warnings(open_only=True, limit=100_000)
+    counts = open_now.groupby("level").size().to_dict() if len(open_now) else {}
+    console.print("open warnings: " + ", ".join(f"{LEVEL_STYLE[lv][0]} {counts.get(lv, 0)}" for lv in (1, 2, 3, 4)))
     rt.warehouse.close()
 
 

@@ -324,6 +324,28 @@ class WarningSettings(_Model):
     silences: list[Silence] = Field(default_factory=list, description="Silence windows.")
 
 
+class CompositeSettings(_Model):
+    """The city-operations index: weights of the domains (see metrics/composite.py; a convention)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"traffic": 0.25, "air": 0.20, "water": 0.20, "rain": 0.15, "emergency": 0.20},
+        description="Domain weights; missing domains are left out and the rest renormalised.",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _known(cls, value: dict[str, float]) -> dict[str, float]:
+        allowed = ("traffic", "air", "water", "rain", "emergency")
+        for name, weight in value.items():
+            if name not in allowed:
+                raise ValueError(f"{name!r} is not a domain of the index; allowed: {', '.join(allowed)}")
+            if weight < 0:
+                raise ValueError(f"weight of {name} must not be negative")
+        if not any(value.values()):
+            raise ValueError("at least one weight must be positive")
+        return value
+
+
 class Settings(_Model):
     """The whole configuration. ``source_path`` is where it was read from (None for built-in)."""
 
@@ -335,6 +357,7 @@ class Settings(_Model):
     domains: dict[str, DomainSettings] = Field(default_factory=dict)
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
+    composite: CompositeSettings = Field(default_factory=CompositeSettings)
     notifications: list[NotificationTarget] = Field(default_factory=list)
     source_path: Path | None = Field(None, exclude=True, description="File the settings came from.")
 

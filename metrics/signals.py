@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics import emergency, rain, traffic, water
+from metrics import composite, emergency, rain, traffic, water
 
 FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
 DEFAULT_MAX_AGE = {
@@ -257,3 +257,41 @@ def entity_attributes(entities: pd.DataFrame) -> pd.DataFrame:
     """Numeric entity attributes that thresholds may reference (``warning_level_m`` …), by entity id."""
     numeric = [c for c in entities.columns if c.endswith(("_m", "_kmh")) or c in ("length_m",)]
     return entities.set_index("entity_id")[numeric].apply(pd.to_numeric, errors="coerce")
+
+
+def district_index(
+    signals: pd.DataFrame,
+    incidents: pd.DataFrame,
+    now: datetime,
+    *,
+    districts: list[str],
+    weights: Mapping[str, float] | None = None,
+    rain_profile: str = "guangdong",
+) -> pd.DataFrame:
+    """The city-operations index (0–100) per district from the signals (see ``metrics.composite``)."""
+
+    def entity(domain: str, metric: str, column: str) -> pd.DataFrame:
+        rows = signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")]
+        return pd.DataFrame({"entity_id": rows["entity_id"], "district_code": rows["district_code"], column: rows["value"]})
+
+    traffic_rows = signals[(signals["domain"] == "traffic") & (signals["scope"] == "district") & (signals["metric"] == "traffic_index")]
+    traffic_frame = pd.DataFrame({"district_code": traffic_rows["key"], "index": traffic_rows["value"]})
+    water_frame = entity("water", "flood_signal", "signal_level")
+    wide = {}
+    for w in (3, 6, 12):
+        wide[w] = entity("rain", f"r{w}_mm", f"r{w}").set_index("entity_id")
+    rain_frame = pd.DataFrame()
+    if len(wide[3]):
+        joined = wide[3].join(wide[6][["r6"]]).join(wide[12][["r12"]])
+        joined["signal_level"] = rain.rainstorm_signal(joined["r3"], joined["r6"], joined["r12"], profile=rain_profile)  # type: ignore[arg-type]
+        rain_frame = joined.reset_index()[["district_code", "signal_level"]]
+    active = pd.DataFrame(columns=["district_code", "severity"])
+    if len(incidents):
+        state = emergency.incident_state(incidents, _naive(now))
+        active = incidents[state.isin(["open", "dispatched"]).to_numpy()][["district_code", "severity"]]
+    scores = composite.district_subscores(
+        traffic=traffic_frame if len(traffic_frame) else None, air=entity("air", "aqi", "aqi"),
+        water=water_frame if len(water_frame) else None, rain=rain_frame if len(rain_frame) else None,
+        emergency=active, districts=districts,
+    )  # fmt: skip
+    return composite.combine(scores, weights)

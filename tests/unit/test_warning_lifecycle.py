@@ -159,3 +159,22 @@ def test_packs_layer_and_refuse_bad_rules() -> None:
         parse_pack({"pack": {"id": "x", "version": "1", "title": "x"}, "rules": [bad]}, source="x.toml")
     with pytest.raises(RulePackError, match="extends 'nope'"):
         resolve_packs([parse_pack({"pack": {"id": "x", "version": "1", "title": "x", "extends": "nope"}}, source="x")])
+
+
+def test_silence_windows_suppress_matching_rules() -> None:
+    from types import SimpleNamespace
+
+    from cityops.alerting import Alerting
+    from cityops.settings import settings_from_dict
+
+    settings = settings_from_dict({"warnings": {"silences": [
+        {"rules": "water.*", "start": "2026-06-15T07:00:00", "end": "2026-06-15T09:00:00", "reason": "北江大堤维护"},
+    ]}}, environ={})  # fmt: skip
+    pack = pack_of(level_rule(debounce="0m"), level_rule(id="rain.r3", domain="rain", metric="r3_mm"))
+    engine = Alerting(SimpleNamespace(settings=settings), pack)  # type: ignore[arg-type]
+    # 07:30 local is inside the window (local times are read in the city's timezone)
+    domains, rules = engine.suppressions([{"domain": "water", "freshness": "fresh"}], T0 - timedelta(minutes=30))
+    assert domains == {} and rules == {"water.level": "北江大堤维护"}
+    assert engine.suppressions([], T0 + timedelta(hours=2))[1] == {}
+    res = advance(pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0, suppressed_rules=rules)
+    assert res.states == {}  # nothing is raised while silenced
