@@ -266,7 +266,7 @@ def district_index(
     *,
     districts: list[str],
     weights: Mapping[str, float] | None = None,
-    rain_profile: str = "guangdong",
+    rain_profile: rain.Profile = "guangdong",
 ) -> pd.DataFrame:
     """The city-operations index (0–100) per district from the signals (see ``metrics.composite``)."""
 
@@ -283,7 +283,7 @@ def district_index(
     rain_frame = pd.DataFrame()
     if len(wide[3]):
         joined = wide[3].join(wide[6][["r6"]]).join(wide[12][["r12"]])
-        joined["signal_level"] = rain.rainstorm_signal(joined["r3"], joined["r6"], joined["r12"], profile=rain_profile)  # type: ignore[arg-type]
+        joined["signal_level"] = rain.rainstorm_signal(joined["r3"], joined["r6"], joined["r12"], profile=rain_profile)
         rain_frame = joined.reset_index()[["district_code", "signal_level"]]
     active = pd.DataFrame(columns=["district_code", "severity"])
     if len(incidents):
