@@ -20,13 +20,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from cityops.errors import ConfigError
-from cityops.notify import Notification, Notifier
+from cityops.notify import EventKind, Notification, Notifier
 from cityops.settings import Settings
 from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from ingest.health import compute_feed_health
@@ -39,7 +39,8 @@ from metrics.warnings.rules import PackDocument, RulePack, RulePackError, parse_
 
 log = logging.getLogger("cityops.alerting")
 
-LEVEL_EN = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
+LevelName = Literal["red", "orange", "yellow", "blue"]
+LEVEL_EN: dict[Level, LevelName] = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
 
 
 def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack:
@@ -221,7 +222,7 @@ class Alerting:
         departments = sorted({f.department for f in settings.feeds.values() if f.domain == w.domain})
         link = f"{settings.warnings.dashboard_url.rstrip('/')}/warnings?id={w.warning_id}" if settings.warnings.dashboard_url else None
         return Notification(
-            event=event.kind, warning_id=w.warning_id, dedup_key=w.dedup_key, rule_id=w.rule_id, rule_title=w.rule_title,
+            event=cast(EventKind, event.kind), warning_id=w.warning_id, dedup_key=w.dedup_key, rule_id=w.rule_id, rule_title=w.rule_title,
             level=LEVEL_EN[w.level], previous_level=LEVEL_EN.get(event.previous_level) if event.previous_level else None,
             state=w.state, department="、".join(departments) or "城市运行管理中心",
             district=self.context().names.get(w.district_code or "", w.district_code or "") or settings.city.name,

@@ -28,7 +28,7 @@ or raise one; the feed-outage rules speak for it instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,7 +205,7 @@ def incident_signals(incidents: pd.DataFrame, districts: list[str], now: pd.Time
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
 
 
-def feed_signals(feeds: list[Mapping[str, Any]]) -> pd.DataFrame:
+def feed_signals(feeds: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """``feeds``: name, domain, department, freshness, last_data_at."""
     rows = [
         {"domain": f["domain"], "scope": "feed", "key": f["name"], "metric": "freshness_rank",
@@ -225,7 +225,7 @@ def compute_signals(
     now: datetime,
     *,
     districts: list[str],
-    feeds: list[Mapping[str, Any]] | None = None,
+    feeds: Sequence[Mapping[str, Any]] | None = None,
     city_code: str | None = None,
     max_age: Mapping[str, timedelta] | None = None,
 ) -> pd.DataFrame:

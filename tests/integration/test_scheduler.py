@@ -89,3 +89,20 @@ def test_jobs_follow_the_configured_schedules(tmp_path, make_runtime, feed_serve
     start = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
     fire = jobs["feed:by-cron"].trigger.get_next_fire_time(None, start)
     assert fire.astimezone(UTC) == datetime(2026, 6, 15, 0, 15, tzinfo=UTC)
+
+
+def test_the_warning_tick_is_scheduled_with_the_feeds(tmp_path, make_runtime, feed_server) -> None:
+    feed_server.json("/fast", FAST)
+    rt = make_runtime(tmp_path, {"quick": _feed(feed_server.url("/fast"), "5m")}, clock=SystemClock(),
+                      extra={"warnings": {"tick": "30s"}})  # fmt: skip
+    ticks: list[int] = []
+
+    class Engine:
+        def tick(self) -> None:
+            ticks.append(1)
+
+    scheduler = build_scheduler(rt, start_now=False, alerting=Engine())
+    job = scheduler.get_job("warnings:tick")
+    assert job is not None and job.trigger.interval.total_seconds() == 30 and job.max_instances == 1
+    job.func(*job.args)  # the job calls the engine's tick
+    assert ticks == [1]
