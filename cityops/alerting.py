@@ -32,10 +32,29 @@ from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from ingest.health import compute_feed_health
 from ingest.pipeline import Runtime, resolve_domain
 from metrics.levels import Level
-from metrics.signals import LOOKBACK, Window, compute_signals, district_index, entity_attributes
+from metrics.signals import (
+    LOOKBACK,
+    Window,
+    compute_signals,
+    district_index,
+    entity_attributes,
+)
 from metrics.warnings.evaluate import evaluate_pack
-from metrics.warnings.lifecycle import OPEN_STATES, Event, TickResult, WarningState, acknowledge, advance
-from metrics.warnings.rules import PackDocument, RulePack, RulePackError, parse_pack, resolve_packs
+from metrics.warnings.lifecycle import (
+    OPEN_STATES,
+    Event,
+    TickResult,
+    WarningState,
+    acknowledge,
+    advance,
+)
+from metrics.warnings.rules import (
+    PackDocument,
+    RulePack,
+    RulePackError,
+    parse_pack,
+    resolve_packs,
+)
 
 log = logging.getLogger("cityops.alerting")
 
@@ -186,6 +205,13 @@ class Alerting:
         findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
         domains, rules = self.suppressions(feeds or [], now)
         return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+
+    def signals(self, now: datetime | None = None) -> pd.DataFrame:
+        """The signals now (what the rules read; the map shows them too)."""
+        now = now or self.rt.clock.now()
+        ctx = self.context()
+        return compute_signals(read_window(self.rt, now, now), ctx.entities, now, districts=ctx.districts,
+                               city_code=self.rt.settings.city.code)  # fmt: skip
 
     def district_index(self, now: datetime | None = None) -> pd.DataFrame:
         """The city-operations index per district now, with the configured weights."""

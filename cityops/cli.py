@@ -147,7 +147,13 @@ def ingest_run(
     from_: Annotated[str | None, typer.Option("--from", help="Backfill from this date/time (city timezone).")] = None,
 ) -> None:
     """Pull feeds now, print a summary table; exit 1 if any feed failed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from ingest.pipeline import run_feed
 
@@ -309,7 +315,13 @@ def rules_backtest(
     events: Annotated[bool, typer.Option("--events", help="Also print every event in order.")] = False,
 ) -> None:
     """Replay history through the rule pack: per rule and level, how many warnings and when."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from cityops.alerting import backtest, load_rule_pack
     from cityops.values import parse_duration

@@ -63,14 +63,18 @@ def make_demo_clock(speed: float) -> tuple[SimulatedClock, Any]:
 def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: Any) -> None:
     import os
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    from cityops.server import build_server, open_runtime
+    from cityops.server import build_server, ensure_port_free, open_runtime
     from ingest.demo_server import DemoFeedServer
     from ingest.pipeline import run_feed
     from sample_data.generator import CityGenerator, load_catalogue
-
-    from cityops.server import ensure_port_free
 
     ensure_port_free("127.0.0.1", port)
     clock, scenario = make_demo_clock(speed)

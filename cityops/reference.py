@@ -7,7 +7,12 @@ import pandas as pd
 from cityops.errors import ConfigError
 from cityops.settings import Settings
 from cityops.warehouse import Warehouse
-from geo.boundaries import BoundaryFileError, assign_districts, load_districts, load_entity_catalogue
+from geo.boundaries import (
+    BoundaryFileError,
+    assign_districts,
+    load_districts,
+    load_entity_catalogue,
+)
 
 
 def load_reference_data(settings: Settings, warehouse: Warehouse) -> dict[str, int]:

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from waitress.server import create_server
@@ -19,6 +20,7 @@ from waitress.server import create_server
 from cityops.clock import Clock, SystemClock
 from cityops.errors import CityopsError
 from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
+from cityops.offline import self_check
 from cityops.reference import load_reference_data
 from cityops.services import Services
 from cityops.settings import Settings
@@ -115,6 +117,7 @@ def build_server(
         scheduler = build_scheduler(rt, on_report=on_report, alerting=alerting)
     services = Services(rt, scheduler, alerting)
     app = create_app(services)
+    self_check(settings, app, Path(app.config.assets_folder))
     bind_host = host or settings.server.host
     bind_port = settings.server.port if port is None else port
     try:

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cityops.errors import ConfigError
 from cityops.notify import NotificationTarget
@@ -324,6 +332,28 @@ class WarningSettings(_Model):
     silences: list[Silence] = Field(default_factory=list, description="Silence windows.")
 
 
+class MapSettings(_Model):
+    """Maps for an intranet with no internet: the base is the city's own layers unless a tile server
+    on the intranet is configured; every URL the pages would load is checked at start."""
+
+    offline: bool = Field(True, description="The deployment has no internet: no page may load anything from outside.")
+    self_check: Literal["refuse", "warn"] = Field(
+        "refuse", description="When offline and an external URL is found at start: refuse to start, or warn loudly."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Intranet hosts pages may load from (e.g. the tile server's host)."
+    )
+    tile_url: str | None = Field(
+        None, description="Optional intranet raster tile URL template, e.g. http://gis.intranet/tiles/{z}/{x}/{y}.png."
+    )
+    tile_datum: Literal["wgs84", "gcj02", "bd09"] = Field(
+        "wgs84", description="Datum of the tiles: overlays are converted to it (GCJ-02 tiles need converted overlays)."
+    )
+    rivers: Path | None = Field(None, description="GeoJSON of the main rivers (a base layer); relative to this file.")
+    glyph_stack: str = Field("Noto Sans Regular", description="Font stack of the map's Latin/digit label glyphs (served locally).")
+    zoom: float = Field(7.6, ge=0, le=20, description="Initial zoom of the city map.")
+
+
 class CompositeSettings(_Model):
     """The city-operations index: weights of the domains (see metrics/composite.py; a convention)."""
 
@@ -358,6 +388,7 @@ class Settings(_Model):
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
     composite: CompositeSettings = Field(default_factory=CompositeSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
     notifications: list[NotificationTarget] = Field(default_factory=list)
     source_path: Path | None = Field(None, exclude=True, description="File the settings came from.")
 
@@ -368,7 +399,12 @@ class Settings(_Model):
         for name in self.domains:
             if name in BUILTIN_DOMAINS:
                 raise ValueError(f"domains.{name}: '{name}' is a built-in domain; choose another name")
-        from ingest.domains import ENTITY_COLUMNS, custom_domain, known_units, unit_factor
+        from ingest.domains import (
+            ENTITY_COLUMNS,
+            custom_domain,
+            known_units,
+            unit_factor,
+        )
 
         names = [t.name for t in self.notifications]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -526,7 +562,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     warnings_settings = settings.warnings.model_copy(
         update={"packs": [p if p.is_absolute() else base / p for p in settings.warnings.packs]}
     )
-    return settings.model_copy(update={"city": city, "storage": storage, "feeds": feeds, "warnings": warnings_settings})
+    map_settings = settings.map.model_copy(update={"rivers": _abs(settings.map.rivers, base)})
+    return settings.model_copy(
+        update={"city": city, "storage": storage, "feeds": feeds, "warnings": warnings_settings, "map": map_settings}
+    )
 
 
 def load_settings(path: Path | str, *, environ: Mapping[str, str] | None = None) -> Settings:

@@ -6,11 +6,12 @@ Everything the browser loads is served by this process (Dash's own bundles with 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dash
 from dash import Dash, dcc, html
-from flask import Flask, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify
 
 from cityops.services import Services
 
@@ -20,6 +21,24 @@ SERVICES_KEY = "cityops.services"
 def services() -> Services:
     """The services of the app handling the current request."""
     return current_app.config[SERVICES_KEY]  # type: ignore[no-any-return]
+
+
+GLYPHS = Path(__file__).resolve().parent / "assets" / "glyphs"
+
+
+def glyph_response(stack: str, start: int, end: int) -> Any:
+    """A glyph range for MapLibre: the shipped one for the first known font of the stack, else an empty
+    (valid) range, so a label never waits on, or reaches for, anything outside this server."""
+    from geo.glyphs import empty_range
+
+    if start % 256 or end != start + 255:
+        return Response("glyph ranges are 256 codepoints aligned on 256", status=400)
+    for name in stack.split(","):
+        path = GLYPHS / name.strip() / f"{start}-{end}.pbf"
+        if path.is_file() and path.resolve().is_relative_to(GLYPHS):
+            return Response(path.read_bytes(), mimetype="application/x-protobuf", headers={"Cache-Control": "max-age=86400"})
+    return Response(empty_range(stack.split(",")[0].strip(), start), mimetype="application/x-protobuf",
+                    headers={"Cache-Control": "max-age=86400"})  # fmt: skip
 
 
 def create_app(svc: Services) -> Dash:
@@ -40,11 +59,16 @@ def create_app(svc: Services) -> Dash:
         title="城市运行一网统管",
         update_title=None,
         suppress_callback_exceptions=True,
-        assets_folder=str(__import__("pathlib").Path(__file__).parent / "assets"),
+        assets_folder=str(Path(__file__).parent / "assets"),
     )
-    from dashboard.pages import feeds
+    from dashboard.pages import citymap, feeds
 
     feeds.register()
+    citymap.register()
+
+    @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
+    def glyphs(stack: str, start: int, end: int) -> Any:
+        return glyph_response(stack, start, end)
     dash.register_page("root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/feeds"))
     app.layout = html.Div([dash.page_container], className="app-root")
     return app

@@ -11,6 +11,8 @@ LANGUAGES = ("zh", "en")
 TEXT: dict[str, dict[str, str]] = {
     "app.title": {"zh": "城市运行一网统管", "en": "City Operations"},
     "nav.feeds": {"zh": "数据接入", "en": "Feeds"},
+    "map.title": {"zh": "城市运行一张图", "en": "City map"},
+    "map.as_of": {"zh": "数据截至", "en": "Data as of"},
     "feeds.title": {"zh": "数据接入与健康", "en": "Feed health"},
     "feeds.col.feed": {"zh": "数据源", "en": "Feed"},
     "feeds.col.department": {"zh": "部门", "en": "Department"},

@@ -43,7 +43,7 @@ def browser_type_launch_args() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     generator = CityGenerator(load_catalogue(), Scenario())
-    clock = FixedClock(generator.scenario.storm_peak)
+    clock = FixedClock(generator.scenario.storm_peak + timedelta(hours=4))  # 源潭 is past its guaranteed level
     feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
     url = feeds.start()
     settings = demo_settings(tmp_path_factory.mktemp("browser") / "data", url)

@@ -9,7 +9,12 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from cityops.clock import SystemClock
-from cityops.jobs import SchedulerAlreadyRunning, build_scheduler, start_scheduler, stop_scheduler
+from cityops.jobs import (
+    SchedulerAlreadyRunning,
+    build_scheduler,
+    start_scheduler,
+    stop_scheduler,
+)
 
 FAST = [{"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 10}]
 

@@ -15,7 +15,7 @@ import pytest
 from cityops.alerting import Alerting, backtest, load_rule_pack
 from cityops.clock import FixedClock
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.notify import Notifier, NotificationTarget
+from cityops.notify import NotificationTarget, Notifier
 from cityops.reference import load_reference_data
 from cityops.warehouse import open_warehouse
 from ingest.demo_server import DemoFeedServer

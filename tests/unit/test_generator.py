@@ -11,6 +11,7 @@ import pytest
 
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
+
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory: pytest.TempPathFactory, build_catalogue) -> CityGenerator:
     path = build_catalogue(tmp_path_factory.mktemp("cat") / "entities.geojson", n_roads=40)

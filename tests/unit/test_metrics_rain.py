@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics.levels import Level
-from metrics.rain import rain_grade, rain_grade_name, rain_state, rainstorm_signal, rolling_totals, signal_label
+from metrics.rain import (
+    rain_grade,
+    rain_grade_name,
+    rain_state,
+    rainstorm_signal,
+    rolling_totals,
+    signal_label,
+)
 
 NOW = pd.Timestamp("2026-06-15 03:00")
 

@@ -11,7 +11,18 @@ import pandas as pd
 import pytest
 
 from ingest.errors import ParseError
-from ingest.parse import ROW, decode_text, dig, format_for_filename, json_safe, parse_csv, parse_geojson, parse_json, parse_payload, parse_xlsx
+from ingest.parse import (
+    ROW,
+    decode_text,
+    dig,
+    format_for_filename,
+    json_safe,
+    parse_csv,
+    parse_geojson,
+    parse_json,
+    parse_payload,
+    parse_xlsx,
+)
 
 
 def records(parsed):

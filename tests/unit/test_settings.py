@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from cityops.errors import ConfigError
-from cityops.settings import load_settings, parse_duration, resolve_secret, settings_from_dict
+from cityops.settings import (
+    load_settings,
+    parse_duration,
+    resolve_secret,
+    settings_from_dict,
+)
 
 FEED = """
 [feeds.city-traffic]

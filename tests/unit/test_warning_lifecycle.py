@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from metrics.levels import Level
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import acknowledge, advance
-from metrics.warnings.rules import Rule, RulePack, RulePackError, parse_pack, resolve_packs
+from metrics.warnings.rules import (
+    Rule,
+    RulePack,
+    RulePackError,
+    parse_pack,
+    resolve_packs,
+)
 
 T0 = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)

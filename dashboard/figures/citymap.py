@@ -1,0 +1,241 @@
+"""The cross-department city map: a pure builder (layers in, ``go.Figure`` out), shared by the
+dashboard pages and the daily snapshot.
+
+Layers, each a legend entry that can be switched off: the district choropleth of the city-operations
+index, the main rivers, road segments coloured by congestion grade, air stations by AQI category,
+hydrological stations by flood signal level, rain gauges by rainstorm threshold level, incidents by
+severity class, and the locations of active warnings highlighted in their level colour.
+
+Offline: the style is the inline dict from :func:`geo.styles.offline_style`; labels use the glyph
+stack our server serves (Latin, digits) and MapLibre's local rendering for CJK; every marker is a
+plain circle (no sprite icons). Coordinates arrive in WGS-84 and are converted to the base map's datum
+(a GCJ-02 intranet tile service needs GCJ-02 overlays) here, at render time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
+from metrics.levels import Level
+
+GRADE_COLORS = {1: "#2fbf71", 2: "#a3d65c", 3: "#f2c925", 4: "#f28c28", 5: "#d7263d"}
+GRADE_NAMES = {
+    "zh": {1: "畅通", 2: "基本畅通", 3: "轻度拥堵", 4: "中度拥堵", 5: "严重拥堵"},
+    "en": {1: "free flow", 2: "light", 3: "slow", 4: "congested", 5: "jammed"},
+}
+AQI_COLORS = {1: "#00E400", 2: "#FFFF00", 3: "#FF7E00", 4: "#FF0000", 5: "#99004C", 6: "#7E0023"}
+INCIDENT_COLORS = {1: "#ff4d4f", 2: "#ff9a2e", 3: "#ffd60a", 4: "#4da3ff"}
+NORMAL = "#8fa3b8"
+INDEX_SCALE = [[0.0, "#b3262f"], [0.5, "#e08a2e"], [0.7, "#d9c63a"], [0.85, "#3aa66b"], [1.0, "#1f7a4f"]]
+
+TEXT = {
+    "zh": {"index": "城市运行指数", "rivers": "主要河流", "roads": "道路", "air": "空气质量站", "water": "水文站",
+           "rain": "雨量站", "incidents": "应急事件", "warnings": "生效预警", "districts": "区县"},
+    "en": {"index": "Operations index", "rivers": "Rivers", "roads": "Roads", "air": "Air stations",
+           "water": "Hydrological stations", "rain": "Rain gauges", "incidents": "Incidents",
+           "warnings": "Active warnings", "districts": "Districts"},
+}  # fmt: skip
+
+
+@dataclass
+class MapLayers:
+    """Everything on the map, in WGS-84. Frames may be empty; missing columns mean 'not known'."""
+
+    districts: pd.DataFrame  # code, name, geometry (GeoJSON text), lon, lat, index (0–100, may be NaN)
+    rivers: Mapping[str, Any] | None = None  # GeoJSON FeatureCollection of lines
+    roads: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, geometry, grade, speed_kmh
+    air: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, aqi, aqi_level
+    water: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, level_m, signal (1–4)
+    rain: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, r3_mm, signal (1–4)
+    incidents: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, type, severity, description
+    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, level (1–4), summary
+
+
+def _to_datum(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    if datum == "gcj02":
+        return wgs84_to_gcj02(lon, lat)  # type: ignore[return-value]
+    if datum == "bd09":
+        return wgs84_to_bd09(lon, lat)  # type: ignore[return-value]
+    return lon, lat
+
+
+def _geometry_to_datum(geom: Mapping[str, Any], datum: str) -> dict[str, Any]:
+    if datum == "wgs84":
+        return dict(geom)
+
+    def conv(coords: Any) -> Any:
+        arr = np.asarray(coords, dtype="float64")
+        if arr.ndim == 1:
+            x, y = _to_datum(arr[0], arr[1], datum)
+            return [float(x), float(y)]
+        if arr.ndim == 2:
+            x, y = _to_datum(arr[:, 0], arr[:, 1], datum)
+            return np.column_stack([x, y]).tolist()
+        return [conv(c) for c in coords]
+
+    return {"type": geom["type"], "coordinates": conv(geom["coordinates"])}
+
+
+def _lines(geometries: list[Mapping[str, Any]], datum: str) -> tuple[list[float | None], list[float | None]]:
+    """Line geometries as one lon/lat list with ``None`` between parts (one trace for many lines)."""
+    lons: list[float | None] = []
+    lats: list[float | None] = []
+    for geom in geometries:
+        g = _geometry_to_datum(geom, datum)
+        parts = [g["coordinates"]] if g["type"] == "LineString" else g["coordinates"] if g["type"] == "MultiLineString" else []
+        for part in parts:
+            for x, y in part:
+                lons.append(x)
+                lats.append(y)
+            lons.append(None)
+            lats.append(None)
+    return lons, lats
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _points(frame: pd.DataFrame, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    return _to_datum(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"), datum)
+
+
+def _level_color(level: Any) -> str:
+    try:
+        return Level(int(level)).color
+    except (TypeError, ValueError):
+        return NORMAL
+
+
+def build_city_map(
+    layers: MapLayers,
+    *,
+    style: Mapping[str, Any],
+    center: tuple[float, float],
+    zoom: float,
+    datum: str = "wgs84",
+    lang: str = "zh",
+    label_font: str = "Noto Sans Regular",
+    uirevision: str = "city-map",
+) -> go.Figure:
+    """The city map (see the module docstring)."""
+    t = TEXT.get(lang, TEXT["zh"])
+    fig = go.Figure()
+    d = layers.districts
+    if len(d):
+        features = [
+            {"type": "Feature", "id": code, "properties": {"code": code},
+             "geometry": _geometry_to_datum(json.loads(geom), datum)}
+            for code, geom in zip(d["code"], d["geometry"], strict=True)
+        ]  # fmt: skip
+        index = d["index"] if "index" in d else pd.Series(np.nan, index=d.index)
+        has_index = index.notna().any()
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson={"type": "FeatureCollection", "features": features}, locations=d["code"],
+                z=index.fillna(-1) if has_index else np.zeros(len(d)), featureidkey="properties.code",
+                colorscale=INDEX_SCALE if has_index else [[0, "#1b2a3d"], [1, "#1b2a3d"]], zmin=0, zmax=100,
+                marker={"opacity": 0.45, "line": {"color": "#9fb3c8", "width": 1.5}}, showscale=False,
+                name=t["index"], legendgroup="districts", showlegend=True,
+                customdata=np.stack([d["name"], [_fmt(v, 0) for v in index]], axis=-1),
+                hovertemplate="%{customdata[0]}<br>" + t["index"] + " %{customdata[1]}<extra></extra>",
+            )
+        )  # fmt: skip
+        lon, lat = _points(d, datum)
+        labels = [f"{n} {_fmt(v, 0)}" if has_index and not pd.isna(v) else str(n) for n, v in zip(d["name"], index, strict=True)]
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon, lat=lat, mode="text", text=labels, name=t["districts"], legendgroup="districts",
+                showlegend=False, hoverinfo="skip",
+                textfont={"size": 16, "color": "#e6edf5", "family": label_font},
+            )
+        )  # fmt: skip
+    if layers.rivers and layers.rivers.get("features"):
+        lons, lats = _lines([f["geometry"] for f in layers.rivers["features"] if f.get("geometry")], datum)
+        fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": "#3d8fd9", "width": 3},
+                                    name=t["rivers"], hoverinfo="skip"))  # fmt: skip
+    roads = layers.roads
+    if len(roads) and "geometry" in roads:
+        grades = roads["grade"] if "grade" in roads else pd.Series(np.nan, index=roads.index)
+        for grade, color in GRADE_COLORS.items():
+            sub = roads[grades == grade]
+            if sub.empty:
+                continue
+            lons, lats = _lines([json.loads(g) for g in sub["geometry"]], datum)
+            fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": color, "width": 2.5},
+                                        name=f"{t['roads']} · {GRADE_NAMES.get(lang, GRADE_NAMES['zh'])[grade]}",
+                                        legendgroup="roads", hoverinfo="skip"))  # fmt: skip
+    if len(layers.air):
+        a = layers.air
+        lon, lat = _points(a, datum)
+        colors = [AQI_COLORS.get(int(v), NORMAL) if not pd.isna(v) else NORMAL for v in a.get("aqi_level", pd.Series(np.nan, index=a.index))]
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers", marker={"size": 11, "color": colors}, name=t["air"],
+            text=[f"{n}<br>AQI {_fmt(v, 0)}" for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)],
+            hoverinfo="text",
+        ))  # fmt: skip
+    if len(layers.rain):
+        r = layers.rain
+        lon, lat = _points(r, datum)
+        sig = r.get("signal", pd.Series(np.nan, index=r.index))
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers", marker={"size": [12 if not pd.isna(s) else 7 for s in sig],
+                                                      "color": [_level_color(s) for s in sig]},
+            name=t["rain"], text=[f"{n}<br>3h {_fmt(v)} mm" for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)],
+            hoverinfo="text",
+        ))  # fmt: skip
+    if len(layers.water):
+        w = layers.water
+        lon, lat = _points(w, datum)
+        sig = w.get("signal", pd.Series(np.nan, index=w.index))
+        alarmed = ~sig.isna()
+        labelled = sig.fillna(9) <= 3  # yellow and above carry their level as a label; blue is only coloured
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers+text",
+            marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
+            text=[f"{n} {_fmt(v, 2)}m" if a else "" for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)],
+            textposition="top right", textfont={"size": 14, "color": "#e6edf5", "family": label_font},
+            name=t["water"], hovertext=[f"{n}<br>{_fmt(v, 2)} m" for n, v in zip(w["name"], w.get("level_m", sig), strict=True)],
+            hoverinfo="text",
+        ))  # fmt: skip
+    if len(layers.incidents):
+        inc = layers.incidents
+        lon, lat = _points(inc, datum)
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers", name=t["incidents"],
+            marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
+            # Feed text goes into hover text only; Plotly renders it as text, never as HTML.
+            text=[str(x)[:120] for x in inc.get("description", inc["severity"])], hoverinfo="text",
+        ))  # fmt: skip
+    if len(layers.warnings):
+        wr = layers.warnings.dropna(subset=["lon", "lat"])
+        if len(wr):
+            lon, lat = _points(wr, datum)
+            fig.add_trace(go.Scattermap(
+                lon=lon, lat=lat, mode="markers", name=t["warnings"],
+                marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
+                text=[str(s) for s in wr["summary"]], hoverinfo="text",
+            ))  # fmt: skip
+        # the highlight halo sits under the station markers
+        fig.data = (fig.data[-1], *fig.data[:-1]) if len(wr) else fig.data
+    clon, clat = _to_datum(center[0], center[1], datum)
+    fig.update_layout(
+        map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="#0b1420", font={"color": "#e6edf5"},
+        legend={"bgcolor": "rgba(11,20,32,0.8)", "font": {"size": 14}, "x": 0.01, "y": 0.99},
+        uirevision=uirevision,
+    )  # fmt: skip
+    return fig

@@ -1,0 +1,77 @@
+"""Assembling the map's layers from the warehouse and the current signals (the I/O side of the map)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.figures.citymap import MapLayers
+from ingest.domains import INCIDENT
+from metrics import traffic
+from metrics.aqi import level_for
+from metrics.rain import rainstorm_signal
+
+
+def _entity_points(entities: pd.DataFrame, kind: str) -> pd.DataFrame:
+    return entities[entities["kind"] == kind][["entity_id", "name", "lon", "lat", "district_code"]]
+
+
+def _metric(signals: pd.DataFrame, domain: str, metric: str) -> pd.Series:
+    rows = signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")]
+    return rows.set_index("entity_id")["value"]
+
+
+def load_map_layers(svc: Any) -> MapLayers:
+    wh = svc.warehouse
+    settings = svc.settings
+    now = svc.now()
+    districts = wh.districts()
+    entities = wh.entities()
+    engine = svc.alerting
+    signals = pd.DataFrame(columns=["domain", "metric", "scope", "entity_id", "value"])
+    if engine is not None:
+        signals = engine.signals(now)
+        index = engine.district_index(now).set_index("district_code")["index"]
+        districts["index"] = districts["code"].map(index)
+    rivers = None
+    if settings.map.rivers is not None and settings.map.rivers.exists():
+        rivers = json.loads(settings.map.rivers.read_text("utf-8"))
+
+    roads = entities[entities["kind"] == "road_segment"][["entity_id", "name", "road_class", "geometry"]].copy()
+    speed = _metric(signals, "traffic", "speed_kmh")
+    roads["speed_kmh"] = roads["entity_id"].map(speed)
+    roads["grade"] = traffic.congestion_grade(roads["speed_kmh"].astype("float64"), roads["road_class"].astype(object))
+    roads = roads.dropna(subset=["geometry"])
+
+    air = _entity_points(entities, "air_station")
+    air["aqi"] = air["entity_id"].map(_metric(signals, "air", "aqi"))
+    air["aqi_level"] = [level_for(int(v)) if not np.isnan(v) else np.nan for v in air["aqi"].astype("float64")]
+
+    water = _entity_points(entities, "hydro_station")
+    water["level_m"] = water["entity_id"].map(_metric(signals, "water", "level_m"))
+    water["signal"] = water["entity_id"].map(_metric(signals, "water", "flood_signal"))
+
+    rain = _entity_points(entities, "rain_gauge")
+    for w in (3, 6, 12):
+        rain[f"r{w}_mm"] = rain["entity_id"].map(_metric(signals, "rain", f"r{w}_mm")).astype("float64")
+    rain["signal"] = pd.to_numeric(
+        rainstorm_signal(rain["r3_mm"].fillna(0), rain["r6_mm"].fillna(0), rain["r12_mm"].fillna(0),
+                         profile=settings.warnings.rain_profile),
+        errors="coerce",
+    )  # fmt: skip
+
+    incidents = wh.observations(INCIDENT, start=now - pd.Timedelta(days=2))
+    incidents = incidents[incidents["status"] != "closed"].dropna(subset=["lon", "lat"])
+
+    warnings = wh.warnings(open_only=True)
+    placed = warnings.merge(entities[["entity_id", "lon", "lat"]], on="entity_id", how="left")
+    by_district = districts.set_index("code")[["lon", "lat"]]
+    missing = placed["lon"].isna() & placed["district_code"].notna()
+    placed.loc[missing, "lon"] = placed.loc[missing, "district_code"].map(by_district["lon"])
+    placed.loc[missing, "lat"] = placed.loc[missing, "district_code"].map(by_district["lat"])
+    placed = placed[placed["state"].isin(["active", "acknowledged"])]
+    return MapLayers(districts=districts, rivers=rivers, roads=roads, air=air, water=water, rain=rain,
+                     incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]])  # fmt: skip

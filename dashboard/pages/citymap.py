@@ -1,0 +1,64 @@
+"""/map — the cross-department city map (the wall and the explorer build on the same figure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+from flask import request
+
+from dashboard.i18n import t
+
+PREFIX = "map"
+ID_GRAPH = f"{PREFIX}-graph"
+ID_INTERVAL = f"{PREFIX}-interval"
+ID_LANG = f"{PREFIX}-lang"
+ID_STATUS = f"{PREFIX}-status"
+
+
+def layout(lang: str = "zh", **_: Any) -> html.Div:
+    lang = lang if lang in ("zh", "en") else "zh"
+    other = "en" if lang == "zh" else "zh"
+    return html.Div(
+        [
+            dcc.Store(id=ID_LANG, data=lang),
+            dcc.Interval(id=ID_INTERVAL, interval=15_000),
+            html.Header(
+                [html.H1(t("map.title", lang)), html.Span(id=ID_STATUS, className="clock"),
+                 html.A(t("lang.switch", lang), href=f"/map?lang={other}", className="lang-switch")],
+                className="page-header",
+            ),  # fmt: skip
+            dcc.Graph(id=ID_GRAPH, className="city-map", config={"displaylogo": False, "scrollZoom": True},
+                      style={"height": "calc(100vh - 90px)"}),  # fmt: skip
+        ],
+        className="page map-page",
+    )
+
+
+@callback(
+    Output(ID_GRAPH, "figure"),
+    Output(ID_STATUS, "children"),
+    Input(ID_INTERVAL, "n_intervals"),
+    State(ID_LANG, "data"),
+)
+def refresh(_n: int | None, lang: str | None) -> tuple[Any, str]:
+    from cityops.offline import map_style
+    from dashboard.app import services
+    from dashboard.figures.citymap import build_city_map
+    from dashboard.mapdata import load_map_layers
+
+    svc = services()
+    lang = lang or "zh"
+    settings = svc.settings
+    # MapLibre wants an absolute glyph URL: the host as this browser reached us.
+    style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
+    center = settings.city.center or (113.0, 24.2)
+    fig = build_city_map(load_map_layers(svc), style=style, center=center, zoom=settings.map.zoom,
+                         datum=settings.map.tile_datum, lang=lang, label_font=settings.map.glyph_stack)  # fmt: skip
+    now = svc.local(svc.now())
+    return fig, f"{t('map.as_of', lang)} {now:%Y-%m-%d %H:%M}"
+
+
+def register() -> None:
+    dash.register_page(__name__, path="/map", title="城市运行一张图 · cityops", layout=layout)

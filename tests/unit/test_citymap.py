@@ -1,0 +1,63 @@
+"""The city map builder as data: layers, legend entries, datum conversion, no external URL."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.figures.citymap import MapLayers, build_city_map
+from geo.coords import wgs84_to_gcj02
+from geo.styles import external_urls, offline_style
+
+SQUARE = json.dumps({"type": "Polygon", "coordinates": [[[113.0, 23.6], [113.1, 23.6], [113.1, 23.7], [113.0, 23.7], [113.0, 23.6]]]})
+LINE = json.dumps({"type": "LineString", "coordinates": [[113.02, 23.65], [113.05, 23.66]]})
+
+
+def layers() -> MapLayers:
+    return MapLayers(
+        districts=pd.DataFrame({"code": ["441802"], "name": ["清城区"], "geometry": [SQUARE], "lon": [113.05], "lat": [23.65],
+                                "index": [62.0]}),
+        rivers={"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "北江"},
+                                                            "geometry": json.loads(LINE)}]},
+        roads=pd.DataFrame({"entity_id": ["S1", "S2"], "name": ["a", "b"], "geometry": [LINE, LINE], "grade": [1, 5]}),
+        air=pd.DataFrame({"entity_id": ["A"], "name": ["站"], "lon": [113.03], "lat": [23.66], "aqi": [160.0], "aqi_level": [4]}),
+        water=pd.DataFrame({"entity_id": ["H", "H2"], "name": ["源潭", "石角"], "lon": [113.04, 113.06], "lat": [23.67, 23.62],
+                            "level_m": [16.84, 9.1], "signal": [2.0, np.nan]}),
+        incidents=pd.DataFrame({"lon": [113.05], "lat": [23.65], "severity": [2], "description": ["<script>x</script>"]}),
+        warnings=pd.DataFrame({"lon": [113.04], "lat": [23.67], "level": [2], "summary": ["源潭水位 16.84 m"]}),
+    )  # fmt: skip
+
+
+def test_every_layer_is_a_named_switchable_trace() -> None:
+    fig = build_city_map(layers(), style=offline_style("/g/{fontstack}/{range}.pbf"), center=(113.05, 23.65), zoom=9)
+    names = [tr.name for tr in fig.data]
+    assert names[0] == "生效预警"  # the warning halo is drawn first, under the markers
+    for expected in ("城市运行指数", "主要河流", "道路 · 畅通", "道路 · 严重拥堵", "空气质量站", "水文站", "应急事件"):
+        assert expected in names
+    water = next(tr for tr in fig.data if tr.name == "水文站")
+    assert list(water.text) == ["源潭 16.84m", ""]  # only stations with a signal get a label
+    assert water.marker.color[0] == "#ff9a2e" and water.marker.size[0] > water.marker.size[1]
+    district_labels = next(tr for tr in fig.data if getattr(tr, "mode", None) == "text")
+    assert list(district_labels.text) == ["清城区 62"]
+    assert external_urls(fig.to_plotly_json()) == []
+
+
+def test_overlays_follow_the_base_maps_datum() -> None:
+    wgs = build_city_map(layers(), style={}, center=(113.05, 23.65), zoom=9)
+    gcj = build_city_map(layers(), style={}, center=(113.05, 23.65), zoom=9, datum="gcj02")
+    air_w = next(tr for tr in wgs.data if tr.name == "空气质量站")
+    air_g = next(tr for tr in gcj.data if tr.name == "空气质量站")
+    want = wgs84_to_gcj02(113.03, 23.66)
+    assert (air_g.lon[0], air_g.lat[0]) == pytest.approx(want) and air_w.lon[0] == pytest.approx(113.03)
+    poly = gcj.data[[tr.name for tr in gcj.data].index("城市运行指数")].geojson["features"][0]["geometry"]
+    assert poly["coordinates"][0][0] == pytest.approx(list(wgs84_to_gcj02(113.0, 23.6)))
+    assert gcj.layout.map.center.lon == pytest.approx(wgs84_to_gcj02(113.05, 23.65)[0])
+
+
+def test_an_intranet_tile_server_is_the_only_url_and_must_be_allowed() -> None:
+    style = offline_style("/g/{fontstack}/{range}.pbf", tile_url="http://gis.intranet.local/tiles/{z}/{x}/{y}.png")
+    assert external_urls(style) == ["http://gis.intranet.local/tiles/{z}/{x}/{y}.png"]
+    assert external_urls(style, allowed_hosts=["gis.intranet.local"]) == []
