@@ -17,6 +17,7 @@ class Services:
     runtime: Runtime
     scheduler: Any | None = None  # an APScheduler BackgroundScheduler when this process runs jobs
     alerting: Any | None = None  # cityops.alerting.Alerting when rule packs are configured
+    _base_layers: list[Any] | None = None
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]
@@ -25,6 +26,14 @@ class Services:
     @property
     def warehouse(self):  # type: ignore[no-untyped-def]
         return self.runtime.warehouse
+
+    def base_layers(self) -> list[Any]:
+        """The map's base layers, read once per process (they are files that do not change while serving)."""
+        if self._base_layers is None:
+            from dashboard.mapdata import load_base_layers
+
+            self._base_layers = load_base_layers(self.settings)
+        return self._base_layers
 
     def now(self) -> datetime:
         return self.runtime.clock.now()

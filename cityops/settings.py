@@ -332,6 +332,21 @@ class WarningSettings(_Model):
     silences: list[Silence] = Field(default_factory=list, description="Silence windows.")
 
 
+class MapLayerSettings(_Model):
+    """A base layer of the city's own (rivers, roads, zones) from GeoJSON, Shapefile or GeoPackage."""
+
+    name: str = Field(..., description="Shown in the legend.")
+    path: Path = Field(..., description="The file; relative to this configuration file.")
+    datum: Literal["wgs84", "gcj02", "bd09", "cgcs2000"] = Field(
+        "wgs84", description="Datum of the coordinates (Amap/Tencent data are GCJ-02, Baidu's BD-09)."
+    )
+    crs: str | None = Field(None, description="CRS when the file declares none, e.g. 'EPSG:4490' or 'EPSG:32649'.")
+    layer: str | None = Field(None, description="Layer of a GeoPackage.")
+    kind: Literal["polygon", "line", "point"] | None = Field(None, description="Keep only this geometry kind.")
+    color: str = Field("#3d8fd9", description="Line / outline colour.")
+    width: float = Field(3.0, gt=0, description="Line width in px.")
+
+
 class MapSettings(_Model):
     """Maps for an intranet with no internet: the base is the city's own layers unless a tile server
     on the intranet is configured; every URL the pages would load is checked at start."""
@@ -349,7 +364,7 @@ class MapSettings(_Model):
     tile_datum: Literal["wgs84", "gcj02", "bd09"] = Field(
         "wgs84", description="Datum of the tiles: overlays are converted to it (GCJ-02 tiles need converted overlays)."
     )
-    rivers: Path | None = Field(None, description="GeoJSON of the main rivers (a base layer); relative to this file.")
+    layers: list[MapLayerSettings] = Field(default_factory=list, description="Base layers drawn under the data.")
     glyph_stack: str = Field("Noto Sans Regular", description="Font stack of the map's Latin/digit label glyphs (served locally).")
     zoom: float = Field(7.6, ge=0, le=20, description="Initial zoom of the city map.")
 
@@ -562,7 +577,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     warnings_settings = settings.warnings.model_copy(
         update={"packs": [p if p.is_absolute() else base / p for p in settings.warnings.packs]}
     )
-    map_settings = settings.map.model_copy(update={"rivers": _abs(settings.map.rivers, base)})
+    map_settings = settings.map.model_copy(
+        update={"layers": [ly.model_copy(update={"path": _abs(ly.path, base)}) for ly in settings.map.layers]}
+    )
     return settings.model_copy(
         update={"city": city, "storage": storage, "feeds": feeds, "warnings": warnings_settings, "map": map_settings}
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dashboard.figures.citymap import MapLayers
+from cityops.errors import ConfigError
+from dashboard.figures.citymap import BaseLayer, MapLayers
 from ingest.domains import INCIDENT
 from metrics import traffic
 from metrics.aqi import level_for
@@ -36,9 +36,7 @@ def load_map_layers(svc: Any) -> MapLayers:
         signals = engine.signals(now)
         index = engine.district_index(now).set_index("district_code")["index"]
         districts["index"] = districts["code"].map(index)
-    rivers = None
-    if settings.map.rivers is not None and settings.map.rivers.exists():
-        rivers = json.loads(settings.map.rivers.read_text("utf-8"))
+    base = svc.base_layers()
 
     roads = entities[entities["kind"] == "road_segment"][["entity_id", "name", "road_class", "geometry"]].copy()
     speed = _metric(signals, "traffic", "speed_kmh")
@@ -73,5 +71,20 @@ def load_map_layers(svc: Any) -> MapLayers:
     placed.loc[missing, "lon"] = placed.loc[missing, "district_code"].map(by_district["lon"])
     placed.loc[missing, "lat"] = placed.loc[missing, "district_code"].map(by_district["lat"])
     placed = placed[placed["state"].isin(["active", "acknowledged"])]
-    return MapLayers(districts=districts, rivers=rivers, roads=roads, air=air, water=water, rain=rain,
+    return MapLayers(districts=districts, base=base, roads=roads, air=air, water=water, rain=rain,
                      incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]])  # fmt: skip
+
+
+def load_base_layers(settings: Any) -> list[BaseLayer]:
+    """Read the configured base layers (any format, CRS and datum) into WGS-84 geometries."""
+    from geo.layers import LayerError, layer_to_geojson, load_layer, to_datum
+
+    out = []
+    for spec in settings.map.layers:
+        try:
+            layer = load_layer(spec.path, name=spec.name, datum=spec.datum, crs=spec.crs, layer=spec.layer, kind=spec.kind)
+        except LayerError as exc:
+            raise ConfigError(f"map.layers {spec.name!r}: {exc}", hint="fix the layer's path, crs or datum") from None
+        fc = layer_to_geojson(to_datum(layer, "wgs84"))
+        out.append(BaseLayer(spec.name, [f["geometry"] for f in fc["features"] if f.get("geometry")], spec.color, spec.width))
+    return out

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from geo.aggregate import aggregate_points
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from metrics.levels import Level
 
@@ -47,11 +48,21 @@ TEXT = {
 
 
 @dataclass
+class BaseLayer:
+    """A base layer as GeoJSON geometries in WGS-84, drawn as lines (polygons as outlines)."""
+
+    name: str
+    geometries: list[Mapping[str, Any]]
+    color: str = "#3d8fd9"
+    width: float = 3.0
+
+
+@dataclass
 class MapLayers:
     """Everything on the map, in WGS-84. Frames may be empty; missing columns mean 'not known'."""
 
     districts: pd.DataFrame  # code, name, geometry (GeoJSON text), lon, lat, index (0–100, may be NaN)
-    rivers: Mapping[str, Any] | None = None  # GeoJSON FeatureCollection of lines
+    base: list[BaseLayer] = field(default_factory=list)  # the city's own layers (rivers …), WGS-84
     roads: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, geometry, grade, speed_kmh
     air: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, aqi, aqi_level
     water: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, level_m, signal (1–4)
@@ -103,6 +114,19 @@ def _lines(geometries: list[Mapping[str, Any]], datum: str) -> tuple[list[float 
     return lons, lats
 
 
+def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Polygons become their rings (outlines); lines stay; points are not drawn as lines."""
+    out: list[Mapping[str, Any]] = []
+    for g in geometries:
+        if g["type"] in ("LineString", "MultiLineString"):
+            out.append(g)
+        elif g["type"] == "Polygon":
+            out.append({"type": "MultiLineString", "coordinates": g["coordinates"]})
+        elif g["type"] == "MultiPolygon":
+            out.append({"type": "MultiLineString", "coordinates": [ring for poly in g["coordinates"] for ring in poly]})
+    return out
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -130,6 +154,8 @@ def build_city_map(
     lang: str = "zh",
     label_font: str = "Noto Sans Regular",
     uirevision: str = "city-map",
+    view_zoom: float | None = None,
+    max_points: int = 500,
 ) -> go.Figure:
     """The city map (see the module docstring)."""
     t = TEXT.get(lang, TEXT["zh"])
@@ -163,10 +189,11 @@ def build_city_map(
                 textfont={"size": 16, "color": "#e6edf5", "family": label_font},
             )
         )  # fmt: skip
-    if layers.rivers and layers.rivers.get("features"):
-        lons, lats = _lines([f["geometry"] for f in layers.rivers["features"] if f.get("geometry")], datum)
-        fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": "#3d8fd9", "width": 3},
-                                    name=t["rivers"], hoverinfo="skip"))  # fmt: skip
+    for base in layers.base:
+        lons, lats = _lines(_as_lines(base.geometries), datum)
+        if lons:
+            fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": base.color, "width": base.width},
+                                        name=base.name, hoverinfo="skip"))  # fmt: skip
     roads = layers.roads
     if len(roads) and "geometry" in roads:
         grades = roads["grade"] if "grade" in roads else pd.Series(np.nan, index=roads.index)
@@ -211,7 +238,20 @@ def build_city_map(
             name=t["water"], hovertext=[f"{n}<br>{_fmt(v, 2)} m" for n, v in zip(w["name"], w.get("level_m", sig), strict=True)],
             hoverinfo="text",
         ))  # fmt: skip
-    if len(layers.incidents):
+    if len(layers.incidents) > max_points:
+        # Many points: the browser gets cells (count and worst class), not every point.
+        frame = layers.incidents.assign(value=layers.incidents["severity"].astype("float64"))
+        cells, _mode = aggregate_points(frame, zoom=view_zoom if view_zoom is not None else zoom,
+                                        max_points=max_points, how="min")  # fmt: skip
+        lon, lat = _points(cells, datum)
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers+text", name=t["incidents"],
+            marker={"size": [min(40, 10 + 3 * math.sqrt(c)) for c in cells["count"]],
+                    "color": [INCIDENT_COLORS.get(int(v), NORMAL) for v in cells["value"]], "opacity": 0.8},
+            text=[str(int(c)) for c in cells["count"]], textfont={"size": 12, "color": "#0b1420", "family": label_font},
+            hovertext=[f"{int(c)}" for c in cells["count"]], hoverinfo="text",
+        ))  # fmt: skip
+    elif len(layers.incidents):
         inc = layers.incidents
         lon, lat = _points(inc, datum)
         fig.add_trace(go.Scattermap(

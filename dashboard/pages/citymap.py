@@ -15,6 +15,7 @@ ID_GRAPH = f"{PREFIX}-graph"
 ID_INTERVAL = f"{PREFIX}-interval"
 ID_LANG = f"{PREFIX}-lang"
 ID_STATUS = f"{PREFIX}-status"
+ID_VIEW = f"{PREFIX}-view"
 
 
 def layout(lang: str = "zh", **_: Any) -> html.Div:
@@ -23,6 +24,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ID_LANG, data=lang),
+            dcc.Store(id=ID_VIEW, data=None),
             dcc.Interval(id=ID_INTERVAL, interval=15_000),
             html.Header(
                 [html.H1(t("map.title", lang)), html.Span(id=ID_STATUS, className="clock"),
@@ -36,13 +38,23 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
     )
 
 
+@callback(Output(ID_VIEW, "data"), Input(ID_GRAPH, "relayoutData"), State(ID_VIEW, "data"), prevent_initial_call=True)
+def remember_zoom(relayout: dict[str, Any] | None, view: float | None) -> Any:
+    """The user's zoom, so that points are aggregated for what is on screen."""
+    zoom = (relayout or {}).get("map.zoom")
+    if zoom is None or (view is not None and abs(float(zoom) - float(view)) < 0.5):
+        return dash.no_update
+    return float(zoom)
+
+
 @callback(
     Output(ID_GRAPH, "figure"),
     Output(ID_STATUS, "children"),
     Input(ID_INTERVAL, "n_intervals"),
+    Input(ID_VIEW, "data"),
     State(ID_LANG, "data"),
 )
-def refresh(_n: int | None, lang: str | None) -> tuple[Any, str]:
+def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[Any, str]:
     from cityops.offline import map_style
     from dashboard.app import services
     from dashboard.figures.citymap import build_city_map
@@ -55,7 +67,8 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, str]:
     style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
     center = settings.city.center or (113.0, 24.2)
     fig = build_city_map(load_map_layers(svc), style=style, center=center, zoom=settings.map.zoom,
-                         datum=settings.map.tile_datum, lang=lang, label_font=settings.map.glyph_stack)  # fmt: skip
+                         datum=settings.map.tile_datum, lang=lang, label_font=settings.map.glyph_stack,
+                         view_zoom=view_zoom)  # fmt: skip
     now = svc.local(svc.now())
     return fig, f"{t('map.as_of', lang)} {now:%Y-%m-%d %H:%M}"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.figures.citymap import MapLayers, build_city_map
+from dashboard.figures.citymap import BaseLayer, MapLayers, build_city_map
 from geo.coords import wgs84_to_gcj02
 from geo.styles import external_urls, offline_style
 
@@ -20,8 +20,7 @@ def layers() -> MapLayers:
     return MapLayers(
         districts=pd.DataFrame({"code": ["441802"], "name": ["清城区"], "geometry": [SQUARE], "lon": [113.05], "lat": [23.65],
                                 "index": [62.0]}),
-        rivers={"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "北江"},
-                                                            "geometry": json.loads(LINE)}]},
+        base=[BaseLayer("主要河流", [json.loads(LINE)]), BaseLayer("区界", [json.loads(SQUARE)], "#ffffff", 1)],
         roads=pd.DataFrame({"entity_id": ["S1", "S2"], "name": ["a", "b"], "geometry": [LINE, LINE], "grade": [1, 5]}),
         air=pd.DataFrame({"entity_id": ["A"], "name": ["站"], "lon": [113.03], "lat": [23.66], "aqi": [160.0], "aqi_level": [4]}),
         water=pd.DataFrame({"entity_id": ["H", "H2"], "name": ["源潭", "石角"], "lon": [113.04, 113.06], "lat": [23.67, 23.62],
@@ -61,3 +60,39 @@ def test_an_intranet_tile_server_is_the_only_url_and_must_be_allowed() -> None:
     style = offline_style("/g/{fontstack}/{range}.pbf", tile_url="http://gis.intranet.local/tiles/{z}/{x}/{y}.png")
     assert external_urls(style) == ["http://gis.intranet.local/tiles/{z}/{x}/{y}.png"]
     assert external_urls(style, allowed_hosts=["gis.intranet.local"]) == []
+
+
+def test_base_layers_load_from_config_in_any_datum(tmp_path) -> None:
+    from cityops.settings import settings_from_dict
+    from dashboard.mapdata import load_base_layers
+
+    gcj_lon, gcj_lat = wgs84_to_gcj02(113.05, 23.68)
+    (tmp_path / "river.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[gcj_lon, gcj_lat], [gcj_lon + 0.1, gcj_lat]]}}]}), "utf-8")  # fmt: skip
+    settings = settings_from_dict({"map": {"layers": [{"name": "北江(高德)", "path": str(tmp_path / "river.geojson"), "datum": "gcj02"}]}}, environ={})
+    (layer,) = load_base_layers(settings)
+    first = layer.geometries[0]["coordinates"][0]
+    assert first == pytest.approx([113.05, 23.68], abs=1e-7)  # converted to WGS-84 on load
+    fig = build_city_map(MapLayers(districts=layers().districts, base=[layer]), style={}, center=(113, 23.7), zoom=9)
+    assert "北江(高德)" in [tr.name for tr in fig.data]
+    bad = settings_from_dict({"map": {"layers": [{"name": "x", "path": str(tmp_path / "nope.shp")}]}}, environ={})
+    from cityops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="map.layers 'x'"):
+        load_base_layers(bad)
+
+
+def test_many_incidents_reach_the_browser_as_cells_and_zooming_in_gives_points() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    many = pd.DataFrame({"lon": rng.uniform(112.0, 113.9, n), "lat": rng.uniform(23.5, 25.1, n),
+                         "severity": rng.integers(1, 5, n), "description": ["x"] * n})  # fmt: skip
+    base = layers()
+    city = build_city_map(MapLayers(districts=base.districts, incidents=many), style={}, center=(113, 24.2), zoom=8)
+    cells = next(tr for tr in city.data if tr.name == "应急事件")
+    assert len(cells.lon) < 300 and sum(int(x) for x in cells.text) == n  # aggregates, every incident counted
+    small = many.iloc[:200]
+    street = build_city_map(MapLayers(districts=base.districts, incidents=small), style={}, center=(113, 24.2), zoom=8,
+                            view_zoom=13)  # fmt: skip
+    points = next(tr for tr in street.data if tr.name == "应急事件")
+    assert len(points.lon) == 200  # few enough: raw points
