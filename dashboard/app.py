@@ -63,8 +63,8 @@ def create_app(svc: Services) -> Dash:
     )
     from dashboard.pages import citymap, feeds
 
-    feeds.register()
-    citymap.register()
+    feeds.register(app)
+    citymap.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:

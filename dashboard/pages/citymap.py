@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from flask import request
 
 from dashboard.i18n import t
@@ -38,7 +38,6 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
     )
 
 
-@callback(Output(ID_VIEW, "data"), Input(ID_GRAPH, "relayoutData"), State(ID_VIEW, "data"), prevent_initial_call=True)
 def remember_zoom(relayout: dict[str, Any] | None, view: float | None) -> Any:
     """The user's zoom, so that points are aggregated for what is on screen."""
     zoom = (relayout or {}).get("map.zoom")
@@ -47,13 +46,6 @@ def remember_zoom(relayout: dict[str, Any] | None, view: float | None) -> Any:
     return float(zoom)
 
 
-@callback(
-    Output(ID_GRAPH, "figure"),
-    Output(ID_STATUS, "children"),
-    Input(ID_INTERVAL, "n_intervals"),
-    Input(ID_VIEW, "data"),
-    State(ID_LANG, "data"),
-)
 def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[Any, str]:
     from cityops.offline import map_style
     from dashboard.app import services
@@ -73,5 +65,15 @@ def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[
     return fig, f"{t('map.as_of', lang)} {now:%Y-%m-%d %H:%M}"
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
+    """Register the page and its callbacks on ``app``."""
     dash.register_page(__name__, path="/map", title="城市运行一张图 · cityops", layout=layout)
+    app.callback(Output(ID_VIEW, "data"), Input(ID_GRAPH, "relayoutData"), State(ID_VIEW, "data"),
+                 prevent_initial_call=True)(remember_zoom)  # fmt: skip
+    app.callback(
+        Output(ID_GRAPH, "figure"),
+        Output(ID_STATUS, "children"),
+        Input(ID_INTERVAL, "n_intervals"),
+        Input(ID_VIEW, "data"),
+        State(ID_LANG, "data"),
+    )(refresh)

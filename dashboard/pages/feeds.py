@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
@@ -127,14 +127,6 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
     )
 
 
-@callback(
-    Output(ID_TABLE, "children"),
-    Output(ID_RUNS, "children"),
-    Output(ID_QUARANTINE, "children"),
-    Output(ID_CLOCK, "children"),
-    Input(ID_INTERVAL, "n_intervals"),
-    State(ID_LANG, "data"),
-)
 def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
     from dashboard.app import services
 
@@ -152,5 +144,14 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
     )
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
+    """Register the page and its callbacks on ``app`` (per app, not global: tests build several apps)."""
     dash.register_page(__name__, path="/feeds", title="数据接入 · cityops", layout=layout)
+    app.callback(
+        Output(ID_TABLE, "children"),
+        Output(ID_RUNS, "children"),
+        Output(ID_QUARANTINE, "children"),
+        Output(ID_CLOCK, "children"),
+        Input(ID_INTERVAL, "n_intervals"),
+        State(ID_LANG, "data"),
+    )(refresh)

@@ -23,7 +23,10 @@ def test_city_map_renders_offline_with_outlines_markers_and_labels(watched_page:
     page.on("response", lambda r: glyphs.append((r.url, r.status)) if "/map/glyphs/" in r.url else None)
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(f"{demo_server.url}/map")
-    page.locator(".city-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
+    try:
+        page.locator(".city-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
+    finally:
+        page.screenshot(path=str(OUTPUT / "map-zh-loading.png"))
     page.wait_for_timeout(4000)  # tiles are local geometry; give MapLibre time to place labels
     png = page.screenshot(path=str(OUTPUT / "map-zh.png"))
 
