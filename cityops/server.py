@@ -90,6 +90,20 @@ class Server:
         self.thread = threading.Thread(target=self.wsgi.run, name="cityops-http", daemon=True)
         self.thread.start()
 
+    def close_http(self) -> None:
+        """Stop serving: the listening socket, every open connection (keep-alive ones too) and the
+        worker threads, so that the port is free and clients see the server gone."""
+        sockets = getattr(self.wsgi, "_map", {})
+        self.wsgi.close()
+        for channel in list(sockets.values()):
+            try:
+                channel.close()
+            except OSError:
+                pass
+        self.wsgi.task_dispatcher.shutdown(timeout=5)
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
     def stop(self) -> None:
         if self._stopped:
             return
@@ -98,9 +112,7 @@ class Server:
             stop_scheduler(self.services.scheduler, wait=True)
         if self.services.alerting is not None and self.services.alerting.notifier is not None:
             self.services.alerting.notifier.close(5)
-        self.wsgi.close()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
+        self.close_http()
         self.services.warehouse.close()
 
 

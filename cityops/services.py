@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,8 @@ from ingest.domains import BUILTIN_DOMAINS
 from ingest.health import FeedHealth, compute_feed_health
 from ingest.pipeline import Runtime
 
+_WALL_LOCK = threading.Lock()
+
 
 @dataclass
 class Services:
@@ -18,6 +21,7 @@ class Services:
     scheduler: Any | None = None  # an APScheduler BackgroundScheduler when this process runs jobs
     alerting: Any | None = None  # cityops.alerting.Alerting when rule packs are configured
     _base_layers: list[Any] | None = None
+    _wall: Any | None = None
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]
@@ -26,6 +30,15 @@ class Services:
     @property
     def warehouse(self):  # type: ignore[no-untyped-def]
         return self.runtime.warehouse
+
+    def wall(self) -> Any:
+        """The wall's shared snapshot cache (one per process)."""
+        with _WALL_LOCK:
+            if self._wall is None:
+                from dashboard.wall import WallCache
+
+                self._wall = WallCache(self)
+        return self._wall
 
     def base_layers(self) -> list[Any]:
         """The map's base layers, read once per process (they are files that do not change while serving)."""

@@ -61,10 +61,11 @@ def create_app(svc: Services) -> Dash:
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
-    from dashboard.pages import citymap, feeds
+    from dashboard.pages import citymap, feeds, wall
 
     feeds.register(app)
     citymap.register(app)
+    wall.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:

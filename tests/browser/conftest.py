@@ -64,7 +64,18 @@ def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
     """A page that records console errors and every request that leaves the host."""
     page.console_errors = []
     page.external = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    def on_console(m: Any) -> None:
+        if m.type != "error":
+            return
+        detail = []
+        for arg in m.args[1:3]:
+            try:
+                detail.append(str(arg.json_value())[:200])
+            except Exception as exc:  # noqa: BLE001 - a handle that cannot be serialised; say so
+                detail.append(f"<{type(exc).__name__}>")
+        page.console_errors.append(" | ".join([m.text, *detail]))
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
 
     def on_request(req: Any) -> None:

@@ -1,0 +1,176 @@
+"""The wall's state: computed once per tick and shared by every screen that polls.
+
+:class:`WallCache` holds the latest :class:`WallSnapshot`; a screen asking within the same tick gets
+the same object (the computation runs under a lock, so ten screens polling at once cost one
+computation). Everything here reads the latest state, rollups and open warnings, never raw history:
+the cost of a refresh does not grow with the years of data behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ingest.domains import INCIDENT, RAIN
+from metrics import traffic
+from metrics.aqi import CATEGORIES, level_for
+
+SCENES = ("overview", "water", "traffic", "air")
+SCENE_LAYERS = {
+    "overview": None,  # everything
+    "water": {"城市运行指数", "主要河流", "水文站", "雨量站", "生效预警"},
+    "traffic": {"城市运行指数", "道路", "应急事件", "生效预警"},
+    "air": {"城市运行指数", "空气质量站", "生效预警"},
+}
+DOMAIN_FEEDS = {"traffic": ("traffic",), "air": ("air",), "water": ("water",), "rain": ("rain",), "incident": ("incident",)}
+
+
+@dataclass
+class WallSnapshot:
+    computed_at: datetime
+    tick: int
+    scene: str
+    kpis: dict[str, Any]
+    freshness: dict[str, str]  # domain → fresh | late | stale | never
+    data_as_of: dict[str, datetime | None]
+    warnings: list[dict[str, Any]]
+    trend: pd.DataFrame
+    figure: Any = None
+    computations: int = 0
+
+    @property
+    def figure_json(self) -> dict[str, Any]:
+        if "figure_json" not in self.extra:
+            self.extra["figure_json"] = self.figure.to_plotly_json()
+        return self.extra["figure_json"]  # type: ignore[no-any-return]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _metric(signals: pd.DataFrame, domain: str, metric: str, scope: str = "entity") -> pd.DataFrame:
+    return signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == scope)]
+
+
+def compute_kpis(signals: pd.DataFrame, incidents_open: pd.DataFrame) -> dict[str, Any]:
+    """Per-department KPI tiles from the signals (pure)."""
+    kpis: dict[str, Any] = {}
+    city = _metric(signals, "traffic", "traffic_index", "city")
+    if len(city):
+        index = float(city["value"].iloc[0])
+        grade = traffic.traffic_index_grade(index)
+        kpis["traffic"] = {"index": index, "grade": grade, "grade_zh": traffic.grade_name(grade, "zh"),
+                           "grade_en": traffic.grade_name(grade, "en")}  # fmt: skip
+    aqi = _metric(signals, "air", "aqi").dropna(subset=["value"])
+    if len(aqi):
+        worst = aqi.loc[aqi["value"].idxmax()]
+        level = level_for(int(worst["value"]))
+        kpis["air"] = {"aqi": int(worst["value"]), "level": level, "category": CATEGORIES[level], "station": worst["name"]}
+    over = _metric(signals, "water", "over_warning_m").dropna(subset=["value"])
+    if len(over):
+        worst = over.loc[over["value"].idxmax()]
+        kpis["water"] = {"above_warning": int((over["value"] >= 0).sum()), "stations": int(len(over)),
+                         "worst_station": worst["name"], "worst_over_m": float(worst["value"])}  # fmt: skip
+    r1 = _metric(signals, "rain", "r1_mm").dropna(subset=["value"])
+    r3 = _metric(signals, "rain", "r3_mm").dropna(subset=["value"])
+    if len(r1):
+        top1 = r1.loc[r1["value"].idxmax()]
+        top3 = r3.loc[r3["value"].idxmax()] if len(r3) else top1
+        kpis["rain"] = {"max_1h_mm": float(top1["value"]), "gauge_1h": top1["name"], "max_3h_mm": float(top3["value"]),
+                        "gauge_3h": top3["name"]}  # fmt: skip
+    by_class = {c: 0 for c in (1, 2, 3, 4)}
+    for s in incidents_open.get("severity", pd.Series(dtype="float64")).dropna():
+        by_class[int(s)] = by_class.get(int(s), 0) + 1
+    kpis["incident"] = {"open": int(sum(by_class.values())), "by_class": by_class}
+    return kpis
+
+
+class WallCache:
+    """The wall's snapshot, recomputed at most once per ``tick`` seconds (real time)."""
+
+    def __init__(self, svc: Any, *, tick: float = 10.0, scene_seconds: float = 30.0) -> None:
+        self.svc = svc
+        self.tick = tick
+        self.scene_seconds = scene_seconds
+        self._lock = threading.Lock()
+        self._snapshot: WallSnapshot | None = None
+        self.computations = 0
+
+    def current_tick(self, now: float | None = None) -> int:
+        return int((time.time() if now is None else now) // self.tick)
+
+    def get(self) -> WallSnapshot:
+        tick = self.current_tick()
+        snap = self._snapshot
+        if snap is not None and snap.tick == tick:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap is None or snap.tick != tick:
+                snap = self._compute(tick)
+                self._snapshot = snap
+        return snap
+
+    def _compute(self, tick: int) -> WallSnapshot:
+        from cityops.offline import map_style
+        from dashboard.figures.citymap import build_city_map
+        from dashboard.mapdata import load_map_layers
+
+        svc = self.svc
+        self.computations += 1
+        now = svc.now()
+        settings = svc.settings
+        health = svc.feed_health()
+        freshness: dict[str, str] = {}
+        as_of: dict[str, datetime | None] = {}
+        order = {"never": 0, "fresh": 1, "late": 2, "stale": 3}
+        for h in health:
+            dom = "incident" if h.domain == "incident" else h.domain
+            freshness[dom] = max(freshness.get(dom, "never"), h.freshness, key=lambda v: order[v])
+            at = h.last_data_at or h.last_success_at
+            if at is not None and (as_of.get(dom) is None or at > as_of[dom]):  # type: ignore[operator]
+                as_of[dom] = at
+        signals = svc.alerting.signals(now) if svc.alerting is not None else pd.DataFrame(
+            columns=["domain", "metric", "scope", "value", "name"])  # fmt: skip
+        incidents = svc.warehouse.observations(INCIDENT, start=now - timedelta(days=2))
+        open_inc = incidents[incidents["status"] != "closed"] if len(incidents) else incidents
+        warnings = svc.warehouse.warnings(open_only=True, limit=50)
+        rows = []
+        for w in warnings.to_dict("records"):
+            if w["state"] == "pending":
+                continue
+            since = w["activated_at"] if w["activated_at"] is not None and w["activated_at"] == w["activated_at"] else w["created_at"]
+            rows.append({"id": w["warning_id"], "level": int(w["level"]), "title": w["rule_title"], "state": w["state"],
+                         "summary": w["summary"] or w["rule_title"], "since": since.to_pydatetime().replace(tzinfo=UTC)
+                         if hasattr(since, "to_pydatetime") else since, "acknowledged": w["state"] == "acknowledged"})  # fmt: skip
+        scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
+        layers = load_map_layers(svc)
+        style = map_style(settings)  # the glyph URL is set per screen (the host it reached us on)
+        figure = build_city_map(layers, style=style, center=settings.city.center or (113.0, 24.2), zoom=settings.map.zoom,
+                                datum=settings.map.tile_datum, label_font=settings.map.glyph_stack, uirevision="wall")  # fmt: skip
+        allowed = SCENE_LAYERS[scene]
+        if allowed is not None:
+            for trace in figure.data:
+                name = (trace.name or "").split(" · ")[0]
+                trace.visible = True if name in allowed or name == "区县" or not name else "legendonly"
+        snap = WallSnapshot(now, tick, scene, compute_kpis(signals, open_inc), freshness, as_of, rows,
+                            self._trend(now), figure, self.computations)  # fmt: skip
+        _ = snap.figure_json  # serialise once here, not once per screen
+        return snap
+
+    def _trend(self, now: datetime) -> pd.DataFrame:
+        """The last 24 h by hour from the rollups: heaviest gauge's hourly rain, incidents reported."""
+        wh = self.svc.warehouse
+        start = now - timedelta(hours=24)
+        rain = wh.hourly(RAIN, start=start, end=now)
+        out = pd.DataFrame({"hour": pd.date_range(pd.Timestamp(start).tz_convert(None).floor("h"), periods=25, freq="h")})
+        if len(rain):
+            by_hour = rain.groupby("hour")["sum"].max()
+            out["rain_max_mm"] = out["hour"].map(by_hour)
+        inc = wh.observations(INCIDENT, start=start)
+        counts = inc["reported_at"].dt.floor("h").value_counts() if len(inc) else pd.Series(dtype="int64")
+        out["incidents"] = out["hour"].map(counts).fillna(0)
+        return out
