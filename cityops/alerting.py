@@ -15,6 +15,7 @@ import fnmatch
 import json
 import logging
 import threading
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Iterable
@@ -166,10 +167,14 @@ class Alerting:
         self.notifier = notifier
         self._lock = threading.Lock()
         self._context: Context | None = None
+        self._context_at = 0.0
 
     def context(self) -> Context:
-        if self._context is None:
+        """Reference data, re-read at most once a minute (entities first seen in a feed join it)."""
+        now = time.monotonic()
+        if self._context is None or now - self._context_at > 60:
             self._context = Context.load(self.rt)
+            self._context_at = now
         return self._context
 
     def feed_rows(self, now: datetime) -> list[dict[str, Any]]:

@@ -64,6 +64,11 @@ def _runtime(config: str | None) -> Any:
     return open_runtime(_load(config))
 
 
+def _text(value: Any) -> str:
+    """A frame's text cell: missing values (None or NaN) as an empty string."""
+    return value if isinstance(value, str) else ""
+
+
 def _local(settings: Any, value: Any) -> str:
     if value is None or value != value:
         return "—"
@@ -206,7 +211,7 @@ def ingest_list(
     colours = {"fresh": "green", "late": "yellow", "stale": "red", "never": "dim"}
     for h in svc.feed_health():
         health.add_row(h.feed, h.department, h.domain, f"[{colours[h.freshness]}]{h.freshness}[/]",
-                       _local(rt.settings, h.last_data_at or h.last_success_at), (h.last_error or "")[:80])  # fmt: skip
+                       _local(rt.settings, h.last_data_at or h.last_success_at), _text(h.last_error)[:80])  # fmt: skip
     console.print(health)
     runs = rt.warehouse.runs(feed=feed, limit=limit)
     table = Table(title="runs (newest first)")
@@ -215,7 +220,7 @@ def ingest_list(
     for r in runs.to_dict("records"):
         table.add_row(r["run_id"], r["feed"], r["trigger"], r["status"], _local(rt.settings, r["started_at"]),
                       str(r["rows_fetched"]), str(r["rows_inserted"]), str(r["rows_updated"]), str(r["rows_rejected"]),
-                      (r["error"] or "")[:80])  # fmt: skip
+                      _text(r["error"])[:80])  # fmt: skip
     console.print(table)
     rt.warehouse.close()
 
@@ -262,7 +267,7 @@ def warnings_list(
         name, style = LEVEL_STYLE[int(w["level"])]
         since = w["activated_at"] if w["activated_at"] == w["activated_at"] and w["activated_at"] is not None else w["created_at"]
         table.add_row(w["warning_id"], f"[{style}] {name} [/]", STATE_ZH.get(w["state"], w["state"]), w["rule_id"],
-                      w["summary"] or str(w["name"] or w["key"]), _local(rt.settings, since))  # fmt: skip
+                      _text(w["summary"]) or _text(w["name"]) or str(w["key"]), _local(rt.settings, since))  # fmt: skip
     console.print(table)
     for version in sorted(set(frame["pack_version"])) if len(frame) else []:
         console.print(f"rule pack: {version}")

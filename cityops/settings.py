@@ -314,6 +314,8 @@ class Silence(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Silence:
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give start and end both as local times or both with an offset")
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self

@@ -14,6 +14,7 @@ plain circle (no sprite icons). Coordinates arrive in WGS-84 and are converted t
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Mapping
@@ -127,6 +128,11 @@ def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return out
 
 
+def _esc(value: Any) -> str:
+    """Text from a feed, made safe for Plotly's label markup (which reads <b>, <a href>, <br> …)."""
+    return html.escape(str(value), quote=False)
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -211,7 +217,7 @@ def build_city_map(
         colors = [AQI_COLORS.get(int(v), NORMAL) if not pd.isna(v) else NORMAL for v in a.get("aqi_level", pd.Series(np.nan, index=a.index))]
         fig.add_trace(go.Scattermap(
             lon=lon, lat=lat, mode="markers", marker={"size": 11, "color": colors}, name=t["air"],
-            text=[f"{n}<br>AQI {_fmt(v, 0)}" for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)],
+            text=[f"{_esc(n)}<br>AQI {_fmt(v, 0)}" for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)],
             hoverinfo="text",
         ))  # fmt: skip
     if len(layers.rain):
@@ -221,7 +227,7 @@ def build_city_map(
         fig.add_trace(go.Scattermap(
             lon=lon, lat=lat, mode="markers", marker={"size": [12 if not pd.isna(s) else 7 for s in sig],
                                                       "color": [_level_color(s) for s in sig]},
-            name=t["rain"], text=[f"{n}<br>3h {_fmt(v)} mm" for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)],
+            name=t["rain"], text=[f"{_esc(n)}<br>3h {_fmt(v)} mm" for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)],
             hoverinfo="text",
         ))  # fmt: skip
     if len(layers.water):
@@ -233,9 +239,9 @@ def build_city_map(
         fig.add_trace(go.Scattermap(
             lon=lon, lat=lat, mode="markers+text",
             marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
-            text=[f"{n} {_fmt(v, 2)}m" if a else "" for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)],
+            text=[f"{_esc(n)} {_fmt(v, 2)}m" if a else "" for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)],
             textposition="top right", textfont={"size": 14, "color": "#e6edf5", "family": label_font},
-            name=t["water"], hovertext=[f"{n}<br>{_fmt(v, 2)} m" for n, v in zip(w["name"], w.get("level_m", sig), strict=True)],
+            name=t["water"], hovertext=[f"{_esc(n)}<br>{_fmt(v, 2)} m" for n, v in zip(w["name"], w.get("level_m", sig), strict=True)],
             hoverinfo="text",
         ))  # fmt: skip
     if len(layers.incidents) > max_points:
@@ -257,8 +263,8 @@ def build_city_map(
         fig.add_trace(go.Scattermap(
             lon=lon, lat=lat, mode="markers", name=t["incidents"],
             marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
-            # Feed text goes into hover text only; Plotly renders it as text, never as HTML.
-            text=[str(x)[:120] for x in inc.get("description", inc["severity"])], hoverinfo="text",
+            # Plotly reads a few HTML tags in text: feed text is escaped so it shows as text.
+            text=[_esc(x)[:160] for x in inc.get("description", inc["severity"])], hoverinfo="text",
         ))  # fmt: skip
     if len(layers.warnings):
         wr = layers.warnings.dropna(subset=["lon", "lat"])
@@ -267,7 +273,7 @@ def build_city_map(
             fig.add_trace(go.Scattermap(
                 lon=lon, lat=lat, mode="markers", name=t["warnings"],
                 marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
-                text=[str(s) for s in wr["summary"]], hoverinfo="text",
+                text=[_esc(s) for s in wr["summary"]], hoverinfo="text",
             ))  # fmt: skip
         # the highlight halo sits under the station markers
         fig.data = (fig.data[-1], *fig.data[:-1]) if len(wr) else fig.data

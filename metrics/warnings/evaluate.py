@@ -172,6 +172,18 @@ def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame
         values_by_key.setdefault(k, {})[str(rec["metric"])] = _get(rec, "value")
         if k not in first or rec["metric"] == rule.metric:
             first[k] = rec
+    if rule.scope == "entity" and len(signals):
+        # Entities that reported (some metric of the domain) but not this rule's metric: the condition
+        # does not apply now (e.g. no predicted crossing once the level is above it) — that is "clear".
+        # Entities that did not report at all get no finding: no data is not "clear".
+        reported = signals[(signals["domain"] == rule.domain) & (signals["scope"] == "entity")]
+        if rule.entity_kind and "entity_kind" in reported:
+            reported = reported[reported["entity_kind"] == rule.entity_kind]
+        for rec in reported.drop_duplicates("key").to_dict("records"):
+            k = str(rec["key"])
+            if k not in first:
+                first[k] = {**rec, "metric": rule.metric, "value": None}
+                values_by_key[k] = {}
     for key, row in first.items():
         attrs = attr_map.get(key) if rule.scope == "entity" else None
         strict, hold, threshold, value = _ladder_levels(rule, values_by_key[key], attrs)

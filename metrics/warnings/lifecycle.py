@@ -16,7 +16,8 @@ Per tick, for each rule and key, with ``L`` the warning's level:
 * open and the level held *with hysteresis* is less severe than ``L`` → ``deescalated``;
 * open and nothing holds, even with hysteresis → ``clear_since`` starts; after ``clear_after`` →
   ``resolved``. Any return of the condition resets ``clear_since``: a warning never resolves while
-  its condition holds;
+  its condition holds. No finding at all (the entity sent no data this tick) is *not* clear: the
+  warning stays as it is until data says otherwise or its feed goes stale (then it is suppressed);
 * active, not acknowledged, for ``remind_every`` since activation or the last reminder →
   ``reminder`` event;
 * the rule's domain is suppressed (feed stale, silence) → open warnings become ``suppressed`` and no
@@ -216,6 +217,11 @@ def advance(
                 continue
             st = move(st, st.suppressed_from or "active", "suppression ended", suppressed_from=None, suppressed_reason=None)
 
+        if finding is None and st.kind != "feed_stale":
+            # No data for this entity or zone this tick (a station stopped reporting): that is not
+            # "clear". Keep the warning as it is; a stale feed suppresses it, fresh data decides it.
+            states[key] = st
+            continue
         level = _condition_level(st.level, finding)
         if finding is not None:
             st = _from_finding(st, finding)

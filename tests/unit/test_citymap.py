@@ -96,3 +96,12 @@ def test_many_incidents_reach_the_browser_as_cells_and_zooming_in_gives_points()
                             view_zoom=13)  # fmt: skip
     points = next(tr for tr in street.data if tr.name == "应急事件")
     assert len(points.lon) == 200  # few enough: raw points
+
+
+def test_feed_text_is_escaped_for_plotly_markup() -> None:
+    base = layers()
+    base.incidents = pd.DataFrame({"lon": [113.05], "lat": [23.65], "severity": [2],
+                                   "description": ['<a href="http://evil.example/">点我</a><b>x</b>']})  # fmt: skip
+    fig = build_city_map(base, style={}, center=(113.05, 23.65), zoom=9)
+    inc = next(tr for tr in fig.data if tr.name == "应急事件")
+    assert inc.text[0].startswith("&lt;a href=") and "<b>" not in inc.text[0]

@@ -184,3 +184,29 @@ def test_silence_windows_suppress_matching_rules() -> None:
     assert engine.suppressions([], T0 + timedelta(hours=2))[1] == {}
     res = advance(pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0, suppressed_rules=rules)
     assert res.states == {}  # nothing is raised while silenced
+
+
+def test_no_data_is_not_clear() -> None:
+    """A station that stops reporting keeps its warning; a station reporting below the threshold clears."""
+    pack = pack_of(level_rule(debounce="0m", clear_after="10m"))
+    states: dict = {}
+    res = advance(pack, states, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0)
+    for i in range(1, 6):  # 25 minutes of silence from S
+        res = advance(pack, res.states, [], T0 + i * STEP)  # no findings: nothing was reported
+    assert res.states["water.level|entity|S"].state == "active" and not res.closed
+    for i in range(6, 9):
+        res = advance(pack, res.states, evaluate_pack(pack, signals({"S": 9.0}, T0 + i * STEP), pd.DataFrame()), T0 + i * STEP)
+    assert [w.state for w in res.closed] == ["resolved"]
+
+
+def test_a_prediction_clears_when_the_entity_reports_without_a_crossing() -> None:
+    rule = Rule.model_validate(dict(id="water.predicted", title="预计超警", kind="predicted", domain="water",
+                                    metric="eta_warning_min", citation="t", effective=date(2020, 1, 1), level="yellow",
+                                    levels={"blue": {"lead": "3h"}}, debounce="0m", clear_after="0m"))  # fmt: skip
+    pack = pack_of(rule)
+    eta = signals({"S": 45.0}, T0).assign(metric="eta_warning_min")
+    res = advance(pack, {}, evaluate_pack(pack, eta, pd.DataFrame()), T0)
+    assert res.states["water.predicted|entity|S"].state == "active"
+    level_only = signals({"S": 11.2}, T0 + STEP)  # the station reports, the crossing has happened: no ETA
+    res = advance(pack, res.states, evaluate_pack(pack, level_only, pd.DataFrame()), T0 + STEP)
+    assert [w.state for w in res.closed] == ["resolved"]
