@@ -35,6 +35,7 @@ from ingest.pipeline import Runtime, resolve_domain
 from metrics.levels import Level
 from metrics.signals import (
     LOOKBACK,
+    SIGNAL_METRICS,
     Window,
     compute_signals,
     district_index,
@@ -78,9 +79,43 @@ def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack
         except RulePackError as exc:
             raise ConfigError(str(exc), hint="see the rule pack format in metrics/warnings/rules.py") from None
     try:
-        return resolve_packs(docs, today=today)
+        pack = resolve_packs(docs, today=today)
     except RulePackError as exc:
         raise ConfigError(str(exc)) from None
+    check_rules_against_signals(pack, settings)
+    return pack
+
+
+ENTITY_ATTRIBUTES = ("warning_level_m", "guaranteed_level_m", "historical_level_m", "flood_limit_level_m",
+                     "normal_level_m", "free_flow_kmh", "length_m")  # fmt: skip
+
+
+def check_rules_against_signals(pack: RulePack, settings: Settings) -> None:
+    """Every rule must name a domain, metrics and attributes that exist, or it could never fire."""
+    metrics = {domain: set(names) for domain, names in SIGNAL_METRICS.items()}
+    for name, spec in settings.domains.items():
+        metrics[name] = {m.name for m in spec.metrics}
+    for rule in pack.rules:
+        where = f"rule pack {pack.version}: rule {rule.id}"
+        if rule.kind == "feed_stale":
+            if rule.domain != "*" and rule.domain not in metrics:
+                raise ConfigError(f"{where}: domain {rule.domain!r} unknown; allowed: *, {', '.join(sorted(metrics))}")
+            continue
+        checks = [(rule.domain, rule.metric, th) for th in rule.levels.values()] if rule.kind != "compound" else [
+            (c.domain, c.metric, c.threshold) for c in rule.conditions]  # fmt: skip
+        for domain, metric, th in checks:
+            if domain not in metrics:
+                raise ConfigError(f"{where}: domain {domain!r} unknown; allowed: {', '.join(sorted(metrics))}")
+            for m in filter(None, (th.metric or metric,)):
+                if m not in metrics[domain]:
+                    raise ConfigError(
+                        f"{where}: {domain} has no metric {m!r}; allowed: {', '.join(sorted(metrics[domain]))}"
+                    )
+            if th.attr is not None:
+                if rule.kind == "compound" or rule.scope != "entity":
+                    raise ConfigError(f"{where}: attr thresholds apply to entity rules only, not {rule.kind}/{rule.scope}")
+                if th.attr not in ENTITY_ATTRIBUTES:
+                    raise ConfigError(f"{where}: unknown attribute {th.attr!r}; allowed: {', '.join(ENTITY_ATTRIBUTES)}")
 
 
 def _aware(value: Any) -> datetime | None:
@@ -183,7 +218,10 @@ class Alerting:
         event_domains = {INCIDENT.name}
         health = compute_feed_health(settings.feeds, states, event_domains, now,
                                      late_after=settings.ingest.late_after, stale_after=settings.ingest.stale_after)  # fmt: skip
-        return [{"name": h.feed, "domain": h.domain, "department": h.department, "freshness": h.freshness,
+        # A feed that has never delivered but keeps failing is an outage too (a new department's feed
+        # misconfigured from the start); one not yet run is not.
+        return [{"name": h.feed, "domain": h.domain, "department": h.department,
+                 "freshness": "stale" if h.freshness == "never" and h.consecutive_failures > 0 else h.freshness,
                  "last_data_at": h.last_data_at} for h in health]  # fmt: skip
 
     def suppressions(self, feeds: list[dict[str, Any]], now: datetime) -> tuple[dict[str, str], dict[str, str]]:

@@ -363,8 +363,32 @@ def rules_backtest(
 def config_check(config: ConfigOpt = None) -> None:
     """Validate a configuration file and summarise it."""
     settings = _load(config)
+    extra = validate_deployment(settings)
     console.print(f"{settings.source_path}: valid — city {settings.city.name}, {len(settings.feeds)} feeds "
-                  f"({', '.join(settings.feeds)}), data in {settings.storage.data_dir}")  # fmt: skip
+                  f"({', '.join(settings.feeds)}){extra}, data in {settings.storage.data_dir}")  # fmt: skip
+
+
+def validate_deployment(settings: Any) -> str:
+    """What `serve` would load besides the file itself: reference data, rule packs, map layers."""
+    from cityops.alerting import load_rule_pack
+    from dashboard.mapdata import load_base_layers
+    from geo.boundaries import BoundaryFileError, load_districts, load_entity_catalogue
+
+    try:
+        if settings.city.districts is not None:
+            load_districts(settings.city.districts)
+        for path in settings.city.catalogues:
+            load_entity_catalogue(path)
+    except BoundaryFileError as exc:
+        raise ConfigError(str(exc), hint="fix city.districts / city.catalogues") from None
+    parts = []
+    if settings.warnings.packs:
+        pack = load_rule_pack(settings)
+        parts.append(f", rule pack {pack.version} ({len(pack.rules)} rules)")
+    layers = load_base_layers(settings)
+    if layers:
+        parts.append(f", {len(layers)} map layer(s)")
+    return "".join(parts)
 
 
 @config_app.command("options")
@@ -387,5 +411,11 @@ def main() -> None:
     except CityopsError as exc:
         err_console.print(f"[red]error:[/] {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else ""), highlight=False)
         sys.exit(2)
+    except Exception as exc:  # a bug: still one line for the user; the traceback on request
+        if os.environ.get("CITYOPS_DEBUG") == "1":
+            raise
+        err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {exc}\n  fix: run again with CITYOPS_DEBUG=1 "
+                          "for the traceback, and report it", highlight=False)  # fmt: skip
+        sys.exit(3)
 
 

@@ -128,6 +128,7 @@ def build_server(
     if with_scheduler and settings.scheduler.enabled:
         scheduler = build_scheduler(rt, on_report=on_report, alerting=alerting)
     services = Services(rt, scheduler, alerting)
+    services.base_layers()  # a broken map layer is a start-up error, not a frozen wall later
     app = create_app(services)
     self_check(settings, app, Path(app.config.assets_folder))
     bind_host = host or settings.server.host

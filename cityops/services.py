@@ -70,9 +70,11 @@ class Services:
             database = "ok"
         except Exception as exc:  # any failure to answer SELECT 1 means the database is unusable
             return {"status": "down", "database": f"error: {exc}", "scheduler": self._scheduler_state(), "feeds": {}}
-        feeds = {h.feed: h.freshness for h in self.feed_health()}
+        health = self.feed_health()
+        feeds = {h.feed: h.freshness for h in health}
         scheduler = self._scheduler_state()
-        degraded = scheduler == "stopped" or any(v in ("late", "stale") for v in feeds.values())
+        failing_new = any(h.freshness == "never" and h.consecutive_failures > 0 for h in health)
+        degraded = scheduler == "stopped" or failing_new or any(v in ("late", "stale") for v in feeds.values())
         return {"status": "degraded" if degraded else "ok", "database": database, "scheduler": scheduler, "feeds": feeds}
 
     def _scheduler_state(self) -> str:

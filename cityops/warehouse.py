@@ -386,6 +386,7 @@ class Warehouse:
         summary: dict[str, Any],
         watermark_after: str | None,
         success: bool,
+        update_feed_state: bool = True,
     ) -> UpsertCounts:
         """Write one run atomically: rows, quarantine, the run record and the feed's state."""
         counts = UpsertCounts()
@@ -425,7 +426,8 @@ class Warehouse:
                     summary.get("error_kind"), summary.get("notes"), watermark_after, data_from, data_to, run_id,
                 ],
             )  # fmt: skip
-            self._update_feed_state(cur, feed, run_id, finished, success, summary.get("error"), watermark_after, data_to)
+            if update_feed_state:
+                self._update_feed_state(cur, feed, run_id, finished, success, summary.get("error"), watermark_after, data_to)
         return counts
 
     def _update_feed_state(self, cur: duckdb.DuckDBPyConnection, feed: str, run_id: str, at: datetime | None,

@@ -20,13 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from cityops.clock import Clock, SystemClock
-from cityops.settings import DatabaseSource, FeedSettings, FileSource, HttpSource, Settings
+from cityops.settings import (
+    DatabaseSource,
+    FeedSettings,
+    FileSource,
+    HttpSource,
+    Settings,
+)
 from cityops.warehouse import Warehouse
 from ingest.domains import BUILTIN_DOMAINS, Domain, custom_domain
-from ingest.errors import IngestError, ParseError, SchemaDriftError, SourceError, TerminalError, TransientError
+from ingest.errors import (
+    IngestError,
+    ParseError,
+    SchemaDriftError,
+    SourceError,
+    TerminalError,
+    TransientError,
+)
 from ingest.landing import Landing, LandingWriter
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW, json_safe, parse_payload
@@ -293,7 +312,14 @@ def run_feed(
             environ=rt.environ,
             on_progress=on_progress,
         )
-        writer = rt.landing.writer(name, run_id, now, {"source": feed.source.type, "since": ctx.since}, int(ing.max_payload_mb * 1e6))
+        report = RunReport(run_id, name, "failed", trigger)
+        try:
+            writer = rt.landing.writer(name, run_id, now, {"source": feed.source.type, "since": ctx.since},
+                                       int(ing.max_payload_mb * 1e6))  # fmt: skip
+        except OSError as exc:  # the landing area cannot be written (full disk, permissions)
+            problem = IngestError(f"{name}: cannot write the raw landing area: {exc}",
+                                  hint=f"check {rt.settings.storage.raw_dir} (space, permissions)")  # fmt: skip
+            return _fail(rt, report, feed, domain, problem, 0, t0, now)
         rt.warehouse.set_run_raw_path(run_id, str(writer.directory))
         attempts = 0
 
@@ -303,7 +329,7 @@ def run_feed(
             writer.reset()
             return _fetch(feed.source, ctx, writer)
 
-        report = RunReport(run_id, name, "failed", trigger, raw_path=str(writer.directory))
+        report.raw_path = str(writer.directory)
         try:
             retrying = Retrying(
                 retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
@@ -347,11 +373,17 @@ def run_feed(
             report.error = "; ".join(notes) or "every file failed"
             report.error_kind = "terminal"
         summary = _summary(report, rt.clock.now())
-        counts = rt.warehouse.commit_run(
-            run_id=run_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
-            quarantined=processed.quarantined, summary=summary, watermark_after=watermark_after,
-            success=status != "failed",
-        )  # fmt: skip
+        try:
+            counts = rt.warehouse.commit_run(
+                run_id=run_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
+                quarantined=processed.quarantined, summary=summary, watermark_after=watermark_after,
+                success=status != "failed",
+            )  # fmt: skip
+        except Exception as exc:  # the write rolled back: record the failure in a transaction of its own
+            log.exception("feed %s: run %s could not be written", name, run_id)
+            problem = IngestError(f"{name}: writing the run failed: {type(exc).__name__}: {exc}",
+                                  hint="the raw payload is kept; `cityops ingest replay " + run_id + "` once fixed")  # fmt: skip
+            return _fail(rt, report, feed, domain, problem, attempts, t0, now)
         report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
         if isinstance(feed.source, FileSource):
             _move_files(feed.source, outcome, processed, now)
@@ -426,6 +458,11 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
     directory = Path(old["raw_path"]) if old.get("raw_path") else None
     if directory is None or not directory.exists():
         raise SourceError(f"the raw payload of run {run_id} is not in the landing area ({directory})")
+    if not Landing.read_meta(directory).get("parts"):
+        raise SourceError(
+            f"run {run_id} landed no payload (its fetch failed: {old.get('error') or 'no data'}); there is nothing to replay",
+            hint="run the feed again with `cityops ingest run " + name + "`",
+        )
     feed = rt.settings.feeds[name]
     domain = resolve_domain(rt.settings, feed.domain)
     now = rt.clock.now()
@@ -447,6 +484,7 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
     counts = rt.warehouse.commit_run(
         run_id=new_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
         quarantined=processed.quarantined, summary=_summary(report, rt.clock.now()), watermark_after=None, success=True,
+        update_feed_state=False,  # a replay says nothing about whether the department's source works now
     )  # fmt: skip
     report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
     rt.warehouse.set_run_raw_path(new_id, str(directory))

@@ -39,6 +39,15 @@ import pandas as pd
 from metrics import composite, emergency, rain, traffic, water
 
 FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
+#: The metrics each built-in domain's signals carry (the table above), for checking rule packs.
+SIGNAL_METRICS: dict[str, tuple[str, ...]] = {
+    "water": ("level_m", "over_warning_m", "over_guaranteed_m", "over_historical_m", "over_flood_limit_m",
+              "rise_1h_m", "rise_3h_m", "flood_signal", "eta_warning_min"),
+    "rain": ("r1_mm", "r3_mm", "r6_mm", "r12_mm", "r24_mm"),
+    "air": ("aqi", "pm25", "pm10", "o3", "no2", "so2", "co"),
+    "traffic": ("speed_kmh", "tti", "congestion_grade", "traffic_index", "congested_share"),
+    "incident": ("open_incidents", "open_severe", "open_waterlogging"),
+}  # fmt: skip
 DEFAULT_MAX_AGE = {
     "water": timedelta(minutes=30),
     "rain": timedelta(minutes=30),

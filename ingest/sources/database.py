@@ -17,7 +17,8 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -44,7 +45,9 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _connect(dsn: str, timeout: float) -> tuple[Any, str]:
+def _connect(dsn: str, timeout: float, statement_s: float = 300.0) -> tuple[Any, str]:
+    """Connect; every statement is bounded by ``statement_s`` on the server (PostgreSQL) or the socket
+    (MySQL), so a locked or hung exchange database cannot hold a worker past the run's time limit."""
     parts = urlsplit(dsn)
     scheme = parts.scheme
     if scheme in ("postgres", "postgresql"):
@@ -52,7 +55,7 @@ def _connect(dsn: str, timeout: float) -> tuple[Any, str]:
 
         try:
             conn = psycopg.connect(dsn.replace("postgres://", "postgresql://", 1), connect_timeout=max(1, int(timeout)),
-                                   autocommit=True)  # fmt: skip
+                                   autocommit=True, options=f"-c statement_timeout={max(1000, int(statement_s * 1000))}")  # fmt: skip
         except psycopg.OperationalError as exc:
             raise TransientError(f"cannot connect to PostgreSQL at {parts.hostname}:{parts.port}: {str(exc).strip().splitlines()[0]}") from None
         return conn, "postgresql"
@@ -66,7 +69,7 @@ def _connect(dsn: str, timeout: float) -> tuple[Any, str]:
             password=unquote(parts.password or ""),
             database=(parts.path or "/").lstrip("/") or None,
             connect_timeout=max(1, int(timeout)),
-            read_timeout=max(1, int(timeout)) * 6,
+            read_timeout=max(1, int(statement_s)),
             autocommit=True,
             charset="utf8mb4",
         )
@@ -136,7 +139,8 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     wm = source.watermark_column
     order = ", ".join([wm, *(c for c in source.key_columns if c != wm)])
     sql = f"SELECT * FROM ({query}) AS cityops_q ORDER BY {order}"
-    conn, dialect = _connect(dsn, ctx.connect_timeout.total_seconds())
+    remaining = max(1.0, ctx.deadline - time.monotonic())
+    conn, dialect = _connect(dsn, ctx.connect_timeout.total_seconds(), min(remaining, ctx.read_timeout.total_seconds() * 4))
     host = urlsplit(dsn).hostname
     outcome = FetchOutcome(watermark=ctx.watermark)
     fetched = 0

@@ -92,3 +92,13 @@ def test_status_prints_the_index_per_district(config: Path) -> None:
     for district in ("清城区", "清新区", "英德市", "连州市"):
         assert district in result.stdout
     assert "open warnings:" in result.stdout
+
+
+def test_rules_check_names_a_metric_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('[pack]\nid = "x"\nversion = "1"\ntitle = "x"\n[[rules]]\nid = "w"\ntitle = "w"\n'
+                                     'kind = "ladder"\ndomain = "water"\nmetric = "levle_m"\ncitation = "c"\n'
+                                     'effective = 2020-01-01\nlevels = { yellow = 1 }\n', "utf-8")  # fmt: skip
+    (tmp_path / "c.toml").write_text('[warnings]\npacks = ["p.toml"]\n', "utf-8")
+    result = cli("rules", "check", "--config", str(tmp_path / "c.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "rule w: water has no metric 'levle_m'; allowed:" in result.stderr and "level_m" in result.stderr

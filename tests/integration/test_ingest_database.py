@@ -216,3 +216,28 @@ def test_rows_sharing_a_watermark_value_are_paged_exactly_once(exchange, tmp_pat
     assert report.status == "ok", report.error
     assert (report.rows_fetched, report.rows_inserted, report.rows_duplicate) == (25, 25, 0)
     assert sorted(rt.warehouse.observations(WATER)["entity_id"]) == [f"H{i:02d}" for i in range(25)]
+
+
+def test_a_locked_table_times_out_instead_of_hanging(tmp_path, make_runtime, pg_dsn):
+    """Another session holds a lock on the department's table: the run fails within its time limit."""
+    import time as _time
+
+    import psycopg
+
+    name = f"cityops_lock_{uuid.uuid4().hex[:8]}"
+    holder = psycopg.connect(pg_dsn)
+    holder.execute(f"CREATE TABLE {name} (station_id text, obs_time timestamp, level_cm double precision, updated_at timestamp)")
+    holder.commit()
+    holder.execute(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")  # held until rollback
+    try:
+        table = ExchangeTable("postgresql", pg_dsn, name, lambda *a: None)
+        rt = make_runtime(tmp_path, {FEED: db_feed(table)}, ingest={"read_timeout": "1s", "run_timeout": "10s", "retry_attempts": 1})
+        t0 = _time.monotonic()
+        report = run_feed(rt, FEED)
+        assert _time.monotonic() - t0 < 15
+        assert report.status == "failed" and "statement timeout" in report.error
+    finally:
+        holder.rollback()
+        holder.execute(f"DROP TABLE IF EXISTS {name}")
+        holder.commit()
+        holder.close()

@@ -138,3 +138,16 @@ def test_replay_restores_rows_lost_downstream(rt):
 def test_replay_of_an_unknown_run_is_a_clear_error(rt):
     with pytest.raises(SourceError, match="no run 'nope'"):
         replay_run(rt, "nope")
+
+
+def test_a_run_that_landed_nothing_cannot_be_replayed(tmp_path, make_runtime, closed_port):
+    from ingest.errors import SourceError
+
+    rt = make_runtime(tmp_path, {"t": {"department": "d", "domain": "traffic", "cadence": "5m",
+                                       "source": {"type": "http", "url": f"http://127.0.0.1:{closed_port}/x"}}},
+                      ingest={"retry_attempts": 1})  # fmt: skip
+    failed = run_feed(rt, "t")
+    assert failed.status == "failed"
+    with pytest.raises(SourceError, match="landed no payload"):
+        replay_run(rt, failed.run_id)
+    assert rt.warehouse.feed_state("t")["consecutive_failures"] == 1  # nothing pretended the feed recovered

@@ -61,3 +61,25 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
     wh.close()
     down = svc.health()
     assert down["status"] == "down" and down["database"].startswith("error")
+
+
+def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
+    from cityops.clock import FixedClock
+    from cityops.services import Services
+    from cityops.settings import settings_from_dict
+    from cityops.warehouse import Warehouse
+    from ingest.pipeline import Runtime
+
+    feed = {"department": "d", "domain": "traffic", "cadence": "5m", "source": {"type": "http", "url": "http://h/x"}}
+    settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed}}, environ={})
+    wh = Warehouse(":memory:")
+    import pandas as pd
+
+    from ingest.domains import TRAFFIC
+
+    wh.start_run("r1", "a", "manual", NOW)
+    wh.commit_run(run_id="r1", feed="a", department="d", domain=TRAFFIC, accepted=pd.DataFrame(), quarantined=pd.DataFrame(),
+                  summary={"status": "failed", "finished_at": NOW, "duration_s": 1, "error": "refused"},
+                  watermark_after=None, success=False)  # fmt: skip
+    doc = Services(Runtime(settings, wh, FixedClock(NOW))).health()
+    assert doc["feeds"] == {"a": "never"} and doc["status"] == "degraded"
