@@ -50,8 +50,6 @@ def test_wall_fits_the_screen_with_every_panel(watched_page: Any, wall_server: S
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
 
 
-# Closing waitress's open connections mid-request leaves its request-body buffers to the collector.
-@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_wall_shows_reconnecting_and_recovers_by_itself(browser: Any, demo_server: Server, tmp_path: Path) -> None:
     """Stop the server under a wall, start it again on the same port: the wall comes back alone."""
     with socket.socket() as s:
