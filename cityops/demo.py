@@ -103,8 +103,9 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
                 if report.status == "failed":
                     console.print(f"[red]backfill of {name} failed:[/] {report.error}")
         server = build_server(rt)
-        console.print(f"\n[bold green]dashboard:[/] {server.url}/feeds   health: {server.url}/healthz")
-        console.print("viewing needs no sign-in in the demo (anonymous viewer). Ctrl-C stops everything.")
+        console.print(f"\n[bold green]wall:[/] {server.url}/wall   map: {server.url}/map   feeds: {server.url}/feeds   "
+                      f"health: {server.url}/healthz")  # fmt: skip
+        console.print("viewing needs no sign-in in the demo. Ctrl-C stops everything.")
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("\nstopping…")

@@ -70,6 +70,6 @@ def create_app(svc: Services) -> Dash:
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:
         return glyph_response(stack, start, end)
-    dash.register_page("root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/feeds"))
+    dash.register_page("root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/wall"))
     app.layout = html.Div([dash.page_container], className="app-root")
     return app
