@@ -249,24 +249,25 @@ class Alerting:
         domains, rules = self.suppressions(feeds or [], now)
         return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
 
-    def signals(self, now: datetime | None = None) -> pd.DataFrame:
-        """The signals now (what the rules read; the map shows them too)."""
-        now = now or self.rt.clock.now()
-        ctx = self.context()
-        return compute_signals(read_window(self.rt, now, now), ctx.entities, now, districts=ctx.districts,
-                               city_code=self.rt.settings.city.code)  # fmt: skip
-
-    def district_index(self, now: datetime | None = None) -> pd.DataFrame:
-        """The city-operations index per district now, with the configured weights."""
+    def state(self, now: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The signals now and the city-operations index per district, from one read of the window."""
         now = now or self.rt.clock.now()
         window = read_window(self.rt, now, now)
         ctx = self.context()
         signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, city_code=self.rt.settings.city.code)
-        out = district_index(signals, window.incidents, now, districts=ctx.districts,
-                             weights=self.rt.settings.composite.weights,
-                             rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip
-        out.insert(1, "name", out["district_code"].map(ctx.names))
-        return out
+        index = district_index(signals, window.incidents, now, districts=ctx.districts,
+                               weights=self.rt.settings.composite.weights,
+                               rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip
+        index.insert(1, "name", index["district_code"].map(ctx.names))
+        return signals, index
+
+    def signals(self, now: datetime | None = None) -> pd.DataFrame:
+        """The signals now (what the rules read; the map shows them too)."""
+        return self.state(now)[0]
+
+    def district_index(self, now: datetime | None = None) -> pd.DataFrame:
+        """The city-operations index per district now, with the configured weights."""
+        return self.state(now)[1]
 
     def open_states(self) -> dict[str, WarningState]:
         rows = self.rt.warehouse.warnings(open_only=True, limit=100_000).to_dict("records")

@@ -277,11 +277,10 @@ def warnings_list(
 @app.command()
 def status(config: ConfigOpt = None) -> None:
     """The city's state now: the operations index per district and the open warnings by level."""
-    from cityops.server import build_alerting
+    from cityops.services import Services
 
     rt = _runtime(config)
-    engine = build_alerting(rt)
-    index = engine.district_index()
+    index = Services(rt).engine().district_index()
     table = Table(title=f"{rt.settings.city.name} city-operations index (0–100) at {_local(rt.settings, rt.clock.now())}")
     for col in ("district", "index", "grade", "coverage", "worst domain"):
         table.add_column(col)

@@ -94,12 +94,21 @@ class Server:
         """Stop serving: the listening socket, every open connection (keep-alive ones too) and the
         worker threads, so that the port is free and clients see the server gone."""
         sockets = getattr(self.wsgi, "_map", {})
-        self.wsgi.close()
-        for channel in list(sockets.values()):
-            try:
-                channel.close()
-            except OSError:
-                pass
+        done = threading.Event()
+
+        def close_all() -> None:  # runs in the server's own loop thread, so nothing is closed under it
+            for channel in list(sockets.values()):
+                try:
+                    channel.close()
+                except OSError:
+                    pass
+            done.set()
+
+        if self.thread is not None and self.thread.is_alive():
+            self.wsgi.trigger.pull_trigger(close_all)
+            done.wait(timeout=5)
+        else:
+            close_all()
         self.wsgi.task_dispatcher.shutdown(timeout=5)
         if self.thread is not None:
             self.thread.join(timeout=5)

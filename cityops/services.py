@@ -22,6 +22,7 @@ class Services:
     alerting: Any | None = None  # cityops.alerting.Alerting when rule packs are configured
     _base_layers: list[Any] | None = None
     _wall: Any | None = None
+    _signals_only: Any | None = None
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]
@@ -30,6 +31,19 @@ class Services:
     @property
     def warehouse(self):  # type: ignore[no-untyped-def]
         return self.runtime.warehouse
+
+    def engine(self) -> Any:
+        """The warning engine, or — without rule packs — the same signal computation with no rules, so
+        the wall and the map show the city's state either way."""
+        if self.alerting is not None:
+            return self.alerting
+        with _WALL_LOCK:
+            if self._signals_only is None:
+                from cityops.alerting import Alerting
+                from metrics.warnings.rules import RulePack
+
+                self._signals_only = Alerting(self.runtime, RulePack(id="none", version="none", title="", rules=()))
+        return self._signals_only
 
     def wall(self) -> Any:
         """The wall's shared snapshot cache (one per process)."""

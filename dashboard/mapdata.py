@@ -24,18 +24,15 @@ def _metric(signals: pd.DataFrame, domain: str, metric: str) -> pd.Series:
     return rows.set_index("entity_id")["value"]
 
 
-def load_map_layers(svc: Any) -> MapLayers:
+def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> MapLayers:
+    """The map's layers now; ``state`` (signals, district index) when the caller has computed them."""
     wh = svc.warehouse
     settings = svc.settings
     now = svc.now()
     districts = wh.districts()
     entities = wh.entities()
-    engine = svc.alerting
-    signals = pd.DataFrame(columns=["domain", "metric", "scope", "entity_id", "value"])
-    if engine is not None:
-        signals = engine.signals(now)
-        index = engine.district_index(now).set_index("district_code")["index"]
-        districts["index"] = districts["code"].map(index)
+    signals, index = state if state is not None else svc.engine().state(now)
+    districts["index"] = districts["code"].map(index.set_index("district_code")["index"])
     base = svc.base_layers()
 
     roads = entities[entities["kind"] == "road_segment"][["entity_id", "name", "road_class", "geometry"]].copy()

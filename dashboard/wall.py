@@ -133,8 +133,8 @@ class WallCache:
             at = h.last_data_at or h.last_success_at
             if at is not None and (as_of.get(dom) is None or at > as_of[dom]):  # type: ignore[operator]
                 as_of[dom] = at
-        signals = svc.alerting.signals(now) if svc.alerting is not None else pd.DataFrame(
-            columns=["domain", "metric", "scope", "value", "name"])  # fmt: skip
+        state = svc.engine().state(now)  # one read of the window per tick, for the tiles and the map
+        signals = state[0]
         incidents = svc.warehouse.observations(INCIDENT, start=now - timedelta(days=2))
         open_inc = incidents[incidents["status"] != "closed"] if len(incidents) else incidents
         warnings = svc.warehouse.warnings(open_only=True, limit=50)
@@ -147,15 +147,18 @@ class WallCache:
                          "summary": w["summary"] or w["rule_title"], "since": since.to_pydatetime().replace(tzinfo=UTC)
                          if hasattr(since, "to_pydatetime") else since, "acknowledged": w["state"] == "acknowledged"})  # fmt: skip
         scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
-        layers = load_map_layers(svc)
+        layers = load_map_layers(svc, state)
         style = map_style(settings)  # the glyph URL is set per screen (the host it reached us on)
         figure = build_city_map(layers, style=style, center=settings.city.center or (113.0, 24.2), zoom=settings.map.zoom,
                                 datum=settings.map.tile_datum, label_font=settings.map.glyph_stack, uirevision="wall")  # fmt: skip
         allowed = SCENE_LAYERS[scene]
         if allowed is not None:
+            # The scene's layers stay bright and the others are dimmed (not removed: taking layers out
+            # of a live MapLibre map at every scene change makes it drop in-flight work).
             for trace in figure.data:
                 name = (trace.name or "").split(" · ")[0]
-                trace.visible = True if name in allowed or name == "区县" or not name else "legendonly"
+                if name not in allowed and name not in ("区县", "") and hasattr(trace, "opacity"):
+                    trace.opacity = 0.2
         snap = WallSnapshot(now, tick, scene, compute_kpis(signals, open_inc), freshness, as_of, rows,
                             self._trend(now), figure, self.computations)  # fmt: skip
         _ = snap.figure_json  # serialise once here, not once per screen
