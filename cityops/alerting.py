@@ -60,6 +60,7 @@ from metrics.warnings.rules import (
 
 log = logging.getLogger("cityops.alerting")
 
+MIN_INDEX_COVERAGE = 0.5  # share of the index's weight that must have data (convention)
 LevelName = Literal["red", "orange", "yellow", "blue"]
 LEVEL_EN: dict[Level, LevelName] = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
 
@@ -259,6 +260,11 @@ class Alerting:
                                weights=self.rt.settings.composite.weights,
                                rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip
         index.insert(1, "name", index["district_code"].map(ctx.names))
+        # An index from less than half of the weighted domains would read "normal" during an outage.
+        thin = index["coverage"] < MIN_INDEX_COVERAGE
+        index.loc[thin, "index"] = float("nan")
+        index.loc[thin, "grade_zh"] = "数据不足"
+        index.loc[thin, "grade_en"] = "insufficient data"
         return signals, index
 
     def signals(self, now: datetime | None = None) -> pd.DataFrame:

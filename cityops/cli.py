@@ -285,7 +285,8 @@ def status(config: ConfigOpt = None) -> None:
     for col in ("district", "index", "grade", "coverage", "worst domain"):
         table.add_column(col)
     for r in index.to_dict("records"):
-        table.add_row(str(r["name"] or r["district_code"]), f"{r['index']:.0f}", str(r["grade_zh"]), f"{r['coverage']:.0%}",
+        value = "—" if r["index"] != r["index"] else f"{r['index']:.0f}"
+        table.add_row(str(r["name"] or r["district_code"]), value, str(r["grade_zh"]), f"{r['coverage']:.0%}",
                       str(r["worst_domain"] or ""))  # fmt: skip
     console.print(table)
     open_now = rt.warehouse.warnings(open_only=True, limit=100_000)

@@ -74,3 +74,23 @@ def test_composite_weights_are_validated_in_settings() -> None:
         settings_from_dict({"composite": {"weights": {"noise": 1}}}, environ={})
     ok = settings_from_dict({"composite": {"weights": {"water": 2, "rain": 1}}}, environ={})
     assert ok.composite.weights == {"water": 2, "rain": 1}
+
+
+def test_an_index_from_too_little_data_is_not_shown_as_normal(tmp_path) -> None:
+    from cityops.alerting import Alerting
+    from cityops.clock import FixedClock
+    from cityops.settings import settings_from_dict
+    from cityops.warehouse import Warehouse
+    from ingest.pipeline import Runtime
+    from metrics.warnings.rules import RulePack
+
+    districts = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
+    settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}, "city": {"districts": str(districts)}}, environ={})
+    wh = Warehouse(":memory:")
+    from cityops.reference import load_reference_data
+
+    load_reference_data(settings, wh)
+    engine = Alerting(Runtime(settings, wh, FixedClock(NOW)), RulePack(id="n", version="n", title="", rules=()))
+    index = engine.district_index()
+    # no data at all: only the (empty) incident domain is known, 20 % of the weight
+    assert len(index) == 8 and index["index"].isna().all() and (index["grade_zh"] == "数据不足").all()
