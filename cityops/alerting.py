@@ -245,17 +245,28 @@ class Alerting:
                  feeds: list[dict[str, Any]] | None) -> TickResult:  # fmt: skip
         ctx = self.context()
         signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, feeds=feeds,
-                                  city_code=self.rt.settings.city.code)  # fmt: skip
+                                  city_code=self.rt.settings.city.code, max_age=self.max_age())  # fmt: skip
         findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
         domains, rules = self.suppressions(feeds or [], now)
         return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+
+    def max_age(self) -> dict[str, timedelta]:
+        """How old a reading may be and still count, per domain: until its feed would be stale (then
+        the feed-outage rules and suppression speak for it), never less than the built-in defaults."""
+        settings = self.rt.settings
+        out: dict[str, timedelta] = {}
+        for feed in settings.feeds.values():
+            age = feed.cadence * settings.ingest.stale_after
+            out[feed.domain] = max(out.get(feed.domain, age), age)
+        return out
 
     def state(self, now: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The signals now and the city-operations index per district, from one read of the window."""
         now = now or self.rt.clock.now()
         window = read_window(self.rt, now, now)
         ctx = self.context()
-        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, city_code=self.rt.settings.city.code)
+        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, city_code=self.rt.settings.city.code,
+                                  max_age=self.max_age())  # fmt: skip
         index = district_index(signals, window.incidents, now, districts=ctx.districts,
                                weights=self.rt.settings.composite.weights,
                                rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip

@@ -249,7 +249,7 @@ def compute_signals(
         incident_signals(window.incidents, districts, t),
     ]
     for domain, frame in window.custom.items():
-        latest = _latest(frame, t, timedelta(hours=24))
+        latest = _latest(frame, t, ages.get(domain, timedelta(hours=3)))
         metrics = [c for c in frame.columns if c not in ("entity_id", "ts")]
         parts.append(_entity_rows(domain, latest, metrics, entities, domain))
     if feeds:
