@@ -57,8 +57,22 @@ def find_external_urls(settings: Settings, app: Any | None = None, assets: Path 
     return found
 
 
+def outbound_targets(settings: Settings) -> list[ExternalUrl]:
+    """Server-side destinations outside the allowed hosts (webhooks, the dashboard link): not loaded
+    by pages, so never a reason to refuse, but an offline deployment cannot reach them either."""
+    allowed = settings.map.allowed_hosts
+    found = []
+    for target in settings.notifications:
+        if target.enabled and not target.url.startswith("${"):
+            found += [ExternalUrl(f"notification target {target.name}", u) for u in external_urls(target.url, allowed_hosts=allowed)]
+    return found
+
+
 def self_check(settings: Settings, app: Any | None = None, assets: Path | None = None) -> list[ExternalUrl]:
     """Run the check; refuse or warn per ``map.self_check`` when the deployment is offline."""
+    if settings.map.offline:
+        for target in outbound_targets(settings):
+            log.warning("OFFLINE CHECK: %s is outside the intranet and will not be reachable offline", target)
     found = find_external_urls(settings, app, assets)
     if found and settings.map.offline:
         listing = "; ".join(str(f) for f in found)

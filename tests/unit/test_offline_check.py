@@ -46,3 +46,13 @@ def test_an_intranet_tile_server_is_allowed_by_host_and_warn_mode_only_warns(tmp
     with caplog.at_level(logging.WARNING, logger="cityops.offline"):
         found = self_check(settings_from_dict({"map": {**tiles, "self_check": "warn"}}, environ={}))
     assert found and "OFFLINE CHECK" in caplog.text
+
+
+def test_webhooks_outside_the_intranet_are_named_but_do_not_block(caplog) -> None:
+    settings = settings_from_dict({"notifications": [
+        {"name": "duty-wecom", "format": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"},
+        {"name": "internal", "format": "generic", "url": "http://hooks.ops.local/cityops"}],
+        "map": {"allowed_hosts": ["hooks.ops.local"]}}, environ={})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="cityops.offline"):
+        assert self_check(settings) == []
+    assert "notification target duty-wecom" in caplog.text and "internal" not in caplog.text
