@@ -130,7 +130,8 @@ class WallCache:
         for h in health:
             dom = "incident" if h.domain == "incident" else h.domain
             freshness[dom] = max(freshness.get(dom, "never"), h.freshness, key=lambda v: order[v])
-            at = h.last_data_at or h.last_success_at
+            # Event feeds (incidents) are as current as their last successful pull, not their last event.
+            at = h.last_success_at if dom == "incident" else (h.last_data_at or h.last_success_at)
             if at is not None and (as_of.get(dom) is None or at > as_of[dom]):  # type: ignore[operator]
                 as_of[dom] = at
         state = svc.engine().state(now)  # one read of the window per tick, for the tiles and the map
