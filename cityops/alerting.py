@@ -18,7 +18,6 @@ import threading
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
@@ -378,7 +377,4 @@ def backtest(rt: Runtime, pack: RulePack, start: datetime, end: datetime, step: 
     result.open_at_end = sum(1 for s in states.values() if s.state in OPEN_STATES)
     return result
 
-
-def events_of(results: Iterable[TickResult]) -> list[Event]:
-    return [e for r in results for e in r.events]
 

@@ -69,6 +69,14 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _progress(label: str, *, transient: bool) -> Any:
+    """A progress bar on stderr (stdout stays a clean table): label, bar, done/total, elapsed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                    transient=transient)  # fmt: skip
+
+
 def _local(settings: Any, value: Any) -> str:
     if value is None or value != value:
         return "—"
@@ -152,14 +160,6 @@ def ingest_run(
     from_: Annotated[str | None, typer.Option("--from", help="Backfill from this date/time (city timezone).")] = None,
 ) -> None:
     """Pull feeds now, print a summary table; exit 1 if any feed failed."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from ingest.pipeline import run_feed
 
     rt = _runtime(config)
@@ -170,8 +170,7 @@ def ingest_run(
         raise ConfigError(f"unknown feed(s): {', '.join(unknown)}", hint=f"configured feeds: {', '.join(settings.feeds) or 'none'}")
     since = _parse_from(from_, settings.city.timezone) if from_ else None
     reports = []
-    with Progress(TextColumn("{task.fields[feed]:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=since is None) as progress:  # fmt: skip
+    with _progress("{task.fields[feed]:<16}", transient=since is None) as progress:
         for name in names:
             task = progress.add_task("", feed=name, total=None)
 
@@ -320,14 +319,6 @@ def rules_backtest(
     events: Annotated[bool, typer.Option("--events", help="Also print every event in order.")] = False,
 ) -> None:
     """Replay history through the rule pack: per rule and level, how many warnings and when."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from cityops.alerting import backtest, load_rule_pack
     from cityops.values import parse_duration
 
@@ -341,8 +332,7 @@ def rules_backtest(
         delta = parse_duration(step) if step else rt.settings.warnings.backtest_step
     except ValueError as exc:
         raise ConfigError(f"--step: {exc}") from None
-    with Progress(TextColumn("back-test"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                  transient=True) as progress:  # fmt: skip
+    with _progress("back-test", transient=True) as progress:
         task = progress.add_task("", total=None)
         result = backtest(rt, pack, start, end, delta, on_step=lambda done, total: progress.update(task, completed=done, total=total))
     table = Table(title=f"back-test {_local(rt.settings, start)} → {_local(rt.settings, end)}, step {delta}, "

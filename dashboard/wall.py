@@ -27,7 +27,6 @@ SCENE_LAYERS = {
     "traffic": {"城市运行指数", "道路", "应急事件", "生效预警"},
     "air": {"城市运行指数", "空气质量站", "生效预警"},
 }
-DOMAIN_FEEDS = {"traffic": ("traffic",), "air": ("air",), "water": ("water",), "rain": ("rain",), "incident": ("incident",)}
 
 
 @dataclass

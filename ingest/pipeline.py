@@ -251,7 +251,7 @@ def process_payload(
 # -- running a feed ------------------------------------------------------------------------------
 
 
-def _since(rt: Runtime, feed: FeedSettings, domain: Domain, state: dict[str, Any] | None, now: datetime) -> datetime | None:
+def _since(feed: FeedSettings, state: dict[str, Any] | None, now: datetime) -> datetime | None:
     src = feed.source
     if isinstance(src, HttpSource):
         if src.since is None:
@@ -303,7 +303,7 @@ def run_feed(
         ctx = FetchContext(
             feed=name,
             now=now,
-            since=since if since is not None else _since(rt, feed, domain, state, now),
+            since=since if since is not None else _since(feed, state, now),
             watermark=None if since is not None else watermark_before,
             timezone=tz,
             connect_timeout=ing.connect_timeout,

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from metrics.levels import Level
+from metrics.signals import FRESHNESS_RANK
 from metrics.warnings.rules import Condition, Rule, RulePack, Threshold
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
-FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
 
 
 @dataclass(frozen=True)
@@ -365,16 +364,3 @@ def evaluate_pack(pack: RulePack, signals: pd.DataFrame, attributes: pd.DataFram
     return out
 
 
-def empty_signals() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "domain": pd.Series(dtype="object"), "scope": pd.Series(dtype="object"), "key": pd.Series(dtype="object"),
-            "metric": pd.Series(dtype="object"), "value": pd.Series(dtype="float64"),
-            "ts": pd.Series(dtype="datetime64[us]"), "entity_id": pd.Series(dtype="object"),
-            "name": pd.Series(dtype="object"), "district_code": pd.Series(dtype="object"),
-            "basin": pd.Series(dtype="object"), "entity_kind": pd.Series(dtype="object"),
-        }
-    )  # fmt: skip
-
-
-_ = np  # numpy is part of the frame contract (float64 values)

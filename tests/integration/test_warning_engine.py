@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -174,4 +173,3 @@ def test_a_stale_feed_suppresses_its_warnings_and_raises_one_outage(scenario_run
     assert {"water", "rain", "traffic", "incidents"} <= outages
     water = [s for s in result.states.values() if s.domain == "water" and s.rule_id != "feeds.outage"]
     assert water and all(s.state == "suppressed" and s.suppressed_reason for s in water)
-    _ = UTC, datetime, Path
