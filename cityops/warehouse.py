@@ -765,6 +765,95 @@ class Warehouse:
         key = ", ".join(_quote(k) for k in (("domain", "entity_id", "ts", "metric") if domain.storage == "long" else domain.key))
         return int(self._rows(f"SELECT count(*) FROM (SELECT {key} FROM {_quote(domain.table)} GROUP BY ALL HAVING count(*) > 1)")[0][0])
 
+    # -- explore queries --
+    # The analyst explorer (dashboard/explore.py plans them): buckets of one metric, for one station, each
+    # station, or the mean over the stations of a district or the city; times come back in local time.
+
+    def _explore_df(self, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        """DuckDB refuses named parameters the statement does not use: bind only those it names."""
+        import re
+
+        return self._df(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})  # type: ignore[arg-type]
+
+    def _explore_scope(self, q: Any, params: dict[str, Any]) -> str:
+        if q.entity_ids is not None:
+            params["entities"] = list(q.entity_ids)
+            return "list_contains($entities, entity_id)"
+        if q.district is not None:
+            params["district"], params["kind"] = q.district, q.kind
+            return "entity_id IN (SELECT entity_id FROM entity WHERE district_code = $district AND kind = $kind)"
+        return "TRUE"
+
+    def _explore_buckets(self, q: Any, params: dict[str, Any]) -> str:
+        """Per station and bucket: s (sum), n, mn, mx; ``b`` is a UTC hour/bucket, or a local day (daily)."""
+        scope = self._explore_scope(q, params)
+        params.update(domain=q.domain.name, metric=q.metric, start=_utc_naive(q.start), end=_utc_naive(q.end))
+        if q.resolution == "daily":
+            lo, hi = self._local_day("CAST($start AS TIMESTAMP)"), self._local_day("(CAST($end AS TIMESTAMP) - INTERVAL 1 microsecond)")
+            return (f"SELECT entity_id, CAST(day AS TIMESTAMP) AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_daily "
+                    f"WHERE domain = $domain AND metric = $metric AND day BETWEEN {lo} AND {hi} AND {scope}")  # fmt: skip
+        if q.resolution == "hourly":
+            return ("SELECT entity_id, hour AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_hourly WHERE domain = $domain "
+                    f"AND metric = $metric AND hour >= date_trunc('hour', CAST($start AS TIMESTAMP)) AND hour < $end AND {scope}")  # fmt: skip
+        params["step"] = int(q.step_s)
+        if q.domain.storage == "long":
+            table, col, extra = "obs_metric", '"value"', "domain = $domain AND metric = $metric AND "
+        else:
+            if q.metric not in q.domain.values:
+                raise WarehouseError(f"{q.metric!r} is not a metric of {q.domain.name!r}")
+            table, col, extra = _quote(q.domain.table), _quote(q.metric), ""
+        return (f"SELECT entity_id, time_bucket(to_seconds($step), ts) AS b, sum({col}) AS s, count({col}) AS n, "
+                f"min({col}) AS mn, max({col}) AS mx FROM {table} WHERE {extra}ts >= $start AND ts < $end "
+                f"AND {col} IS NOT NULL AND {scope} GROUP BY ALL")  # fmt: skip
+
+    def _explore_incidents(self, q: Any, params: dict[str, Any], *, hourly: bool = False) -> str:
+        """Incidents per bucket (reported time) as pseudo-station rows, so the same outer query applies."""
+        params.update(start=_utc_naive(q.start), end=_utc_naive(q.end))
+        where = "reported_at >= $start AND reported_at < $end"
+        if q.district is not None:
+            params["district"] = q.district
+            where += " AND district_code = $district"
+        if hourly or q.resolution != "daily":
+            params["step"] = 3600 if hourly else int(q.step_s)
+            bucket = "time_bucket(to_seconds($step), reported_at)"
+        else:
+            bucket = f"CAST({self._local_day('reported_at')} AS TIMESTAMP)"
+        return f"SELECT '' AS entity_id, {bucket} AS b, count(*) AS s, count(*) AS n, 1 AS mn, 1 AS mx FROM incident WHERE {where} GROUP BY ALL"
+
+    def explore_series(self, q: Any, tz: str) -> pd.DataFrame:
+        """One series (:class:`dashboard.explore.SeriesQuery`): time (local), value, min, max, n [, entity_id].
+
+        ``how = sum`` adds a station's bucket up (rain, counts), ``mean`` averages it; several stations give
+        their mean per bucket (the areal mean), with min/max over them, unless ``per_entity``."""
+        params: dict[str, Any] = {"tz": tz}
+        incident = q.domain.storage == "record"
+        inner = self._explore_incidents(q, params) if incident else self._explore_buckets(q, params)
+        local = "b" if (q.resolution == "daily") else "((b AT TIME ZONE 'UTC') AT TIME ZONE $tz)"
+        v, lo, hi = ("s", "s", "s") if q.how == "sum" else ("s / nullif(n, 0)", "mn", "mx")
+        if q.per_entity or (q.entity_ids is not None and len(q.entity_ids) == 1) or incident:
+            sql = (f"SELECT entity_id, {local} AS time, {v} AS value, {lo} AS min, {hi} AS max, n FROM ({inner}) "
+                   "ORDER BY entity_id, time")  # fmt: skip
+            frame = self._explore_df(sql, params)
+            return frame.drop(columns=["entity_id"]) if not q.per_entity else frame
+        sql = (f"SELECT {local} AS time, avg({v}) AS value, min({lo}) AS min, max({hi}) AS max, sum(n) AS n, "
+               f"count(*) AS stations FROM ({inner}) GROUP BY b ORDER BY time")  # fmt: skip
+        return self._explore_df(sql, params)
+
+    def explore_heatmap(self, q: Any, tz: str) -> pd.DataFrame:
+        """Hour of day × local day of a series, from the hourly rollups: day, hour, value, n."""
+        params: dict[str, Any] = {"tz": tz}
+        if q.domain.storage == "record":
+            inner = self._explore_incidents(q, params, hourly=True)
+        else:
+            from dataclasses import replace
+
+            inner = self._explore_buckets(replace(q, resolution="hourly"), params)
+        v = "s" if q.how == "sum" else "s / nullif(n, 0)"
+        sql = (f"SELECT CAST(t AS DATE) AS day, hour(t) AS hour, avg(v) AS value, sum(n) AS n FROM ("
+               f"SELECT ((b AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS t, {v} AS v, n FROM ({inner})) "
+               "GROUP BY ALL ORDER BY day, hour")  # fmt: skip
+        return self._explore_df(sql, params)
+
 
 def open_warehouse(settings: Any) -> Warehouse:
     """The warehouse a configuration describes (file, memory limit, threads, the city's timezone)."""

@@ -61,9 +61,10 @@ def create_app(svc: Services) -> Dash:
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
-    from dashboard.pages import citymap, feeds, wall
+    from dashboard.pages import citymap, explore, feeds, wall
 
     feeds.register(app)
+    explore.register(app)
     citymap.register(app)
     wall.register(app)
 
