@@ -75,7 +75,6 @@ TEXT: dict[str, dict[str, str]] = {
     "domain.rain": {"zh": "雨量", "en": "Rain"},
     "domain.incident": {"zh": "应急事件", "en": "Incidents"},
     # -- explore --
-    "nav.explore": {"zh": "数据分析", "en": "Explore"},
     "explore.title": {"zh": "城市运行数据分析", "en": "Explore city data"},
     "explore.range": {"zh": "时间范围", "en": "Time range"},
     "explore.range.24h": {"zh": "近24小时", "en": "Last 24 h"},
