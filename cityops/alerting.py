@@ -42,6 +42,11 @@ from metrics.signals import (
 )
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import (
+    ActionError,
+    assign,
+    comment,
+    resolve,
+    silence,
     OPEN_STATES,
     Event,
     TickResult,
@@ -152,7 +157,7 @@ def state_from_row(row: dict[str, Any]) -> WarningState:
         peak_level=None if row.get("peak_level") is None or row.get("peak_level") != row.get("peak_level") else Level(int(row["peak_level"])),
         value=num(row.get("value")), threshold=num(row.get("threshold")), summary=row.get("summary") or "",
         evidence=json.loads(evidence) if isinstance(evidence, str) else (evidence or {}),
-        data_ts=_aware(row.get("data_ts")),
+        data_ts=_aware(row.get("data_ts")), assignee=row.get("assignee"), silenced_until=_aware(row.get("silenced_until")),
     )  # fmt: skip
 
 
@@ -317,13 +322,34 @@ class Alerting:
         )  # fmt: skip
 
     def acknowledge(self, warning_id: str, actor: str, note: str = "") -> WarningState:
+        return self.act(warning_id, "acknowledge", actor, note=note)
+
+    def act(self, warning_id: str, action: str, actor: str, *, note: str = "", assignee: str = "",
+            until: datetime | None = None) -> WarningState:  # fmt: skip
+        """An operator's action on a warning, under the tick's lock so it never races an evaluation.
+        The caller has checked the role (see cityops.auth); ``actor`` goes into the audit trail.
+        Raises :class:`~metrics.warnings.lifecycle.ActionError` when the action does not apply."""
         with self._lock:
             row = self.rt.warehouse.warning(warning_id)
             if row is None:
-                raise ConfigError(f"no warning {warning_id!r}")
-            st, tr = acknowledge(state_from_row(row), actor, self.rt.clock.now(), note)
-            self.rt.warehouse.save_warnings([st], [tr])
-            return st
+                raise ActionError(f"no warning {warning_id!r}")
+            st, now = state_from_row(row), self.rt.clock.now()
+            if action == "acknowledge":
+                new, tr = acknowledge(st, actor, now, note)
+            elif action == "assign":
+                new, tr = assign(st, actor, assignee, now)
+            elif action == "comment":
+                new, tr = comment(st, actor, note, now)
+            elif action == "resolve":
+                new, tr = resolve(st, actor, now, note)
+            elif action == "silence":
+                if until is None:
+                    raise ActionError("a silence needs an end time")
+                new, tr = silence(st, actor, until, now, note)
+            else:
+                raise ActionError(f"unknown action {action!r}")
+            self.rt.warehouse.save_warnings([new], [tr])
+            return new
 
 
 # -- back-test -----------------------------------------------------------------------------------------

@@ -394,6 +394,72 @@ def config_options() -> None:
     console.print(table)
 
 
+token_app = typer.Typer(help="Read-only, revocable tokens for wall screens.", no_args_is_help=True)
+user_app = typer.Typer(help="Users who sign in (they are listed in the configuration's [auth] section).",
+                       no_args_is_help=True)  # fmt: skip
+app.add_typer(token_app, name="display-token")
+app.add_typer(user_app, name="user")
+
+
+def _tokens(config: str | None) -> Any:
+    from cityops.auth import DisplayTokens
+
+    return DisplayTokens(_load(config).storage.display_tokens_path)
+
+
+@token_app.command("create")
+def display_token_create(
+    name: Annotated[str, typer.Argument(help="Which screen the token is for, e.g. 'wall-hall-1'.")],
+    config: ConfigOpt = None,
+    url: Annotated[str | None, typer.Option(help="Base URL of the dashboard as the screens reach it.")] = None,
+) -> None:
+    """Create a display token; the secret is shown once. Works while the server runs."""
+    settings = _load(config)
+    from cityops.auth import DisplayTokens
+
+    token, secret = DisplayTokens(settings.storage.display_tokens_path).create(name)
+    base = (url or f"http://{settings.server.host}:{settings.server.port}").rstrip("/")
+    console.print(f"display token {token.token_id} for {token.name!r} (shown only now; keep it like a key):")
+    console.print(secret, highlight=False)
+    console.print(f"open on the screen: {base}/wall?token={secret}", highlight=False)
+
+
+@token_app.command("revoke")
+def display_token_revoke(
+    ref: Annotated[str, typer.Argument(help="Id or name of the token.")], config: ConfigOpt = None
+) -> None:
+    """Revoke a display token; its screen shows 'not authorised' at its next heartbeat (seconds)."""
+    token = _tokens(config).revoke(ref)
+    console.print(f"revoked display token {token.token_id} ({token.name})")
+
+
+@token_app.command("list")
+def display_token_list(config: ConfigOpt = None) -> None:
+    """The display tokens, active and revoked (never the secrets)."""
+    table = Table(title="display tokens")
+    for col in ("id", "name", "created", "revoked"):
+        table.add_column(col)
+    for tok in _tokens(config).list():
+        table.add_row(tok.token_id, tok.name, tok.created_at, tok.revoked_at or "")
+    console.print(table)
+
+
+@user_app.command("hash-password")
+def user_hash_password(
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")] = False,
+) -> None:
+    """Print the hash of a password for [[auth.users]] password_hash (the password itself is never stored)."""
+    from cityops.auth import hash_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise ConfigError("the password is empty", hint="give a non-empty password")
+    console.print(hash_password(password), highlight=False)
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("CITYOPS_LOG", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

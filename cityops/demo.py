@@ -25,6 +25,8 @@ DEMO_TOKEN = "demo-traffic-token"
 # The demo clock starts this long before the rainstorm's peak, so rivers rise within minutes.
 DEMO_LEAD = timedelta(hours=3, minutes=30)
 DEMO_HISTORY = timedelta(days=1)
+# The demo users' passwords (their hashes are in demo.toml); printed at start.
+DEMO_USERS = (("duty", "duty-demo", "operator"), ("analyst", "analyst-demo", "analyst"), ("admin", "admin-demo", "admin"))
 
 
 def demo_settings(data_dir: Path, feeds_url: str, *, port: int | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,9 +105,16 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
                 if report.status == "failed":
                     console.print(f"[red]backfill of {name} failed:[/] {report.error}")
         server = build_server(rt)
-        console.print(f"\n[bold green]wall:[/] {server.url}/wall   map: {server.url}/map   feeds: {server.url}/feeds   "
-                      f"health: {server.url}/healthz")  # fmt: skip
-        console.print("viewing needs no sign-in in the demo. Ctrl-C stops everything.")
+        from cityops.auth import DisplayTokens
+
+        _, secret = DisplayTokens(settings.storage.display_tokens_path).create("demo-wall")
+        u = server.url
+        console.print(f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   warnings: {u}/warnings   "
+                      f"feeds: {u}/feeds   health: {u}/healthz", highlight=False)  # fmt: skip
+        console.print(f"wall screen with its display token: {u}/wall?token={secret}", highlight=False)
+        console.print("viewing needs no sign-in in the demo; to acknowledge or resolve warnings sign in at "
+                      f"{u}/login as " + ", ".join(f"{n} / {p} ({r})" for n, p, r in DEMO_USERS), highlight=False)  # fmt: skip
+        console.print("Ctrl-C stops everything.")
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("\nstopping…")

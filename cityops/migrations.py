@@ -265,4 +265,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE SEQUENCE warning_transition_seq;
         """,
     ),
+    (
+        4,
+        "operators silence a warning for a period",
+        """
+        ALTER TABLE warning ADD COLUMN silenced_until TIMESTAMP;
+        """,
+    ),
 ]

@@ -87,6 +87,14 @@ class StorageSettings(_Model):
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
 
+    @property
+    def display_tokens_path(self) -> Path:
+        return self.data_dir / "display-tokens.json"
+
+    @property
+    def session_key_path(self) -> Path:
+        return self.data_dir / "session.key"
+
 
 class ServerSettings(_Model):
     host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
@@ -371,6 +379,43 @@ class MapSettings(_Model):
     zoom: float = Field(7.6, ge=0, le=20, description="Initial zoom of the city map.")
 
 
+class UserSettings(_Model):
+    """A person who signs in. Passwords are stored hashed (`cityops user hash-password`)."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="Sign-in name.")
+    role: Literal["viewer", "analyst", "operator", "admin"] = Field(
+        ..., description="viewer < analyst < operator (acknowledge, resolve, silence) < admin (replay, re-render)."
+    )
+    password_hash: str = Field(..., description="scrypt hash from `cityops user hash-password`; never the password.")
+    display_name: str | None = Field(None, description="Name shown in the audit trail, e.g. '值班员 李明'.")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_format(cls, value: str) -> str:
+        from cityops.auth import check_hash_format
+
+        return check_hash_format(value)
+
+
+class AuthSettings(_Model):
+    """Sign-in. Viewing without signing in is `server.anonymous_viewer`; changes always need a user."""
+
+    users: list[UserSettings] = Field(default_factory=list, description="Users and their roles.")
+    secret_key: str | None = Field(
+        None, description="Key signing session cookies ('${ENV}' from the environment); default a random key kept in <data_dir>/session.key."
+    )
+    session_lifetime: Duration = Field(timedelta(hours=12), description="A sign-in lasts this long (a duty shift).")
+
+    @field_validator("users")
+    @classmethod
+    def _unique(cls, value: list[UserSettings]) -> list[UserSettings]:
+        names = [u.name for u in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"user name(s) {', '.join(dupes)} given more than once")
+        return value
+
+
 class CompositeSettings(_Model):
     """The city-operations index: weights of the domains (see metrics/composite.py; a convention)."""
 
@@ -407,6 +452,7 @@ class Settings(_Model):
     composite: CompositeSettings = Field(default_factory=CompositeSettings)
     map: MapSettings = Field(default_factory=MapSettings)
     notifications: list[NotificationTarget] = Field(default_factory=list)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     source_path: Path | None = Field(None, exclude=True, description="File the settings came from.")
 
     @model_validator(mode="after")

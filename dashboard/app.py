@@ -61,7 +61,10 @@ def create_app(svc: Services) -> Dash:
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
+    from dashboard import auth
     from dashboard.pages import citymap, explore, feeds, wall
+
+    auth.install(server, svc.settings, svc.runtime.environ)
 
     feeds.register(app)
     explore.register(app)

@@ -129,6 +129,30 @@ TEXT: dict[str, dict[str, str]] = {
     "explore.th.rain3": {"zh": "大雨", "en": "Heavy rain"},
     "explore.th.rain4": {"zh": "暴雨", "en": "Rainstorm"},
     "explore.th.rain5": {"zh": "大暴雨", "en": "Downpour"},
+    # -- warnings --
+    # -- auth --
+    "auth.title": {"zh": "登录", "en": "Sign in"},
+    "auth.name": {"zh": "用户名", "en": "User name"},
+    "auth.password": {"zh": "密码", "en": "Password"},
+    "auth.submit": {"zh": "登录", "en": "Sign in"},
+    "auth.failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "auth.locked": {"zh": "尝试次数过多，请5分钟后再试", "en": "Too many attempts; try again in 5 minutes"},
+    "auth.sign_in": {"zh": "登录", "en": "Sign in"},
+    "auth.sign_out": {"zh": "退出", "en": "Sign out"},
+    "auth.anonymous": {"zh": "访客（只读）", "en": "Guest (read-only)"},
+    "auth.display_denied": {"zh": "此显示屏未获授权", "en": "This screen is not authorised"},
+    "auth.display_denied_hint": {"zh": "显示令牌无效或已撤销。请管理员用 cityops display-token create 生成新令牌。本页每分钟重试。",
+                                 "en": "The display token is unknown or revoked. Ask an administrator for a new one "
+                                       "(cityops display-token create). This page retries every minute."},
+    "role.viewer": {"zh": "查看", "en": "viewer"},
+    "role.analyst": {"zh": "分析", "en": "analyst"},
+    "role.operator": {"zh": "值班", "en": "operator"},
+    "role.admin": {"zh": "管理", "en": "admin"},
+    "nav.wall": {"zh": "大屏", "en": "Wall"},
+    "nav.map": {"zh": "一张图", "en": "Map"},
+    "nav.explore": {"zh": "分析", "en": "Explore"},
+    "nav.warnings": {"zh": "预警处置", "en": "Warnings"},
+    "nav.snapshots": {"zh": "每日快报", "en": "Daily reports"},
 }
 
 

@@ -78,6 +78,8 @@ class WarningState:
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     data_ts: datetime | None = None
+    assignee: str | None = None
+    silenced_until: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -190,6 +192,11 @@ def advance(
         silenced = suppressed_rules.get(rule.id) or (
             suppressed_domains.get(rule.domain) if rule.kind != "feed_stale" else None
         )
+        if st is not None and st.silenced_until is not None:
+            if now < st.silenced_until:
+                silenced = silenced or st.suppressed_reason or f"silenced until {st.silenced_until:%Y-%m-%d %H:%M}"
+            else:
+                st = replace(st, silenced_until=None)
 
         if st is None:
             if silenced:
@@ -283,10 +290,65 @@ def _new_warning(rule: Rule, pack: RulePack, finding: Finding, now: datetime) ->
     )  # fmt: skip
 
 
+# -- operator actions (from outside the evaluator; each returns the new state and its audit line) ------
+
+
+class ActionError(ValueError):
+    """An operator action that does not apply to the warning in its current state."""
+
+
+def _audit(st: WarningState, new: WarningState, now: datetime, actor: str, reason: str) -> Transition:
+    return Transition(st.warning_id, st.dedup_key, now, st.state, new.state, st.level, new.level, actor, reason)
+
+
+def _require_open(st: WarningState, action: str) -> None:
+    if not st.is_open:
+        raise ActionError(f"{st.warning_id} is {st.state}; only an open warning can be {action}")
+
+
 def acknowledge(st: WarningState, actor: str, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
-    """An operator acknowledges an active warning (an action from outside the evaluator)."""
+    """An operator acknowledges an active warning: it has been seen and someone is on it."""
     if st.state != "active":
-        raise ValueError(f"only an active warning can be acknowledged; {st.warning_id} is {st.state}")
+        raise ActionError(f"only an active warning can be acknowledged; {st.warning_id} is {st.state}")
     new = replace(st, state="acknowledged", acknowledged_at=now, acknowledged_by=actor, updated_at=now)
-    return new, Transition(st.warning_id, st.dedup_key, now, "active", "acknowledged", st.level, st.level, actor,
-                           note or "acknowledged")  # fmt: skip
+    return new, _audit(st, new, now, actor, f"acknowledged: {note}" if note else "acknowledged")
+
+
+def assign(st: WarningState, actor: str, assignee: str, now: datetime) -> tuple[WarningState, Transition]:
+    """Give the warning to a person or unit (empty: unassign)."""
+    _require_open(st, "assigned")
+    assignee = assignee.strip()
+    new = replace(st, assignee=assignee or None, updated_at=now)
+    return new, _audit(st, new, now, actor, f"assigned to {assignee}" if assignee else "unassigned")
+
+
+def comment(st: WarningState, actor: str, text: str, now: datetime) -> tuple[WarningState, Transition]:
+    """A note in the audit trail (open or closed warnings: a closing remark is a comment too)."""
+    text = text.strip()
+    if not text:
+        raise ActionError("a comment must not be empty")
+    new = replace(st, updated_at=now)
+    return new, _audit(st, new, now, actor, f"comment: {text}")
+
+
+def resolve(st: WarningState, actor: str, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
+    """An operator closes the warning. If its condition still holds, the next tick raises a new one:
+    closing a warning does not make the river fall."""
+    _require_open(st, "resolved")
+    new = replace(st, state="resolved", resolved_at=now, updated_at=now, silenced_until=None)
+    return new, _audit(st, new, now, actor, f"resolved by operator: {note}" if note else "resolved by operator")
+
+
+def silence(st: WarningState, actor: str, until: datetime, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
+    """Suppress the warning until ``until`` (no reminders, no escalation notices); it comes back by
+    itself when the period ends if its condition still holds."""
+    _require_open(st, "silenced")
+    if until <= now:
+        raise ActionError("a silence must end in the future")
+    reason = f"silenced by {actor} until {until:%Y-%m-%d %H:%M}" + (f": {note}" if note else "")
+    from_state = st.suppressed_from if st.state == "suppressed" else st.state
+    if from_state == "pending":
+        from_state = "active"
+    new = replace(st, state="suppressed", suppressed_from=from_state, suppressed_reason=reason, silenced_until=until,
+                  updated_at=now)  # fmt: skip
+    return new, _audit(st, new, now, actor, reason)

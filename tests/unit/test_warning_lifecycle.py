@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from metrics.levels import Level
 from metrics.warnings.evaluate import evaluate_pack
-from metrics.warnings.lifecycle import acknowledge, advance
+from metrics.warnings.lifecycle import ActionError, acknowledge, advance, assign, comment, resolve, silence
 from metrics.warnings.rules import (
     Rule,
     RulePack,
@@ -210,3 +210,57 @@ def test_a_prediction_clears_when_the_entity_reports_without_a_crossing() -> Non
     level_only = signals({"S": 11.2}, T0 + STEP)  # the station reports, the crossing has happened: no ETA
     res = advance(pack, res.states, evaluate_pack(pack, level_only, pd.DataFrame()), T0 + STEP)
     assert [w.state for w in res.closed] == ["resolved"]
+
+
+def _raised(level: float = 10.5):
+    pack = pack_of(level_rule(debounce="0m", remind_every="15m"))
+    res = advance(pack, {}, evaluate_pack(pack, signals({"S": level}, T0), pd.DataFrame()), T0)
+    (st,) = res.states.values()
+    return pack, st
+
+
+def _tick(pack: RulePack, st, value: float, now: datetime):
+    return advance(pack, {st.dedup_key: st}, evaluate_pack(pack, signals({"S": value}, now), pd.DataFrame()), now)
+
+
+def test_assign_and_comment_are_audited_without_changing_state() -> None:
+    _, st = _raised()
+    assigned, tr = assign(st, "duty", "水利局 王工", T0 + STEP)
+    assert assigned.assignee == "水利局 王工" and assigned.state == "active"
+    assert (tr.actor, tr.from_state, tr.to_state, tr.reason) == ("duty", "active", "active", "assigned to 水利局 王工")
+    noted, tr = comment(assigned, "duty", "  已电话通知  ", T0 + STEP)
+    assert tr.reason == "comment: 已电话通知" and noted.assignee == "水利局 王工"
+    with pytest.raises(ActionError, match="empty"):
+        comment(st, "duty", "   ", T0)
+
+
+def test_an_operator_resolution_closes_and_a_persisting_condition_is_a_new_warning() -> None:
+    pack, st = _raised()
+    done, tr = resolve(st, "duty", T0 + STEP, "现场核实")
+    assert done.state == "resolved" and done.resolved_at == T0 + STEP and tr.reason == "resolved by operator: 现场核实"
+    with pytest.raises(ActionError, match="only an open warning"):
+        resolve(done, "duty", T0 + 2 * STEP)
+    res = advance(pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0 + 2 * STEP), pd.DataFrame()), T0 + 2 * STEP)
+    (again,) = res.states.values()
+    assert again.warning_id != st.warning_id and again.state == "active"
+
+
+def test_silence_holds_until_its_end_then_the_warning_returns_by_itself() -> None:
+    pack, st = _raised()
+    until = T0 + 30 * 60 * timedelta(seconds=1)
+    silenced, tr = silence(st, "duty", until, T0 + STEP, "维修中")
+    assert silenced.state == "suppressed" and silenced.suppressed_from == "active" and "维修中" in tr.reason
+    with pytest.raises(ActionError, match="future"):
+        silence(st, "duty", T0, T0 + STEP)
+    now, current = T0 + STEP, silenced
+    seen = []
+    while now < until + 3 * STEP:
+        now += STEP
+        res = _tick(pack, current, 11.5, now)  # it even escalates underneath: no notice while silenced
+        (current,) = res.states.values()
+        seen.append((now, current.state, [e.kind for e in res.events]))
+    during = [s for at, s, _ in seen if at < until]
+    after = [(s, ev) for at, s, ev in seen if at >= until]
+    assert set(during) == {"suppressed"} and all(not ev for at, _, ev in seen if at < until)
+    assert after[0][0] == "active" and "escalated" in after[0][1]
+    assert current.silenced_until is None

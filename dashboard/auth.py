@@ -1,0 +1,225 @@
+"""Sign-in and access for the web app: who is asking, on every request, decided on the server.
+
+* A signed-in user (session cookie, signed) has the role the configuration gives them *now*: removing
+  a user from the configuration ends their access at the next request.
+* A wall screen presents a display token (``/wall?token=…`` once; a cookie afterwards). It may read,
+  never change anything. A revoked or unknown token gets a dark "this screen is not authorised" page
+  that keeps retrying — never a login page.
+* Everyone else is the anonymous viewer when ``server.anonymous_viewer`` is on, else nobody: pages
+  redirect to ``/login``, data callbacks answer 401.
+
+Pages hide buttons a role may not use, but that is only courtesy: every change checks the role in the
+callback that makes it (:func:`current_principal` + :func:`cityops.auth.require`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, g, redirect, request, session
+from markupsafe import escape
+
+from cityops.auth import NOBODY, DisplayTokens, Principal, verify_password
+from cityops.values import resolve_secret
+from dashboard.i18n import t
+
+DISPLAY_COOKIE = "cityops_display"
+TOKEN_PARAM = "token"
+# Served to anyone: the app's static files, its health, the sign-in page and Dash's own plumbing
+# (which carries no data: pages' content comes through callbacks, which are checked).
+OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_dash-layout", "/_dash-dependencies", "/_favicon.ico",
+                 "/map/glyphs/", "/login", "/logout", "/healthz", "/_reload-hash")  # fmt: skip
+WALL_PATHS = ("/wall", "/wall/heartbeat")
+MAX_FAILURES, LOCKOUT_S = 5, 300.0
+
+
+def current_principal() -> Principal:
+    """Who made the current request (set for every request by the gate)."""
+    return getattr(g, "principal", NOBODY)  # type: ignore[no-any-return]
+
+
+def session_key(settings: Any, environ: dict[str, str]) -> bytes:
+    """The configured key, or a random one kept in the data directory (sessions survive restarts)."""
+    if settings.auth.secret_key:
+        return resolve_secret(settings.auth.secret_key, environ).encode("utf-8")
+    path: Path = settings.storage.session_key_path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32), "ascii")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text("ascii").strip().encode("ascii")
+
+
+class Gate:
+    """The access decisions of one app."""
+
+    def __init__(self, settings: Any, tokens: DisplayTokens) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.users = {u.name: u for u in settings.auth.users}
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def user_principal(self, name: str | None) -> Principal | None:
+        user = self.users.get(name or "")
+        if user is None:
+            return None
+        return Principal(user.name, user.role, "user", user.display_name or "")
+
+    def presented_token(self) -> str | None:
+        return request.args.get(TOKEN_PARAM) or request.cookies.get(DISPLAY_COOKIE)
+
+    def principal(self) -> Principal:
+        user = self.user_principal(session.get("user"))
+        if user is not None:
+            return user
+        display = self.tokens.principal(self.presented_token())
+        if display is not None:
+            return display
+        if self.settings.server.anonymous_viewer:
+            return Principal("anonymous", "viewer", "anonymous", "")
+        return NOBODY
+
+    # -- sign-in with a lockout against guessing ----------------------------------------------
+
+    def locked(self, name: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < LOCKOUT_S]
+            self._failures[name] = recent
+            return len(recent) >= MAX_FAILURES
+
+    def check(self, name: str, password: str) -> Principal | None:
+        if self.locked(name):
+            return None
+        user = self.users.get(name)
+        # Verify against something even for an unknown name, so timing does not tell names apart.
+        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH) and user is not None
+        if not ok:
+            with self._lock:
+                self._failures.setdefault(name, []).append(time.monotonic())
+            return None
+        with self._lock:
+            self._failures.pop(name, None)
+        return self.user_principal(name)
+
+
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+def _lang() -> str:
+    lang = request.args.get("lang") or request.form.get("lang") or "zh"
+    return lang if lang in ("zh", "en") else "zh"
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this server (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/wall"
+    return value
+
+
+def login_page(lang: str, next_path: str, message: str = "", name: str = "") -> str:
+    other = "en" if lang == "zh" else "zh"
+    msg = f'<p class="login-error" role="alert">{escape(message)}</p>' if message else ""
+    return f"""<!doctype html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(t('auth.title', lang))} · cityops</title>
+<link rel="stylesheet" href="/assets/cityops.css"></head>
+<body class="login-body"><main class="login-card">
+<h1>{escape(t('app.title', lang))}</h1><h2>{escape(t('auth.title', lang))}</h2>{msg}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{escape(next_path)}"><input type="hidden" name="lang" value="{lang}">
+<label>{escape(t('auth.name', lang))}<input name="name" id="login-name" autocomplete="username" value="{escape(name)}" required autofocus></label>
+<label>{escape(t('auth.password', lang))}<input name="password" id="login-password" type="password" autocomplete="current-password" required></label>
+<button type="submit" id="login-submit">{escape(t('auth.submit', lang))}</button>
+</form>
+<p class="login-foot"><a href="/login?next={quote(next_path)}&lang={other}">{escape(t('lang.switch', lang))}</a></p>
+</main></body></html>"""
+
+
+def display_denied_page(lang: str) -> str:
+    return f"""<!doctype html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="60"><title>cityops</title>
+<link rel="stylesheet" href="/assets/cityops.css"></head>
+<body class="display-denied"><main><h1>{escape(t('auth.display_denied', lang))}</h1>
+<p>{escape(t('auth.display_denied_hint', lang))}</p></main></body></html>"""
+
+
+def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
+    """Put the gate in front of every request of ``server`` and add /login and /logout."""
+    from datetime import timedelta
+
+    server.secret_key = session_key(settings, environ)
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="cityops_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.auth.session_lifetime.total_seconds()),
+    )  # fmt: skip
+    gate = Gate(settings, DisplayTokens(settings.storage.display_tokens_path))
+
+    @server.before_request
+    def decide() -> Any:
+        path = request.path
+        if path.startswith(OPEN_PREFIXES):
+            g.principal = gate.principal() if path.startswith("/_dash") else NOBODY
+            return None
+        principal = g.principal = gate.principal()
+        if path.startswith("/_dash-update-component"):
+            if principal.role is None:
+                return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
+            return None
+        is_wall = path in WALL_PATHS
+        if principal.kind == "display" and not is_wall:
+            principal = g.principal = NOBODY  # a display token opens the wall only
+        if principal.role is not None:
+            return None
+        if path == "/wall/heartbeat" or request.method != "GET":
+            return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
+        if is_wall and gate.presented_token():
+            return Response(display_denied_page(_lang()), status=403, mimetype="text/html")
+        return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}", code=302)
+
+    @server.after_request
+    def remember_display(response: Response) -> Response:
+        token = request.args.get(TOKEN_PARAM)
+        principal = current_principal()
+        if token and principal.kind == "display":
+            response.set_cookie(DISPLAY_COOKIE, token, max_age=10 * 365 * 86400, httponly=True, samesite="Lax")
+        return response
+
+    @server.get("/wall/heartbeat")
+    def wall_heartbeat() -> Any:
+        return {"ok": True, "principal": current_principal().kind}
+
+    @server.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        lang = _lang()
+        next_path = _safe_next(request.values.get("next"))
+        if request.method == "GET":
+            return Response(login_page(lang, next_path), mimetype="text/html")
+        name = (request.form.get("name") or "").strip()
+        if gate.locked(name):
+            return Response(login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html")
+        principal = gate.check(name, request.form.get("password") or "")
+        if principal is None:
+            return Response(login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html")
+        session.clear()
+        session["user"] = principal.name
+        session.permanent = True
+        return redirect(next_path, code=303)
+
+    @server.route("/logout", methods=["GET", "POST"])
+    def logout() -> Any:
+        session.clear()
+        return redirect(f"/login?lang={_lang()}", code=303)
+
+    return gate

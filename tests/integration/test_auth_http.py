@@ -1,0 +1,107 @@
+"""The sign-in gate over real HTTP requests to the app (Flask's test client; a real DuckDB file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cityops.auth import DisplayTokens, hash_password
+from cityops.services import Services
+from dashboard.app import create_app
+from tests.conftest import build_runtime
+
+PASSWORD = "堤防-duty-1"
+
+
+@pytest.fixture
+def client_for(tmp_path: Path) -> Iterator[Any]:
+    made: list[Any] = []
+
+    def make(anonymous: bool = False) -> Any:
+        users = [{"name": "duty", "role": "operator", "display_name": "值班员", "password_hash": hash_password(PASSWORD)}]
+        rt = build_runtime(tmp_path, {}, extra={"auth": {"users": users}, "server": {"anonymous_viewer": anonymous}})
+        made.append(rt)
+        app = create_app(Services(rt))
+        client = app.server.test_client()
+        client.settings = rt.settings
+        return client
+
+    yield make
+    for rt in made:
+        rt.warehouse.close()
+
+
+def sign_in(client: Any, name: str = "duty", password: str = PASSWORD, next_path: str = "/feeds") -> Any:
+    return client.post("/login", data={"name": name, "password": password, "next": next_path})
+
+
+def test_pages_need_a_sign_in_and_data_callbacks_are_refused(client_for: Any) -> None:
+    client = client_for()
+    r = client.get("/feeds?lang=en")
+    assert r.status_code == 302 and r.headers["Location"] == "/login?next=/feeds%3Flang%3Den"
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    # what carries no data stays open: health, static assets, the sign-in page itself
+    assert client.get("/healthz").status_code in (200, 503)
+    css = client.get("/assets/cityops.css")
+    css.close()  # a file response: close it, as a WSGI server would
+    assert css.status_code == 200
+    assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_sign_in_sets_a_session_and_wrong_passwords_lock_out(client_for: Any) -> None:
+    client = client_for()
+    r = sign_in(client, password="wrong")
+    assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
+    r = sign_in(client)
+    assert r.status_code == 303 and r.headers["Location"] == "/feeds"
+    assert client.get("/feeds").status_code == 200
+    cookie = client.get_cookie("cityops_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    client.get("/logout")
+    assert client.get("/feeds").status_code == 302
+    for _ in range(5):
+        assert sign_in(client, password="guess").status_code == 401
+    r = sign_in(client)  # the right password, but locked for a while after five wrong ones
+    assert r.status_code == 429 and "5" in r.get_data(as_text=True)
+
+
+def test_no_open_redirect_after_sign_in(client_for: Any) -> None:
+    client = client_for()
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        r = sign_in(client, next_path=evil)
+        assert r.status_code == 303 and r.headers["Location"] == "/wall", evil
+
+
+def test_sign_in_form_escapes_what_it_echoes(client_for: Any) -> None:
+    client = client_for()
+    r = sign_in(client, name='"><script>alert(1)</script>', password="x")
+    body = r.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+
+
+def test_display_token_opens_the_wall_only_and_revocation_never_shows_a_login(client_for: Any) -> None:
+    client = client_for()
+    tokens = DisplayTokens(client.settings.storage.display_tokens_path)
+    _, secret = tokens.create("hall-1")
+    r = client.get(f"/wall?token={secret}")
+    assert r.status_code == 200
+    cookie = client.get_cookie("cityops_display")
+    assert cookie is not None and cookie.value == secret and cookie.http_only
+    assert client.get("/wall").status_code == 200  # the cookie alone, after the first visit
+    assert client.get("/wall/heartbeat").get_json()["principal"] == "display"
+    assert client.post("/_dash-update-component", json={"output": "x"}).status_code != 401  # the wall's data callbacks
+    assert client.get("/warnings").status_code == 302  # a screen's token opens nothing else
+    tokens.revoke("hall-1")
+    r = client.get("/wall")
+    assert r.status_code == 403 and "此显示屏未获授权" in r.get_data(as_text=True) and "/login" not in r.get_data(as_text=True)
+    assert client.get("/wall/heartbeat").status_code == 401  # the running wall reloads into that page
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_anonymous_viewing_when_configured(client_for: Any) -> None:
+    client = client_for(anonymous=True)
+    assert client.get("/feeds").status_code == 200
+    assert client.get("/wall/heartbeat").get_json()["principal"] == "anonymous"
