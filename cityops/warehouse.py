@@ -602,7 +602,7 @@ class Warehouse:
         "peak_level", "scope", "key", "entity_id", "name", "district_code", "basin", "condition_since", "created_at",
         "updated_at", "activated_at", "acknowledged_at", "acknowledged_by", "resolved_at", "clear_since",
         "last_reminder_at", "suppressed_from", "suppressed_reason", "value", "threshold", "summary", "evidence",
-        "data_ts",
+        "data_ts", "assignee", "silenced_until",
     )  # fmt: skip
 
     def _warning_row(self, st: Any) -> list[Any]:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cityops.alerting import Alerting, backtest, load_rule_pack
+from cityops.alerting import Alerting, backtest, load_rule_pack, state_from_row
 from cityops.clock import FixedClock
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.notify import NotificationTarget, Notifier
@@ -152,6 +152,22 @@ def test_live_ticks_persist_warnings_audit_and_notify(scenario_runtime: Runtime)
     row = rt.warehouse.warning(yuantan["warning_id"])
     assert row["state"] == "acknowledged" and row["acknowledged_by"] == "值班员张三"
     assert rt.warehouse.warning_transitions(yuantan["warning_id"])["actor"].iloc[-1] == "值班员张三"
+
+    # assigning and silencing are stored and read back; a silenced warning stays silent across ticks
+    engine.act(yuantan["warning_id"], "assign", "值班员张三", assignee="水文分局 李工")
+    now = rt.clock.now()
+    engine.act(yuantan["warning_id"], "silence", "值班员张三", until=now + timedelta(minutes=10), note="现场处置中")
+    engine.tick()
+    row = rt.warehouse.warning(yuantan["warning_id"])
+    assert row["state"] == "suppressed" and row["assignee"] == "水文分局 李工" and "现场处置中" in row["suppressed_reason"]
+    assert state_from_row(row).silenced_until == now + timedelta(minutes=10)
+    rt.clock.set(now + timedelta(minutes=15))  # type: ignore[attr-defined]  (the feeds are not stale yet)
+    engine.tick()
+    rt.clock.set(now)  # type: ignore[attr-defined]
+    row = rt.warehouse.warning(yuantan["warning_id"])
+    assert row["state"] == "acknowledged" and row["silenced_until"] is None  # back as it was, by itself
+    reasons = list(rt.warehouse.warning_transitions(yuantan["warning_id"])["reason"])
+    assert "assigned to 水文分局 李工" in reasons and "suppression ended" in reasons
 
     # orange and red events reached the webhook, blue and yellow did not (min_level)
     assert _Hook.received and {m["level"] for m in _Hook.received} <= {"orange", "red"}
