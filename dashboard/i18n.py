@@ -153,6 +153,14 @@ TEXT: dict[str, dict[str, str]] = {
     "nav.explore": {"zh": "分析", "en": "Explore"},
     "nav.warnings": {"zh": "预警处置", "en": "Warnings"},
     "nav.snapshots": {"zh": "每日快报", "en": "Daily reports"},
+    "wall.latest_incidents": {"zh": "最新事件：", "en": "Latest incidents:"},
+    "incident.type.waterlogging": {"zh": "内涝", "en": "waterlogging"},
+    "incident.type.traffic_accident": {"zh": "交通事故", "en": "traffic accident"},
+    "incident.type.landslide": {"zh": "山体滑坡", "en": "landslide"},
+    "incident.type.fire": {"zh": "火情", "en": "fire"},
+    "incident.type.tree_down": {"zh": "树木倒伏", "en": "fallen tree"},
+    "incident.type.flood": {"zh": "洪水", "en": "flood"},
+    "incident.type.other": {"zh": "其他", "en": "other"},
 }
 
 

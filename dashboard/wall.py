@@ -48,6 +48,27 @@ class WallSnapshot:
             self.extra["figure_json"] = self.figure.to_plotly_json()
         return self.extra["figure_json"]  # type: ignore[no-any-return]
     extra: dict[str, Any] = field(default_factory=dict)
+    latest_incidents: list[dict[str, Any]] = field(default_factory=list)
+
+
+LATEST_INCIDENTS = 5
+LATEST_WITHIN = timedelta(hours=6)
+
+
+def latest_incidents(incidents: pd.DataFrame, names: dict[str, str], now: datetime) -> list[dict[str, Any]]:
+    """The newest incidents of the last hours for the ticker: time, type, district, class, description
+    (feed text: it goes to the page as text, never as markup)."""
+    if incidents.empty:
+        return []
+    recent = incidents[incidents["reported_at"] >= pd.Timestamp(now - LATEST_WITHIN).tz_convert(None)]
+    recent = recent.sort_values(["reported_at", "incident_id"], ascending=False).head(LATEST_INCIDENTS)
+    out = []
+    for r in recent.to_dict("records"):
+        desc = r.get("description")
+        out.append({"at": r["reported_at"].to_pydatetime().replace(tzinfo=UTC), "type": r["type"],
+                    "district": names.get(r.get("district_code") or "", ""), "severity": int(r["severity"]),
+                    "description": (desc if isinstance(desc, str) else "")[:80]})  # fmt: skip
+    return out
 
 
 def _metric(signals: pd.DataFrame, domain: str, metric: str, scope: str = "entity") -> pd.DataFrame:
@@ -159,8 +180,10 @@ class WallCache:
                 name = (trace.name or "").split(" · ")[0]
                 if name not in allowed and name not in ("区县", "") and hasattr(trace, "opacity"):
                     trace.opacity = 0.2
+        names = svc.engine().context().names
         snap = WallSnapshot(now, tick, scene, compute_kpis(signals, open_inc), freshness, as_of, rows,
-                            self._trend(now), figure, self.computations)  # fmt: skip
+                            self._trend(now), figure, self.computations,
+                            latest_incidents=latest_incidents(incidents, names, now))  # fmt: skip
         _ = snap.figure_json  # serialise once here, not once per screen
         return snap
 

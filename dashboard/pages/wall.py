@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 from flask import request
 
-from dashboard.i18n import t
+from dashboard.i18n import t, t_or
 from metrics.levels import Level
 
 PREFIX = "wall"
@@ -177,13 +177,26 @@ def for_screen(figure: Any, width: float, glyphs_url: str) -> Any:
     return fig
 
 
+def build_ticker(snap: Any, svc: Any, lang: str) -> list[Any]:
+    """The scrolling line: the active warnings, then the newest incidents (their text as text)."""
+    parts: list[Any] = [html.Span(f"【{Level(w['level']).zh_color}】{w['summary']}", className=f"tick-warning level-{w['level']}")
+                        for w in snap.warnings] or [html.Span(t("wall.no_warnings", lang))]  # fmt: skip
+    if snap.latest_incidents:
+        parts.append(html.Span(t("wall.latest_incidents", lang), className="tick-label"))
+        for inc in snap.latest_incidents:
+            what = t_or(f"incident.type.{inc['type']}", lang, inc["type"])
+            text = f"{svc.local(inc['at']):%H:%M} {inc['district']} {what}（{inc['severity']}级）{inc['description']}"
+            parts.append(html.Span(text, className="tick-incident"))
+    return parts
+
+
 def refresh(_n: int | None, lang: str | None, width: float | None, seen: Any = None) -> tuple[Any, ...]:
     from dashboard.app import services
 
     svc = services()
     lang = lang or "zh"
     snap = svc.wall().get()
-    ticker = "　　".join(f"【{Level(w['level']).zh_color}】{w['summary']}" for w in snap.warnings) or t("wall.no_warnings", lang)
+    ticker = build_ticker(snap, svc, lang)
     clock = svc.local(svc.now()).strftime("%Y-%m-%d %H:%M")
     glyphs = request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf"
     scale = (width or BASE_WIDTH) / BASE_WIDTH

@@ -66,3 +66,27 @@ def test_a_bigger_screen_sees_the_same_city_one_zoom_closer() -> None:
     assert fig["data"][0]["textfont"]["size"] == 32 and fig["data"][0]["marker"]["size"] == [20, 36]
     assert fig["layout"]["map"]["style"]["glyphs"].startswith("http://wall.local/")
     assert shared["layout"]["map"]["zoom"] == 8.0 and shared["data"][0]["textfont"]["size"] == 16  # shared copy untouched
+
+
+def test_latest_incidents_in_the_ticker_are_text() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.pages.wall import build_ticker
+    from dashboard.wall import LATEST_INCIDENTS, latest_incidents
+
+    now = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
+    script = "<script>window.__pwned = 1</script>路面积水"
+    rows = [{"incident_id": f"E{i}", "type": "waterlogging", "severity": 3, "district_code": "441802",
+             "reported_at": pd.Timestamp(now - timedelta(minutes=10 * i)).tz_convert(None), "description": script}
+            for i in range(LATEST_INCIDENTS + 3)]  # fmt: skip
+    rows.append({**rows[0], "incident_id": "OLD", "reported_at": pd.Timestamp(now - timedelta(hours=7)).tz_convert(None)})
+    latest = latest_incidents(pd.DataFrame(rows), {"441802": "清城区"}, now)
+    assert [r["at"] for r in latest] == sorted((r["at"] for r in latest), reverse=True)
+    assert len(latest) == LATEST_INCIDENTS and all(r["at"] > now - timedelta(hours=6) for r in latest)
+    snap = SimpleNamespace(warnings=[], latest_incidents=latest)
+    svc = SimpleNamespace(local=lambda at: at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")))
+    spans = build_ticker(snap, svc, "zh")
+    texts = [s.children for s in spans]
+    assert texts[0] == "当前无生效预警" and texts[1] == "最新事件："
+    assert texts[2] == "12:00 清城区 内涝（3级）<script>window.__pwned = 1</script>路面积水"
+    assert all(isinstance(x, str) for x in texts)  # strings, which Dash renders as text
