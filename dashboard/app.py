@@ -63,6 +63,7 @@ def create_app(svc: Services) -> Dash:
     )
     from dashboard import auth
     from dashboard.pages import citymap, explore, feeds, wall
+    from dashboard.pages import warnings as warnings_page
 
     auth.install(server, svc.settings, svc.runtime.environ)
 
@@ -70,6 +71,7 @@ def create_app(svc: Services) -> Dash:
     explore.register(app)
     citymap.register(app)
     wall.register(app)
+    warnings_page.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:

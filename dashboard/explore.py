@@ -304,8 +304,8 @@ def thresholds_for(domain: str, metric: str, entity: Mapping[str, Any] | None, r
         item = _AQI_ITEMS[metric] + suffix
         for conc, iaqi in breakpoints(item, DEFAULT_EDITION)[1:]:
             if iaqi in (50, 100, 150, 200, 300):
-                level = {50: 1, 100: 2, 150: 3, 200: 4, 300: 5}[iaqi]
-                out.append(Threshold(f"explore.th.aqi{level}", float(conc), COLORS[level + 1], f"{item} IAQI {iaqi}"))
+                below = {50: 1, 100: 2, 150: 3, 200: 4, 300: 5}[iaqi]  # the category below the bound
+                out.append(Threshold(f"explore.th.aqi{below}", float(conc), COLORS[below + 1], f"{item} IAQI {iaqi}"))
     elif domain == "traffic" and metric == "speed_kmh" and entity is not None:
         from dashboard.figures.citymap import GRADE_COLORS
         from metrics.traffic import SPEED_THRESHOLDS

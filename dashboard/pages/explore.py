@@ -80,7 +80,8 @@ def metric_options(catalog: Catalog, domain: str, lang: str) -> list[dict[str, s
     out = []
     for name in d.values:
         col = d.column(name)
-        label = col.label or name
+        # built-in metrics are translated; a configured department's metric shows its configured label
+        label = t_or(f"explore.metric.{name}", lang, col.label or name) if d.storage != "long" else (col.label or name)
         out.append({"label": f"{label} ({col.unit})" if col.unit else label, "value": name})
     return out
 
@@ -163,7 +164,8 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
             html.Div(
                 [
                     html.Section([html.H2(t("explore.map", lang)),
-                                  dcc.Graph(id=ID_MAP, className="explore-map", config={**GRAPH_CONFIG, "scrollZoom": True})],
+                                  dcc.Graph(id=ID_MAP, className="explore-map",
+                                            config={**GRAPH_CONFIG, "scrollZoom": True})],  # type: ignore[arg-type]
                                  className="explore-panel explore-map-panel"),  # fmt: skip
                     html.Section(dcc.Graph(id=ID_SERIES, className="explore-graph", **graph), className="explore-panel"),  # type: ignore[arg-type]
                     html.Section(dcc.Graph(id=ID_DIST, className="explore-graph", **graph), className="explore-panel"),  # type: ignore[arg-type]
@@ -291,14 +293,10 @@ def render_map(key: str | None) -> Any:
     state = resolve_state(decode_state(key), catalog)
     style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
     layers = load_map_layers(svc)
-    center = settings.city.center or (113.0, 24.2)
-    zoom = settings.map.zoom
-    if state.district:
-        row = catalog.districts[catalog.districts["code"] == state.district]
-        if len(row) and pd.notna(row.iloc[0]["lon"]):
-            center, zoom = (float(row.iloc[0]["lon"]), float(row.iloc[0]["lat"])), zoom + 1
-    fig = build_city_map(layers, style=style, center=center, zoom=zoom, datum=settings.map.tile_datum, lang=state.lang,
-                         label_font=settings.map.glyph_stack, uirevision=f"explore-{state.district}")  # fmt: skip
+    # The whole city at the configured view; the user's own pan and zoom survive a drill-down (uirevision).
+    fig = build_city_map(layers, style=style, center=settings.city.center or (113.0, 24.2), zoom=settings.map.zoom,
+                         datum=settings.map.tile_datum, lang=state.lang, label_font=settings.map.glyph_stack,
+                         uirevision="explore")  # fmt: skip
     return decorate_map(fig, layers, catalog, state, datum=settings.map.tile_datum)
 
 

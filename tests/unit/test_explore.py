@@ -354,7 +354,7 @@ def test_callbacks_as_plain_functions(svc: Services) -> None:
         assert [o["value"] for o in eopts] == ["RAIN-A", "RAIN-B"]
         assert decode_state(qs) == ExploreState(district="441802", domain="rain", metric="rain_mm", entity="RAIN-B")
         figs = page.render(qs)
-        assert figs[0].data[-1].name == "时段雨量" and len(figs[0].data[-1].y) > 0
+        assert figs[0].data[-1].name == t("explore.metric.rain_mm", "zh") and len(figs[0].data[-1].y) > 0
         assert figs[5] == f"/explore/export.csv?{qs}"
         fig = page.render_map(key)
         clickable = {tr.name: tr.customdata[0] for tr in fig.data if tr.customdata is not None and isinstance(tr.customdata[0], str)}
