@@ -47,6 +47,19 @@ class WallSnapshot:
         if "figure_json" not in self.extra:
             self.extra["figure_json"] = self.figure.to_plotly_json()
         return self.extra["figure_json"]  # type: ignore[no-any-return]
+
+    @property
+    def figure_key(self) -> str:
+        """A digest of the map's content: screens redraw the map only when it really changed (a
+        5-minute feed changes it every few ticks, not every tick)."""
+        if "figure_key" not in self.extra:
+            import hashlib
+
+            import plotly.io as pio
+
+            text = pio.to_json(self.figure_json, validate=False, engine="json")
+            self.extra["figure_key"] = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+        return self.extra["figure_key"]  # type: ignore[no-any-return]
     extra: dict[str, Any] = field(default_factory=dict)
     latest_incidents: list[dict[str, Any]] = field(default_factory=list)
 
@@ -184,7 +197,7 @@ class WallCache:
         snap = WallSnapshot(now, tick, scene, compute_kpis(signals, open_inc), freshness, as_of, rows,
                             self._trend(now), figure, self.computations,
                             latest_incidents=latest_incidents(incidents, names, now))  # fmt: skip
-        _ = snap.figure_json  # serialise once here, not once per screen
+        _ = snap.figure_key  # serialise once here, not once per screen
         return snap
 
     def _trend(self, now: datetime) -> pd.DataFrame:

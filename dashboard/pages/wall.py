@@ -26,7 +26,7 @@ ID_TICKER = f"{PREFIX}-ticker"
 ID_TREND = f"{PREFIX}-trend"
 ID_LANG = f"{PREFIX}-lang"
 ID_SCREEN = f"{PREFIX}-screen"
-ID_SEEN = f"{PREFIX}-seen"  # the snapshot tick and width this screen last drew the map for
+ID_SEEN = f"{PREFIX}-seen"  # the map content and width this screen last drew
 BASE_WIDTH = 1920  # the design width; larger screens scale the figures' zoom and type
 
 CLASS_ZH = {1: "Ⅰ级", 2: "Ⅱ级", 3: "Ⅲ级", 4: "Ⅳ级"}
@@ -200,9 +200,9 @@ def refresh(_n: int | None, lang: str | None, width: float | None, seen: Any = N
     clock = svc.local(svc.now()).strftime("%Y-%m-%d %H:%M")
     glyphs = request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf"
     scale = (width or BASE_WIDTH) / BASE_WIDTH
-    drawn = [snap.tick, width or BASE_WIDTH]
-    # The map is only sent when it changed (a new tick or a new screen size): redrawing a WebGL map
-    # every poll would cancel its own glyph loads.
+    drawn = [snap.figure_key, width or BASE_WIDTH]
+    # The map is only sent when it changed (new content or a new screen size): redrawing a WebGL map
+    # every poll would cancel its own glyph loads, and resending it unchanged wastes the network.
     the_map = dash.no_update if seen == drawn else for_screen(snap.figure_json, width or BASE_WIDTH, glyphs)
     return (clock, t(f"wall.scene.{snap.scene}", lang), build_kpis(snap, svc, lang), the_map,
             build_warnings(snap, lang), build_trend(snap, svc, lang, scale), ticker, drawn)  # fmt: skip
