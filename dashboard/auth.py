@@ -40,7 +40,9 @@ MAX_FAILURES, LOCKOUT_S = 5, 300.0
 
 def current_principal() -> Principal:
     """Who made the current request (set for every request by the gate)."""
-    return getattr(g, "principal", NOBODY)  # type: ignore[no-any-return]
+    from flask import has_request_context
+
+    return getattr(g, "principal", NOBODY) if has_request_context() else NOBODY  # type: ignore[no-any-return]
 
 
 def session_key(settings: Any, environ: dict[str, str]) -> bytes:

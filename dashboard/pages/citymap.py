@@ -8,6 +8,8 @@ import dash
 from dash import Input, Output, State, dcc, html
 from flask import request
 
+from dashboard.auth import current_principal
+from dashboard.components import build_nav
 from dashboard.i18n import t
 
 PREFIX = "map"
@@ -26,13 +28,14 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Store(id=ID_VIEW, data=None),
             dcc.Interval(id=ID_INTERVAL, interval=15_000),
+            build_nav("/map", lang, current_principal()),
             html.Header(
                 [html.H1(t("map.title", lang)), html.Span(id=ID_STATUS, className="clock"),
                  html.A(t("lang.switch", lang), href=f"/map?lang={other}", className="lang-switch")],
                 className="page-header",
             ),  # fmt: skip
             dcc.Graph(id=ID_GRAPH, className="city-map", config={"displaylogo": False, "scrollZoom": True},
-                      style={"height": "calc(100vh - 90px)"}),  # fmt: skip
+                      style={"height": "calc(100vh - 130px)"}),  # fmt: skip
         ],
         className="page map-page",
     )

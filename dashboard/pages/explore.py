@@ -36,6 +36,8 @@ from dashboard.explore import (
     load_explore_data,
     resolve_state,
 )
+from dashboard.auth import current_principal
+from dashboard.components import build_nav
 from dashboard.i18n import t, t_or
 
 PREFIX = "explore"
@@ -154,6 +156,7 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
             dcc.Store(id=ID_STATE, data=qs),
             dcc.Store(id=ID_MAPKEY, data=map_key(state)),
             dcc.Store(id=ID_URLSYNC),
+            build_nav("/explore", lang, current_principal()),
             html.Header(
                 [html.H1(t("explore.title", lang)), html.Span(id=ID_STATUS, className="clock"),
                  html.A(t("lang.switch", lang), id=ID_LANG_LINK, href=f"/explore?{encode_state(replace(state, lang=other))}",

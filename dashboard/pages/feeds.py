@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
+from dashboard.auth import current_principal
+from dashboard.components import build_nav
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
 
@@ -20,6 +23,10 @@ ID_QUARANTINE = f"{PREFIX}-quarantine"
 ID_LANG = f"{PREFIX}-lang"
 ID_CLOCK = f"{PREFIX}-clock"
 ID_FEED = f"{PREFIX}-feed"
+ID_REPLAY = f"{PREFIX}-replay"
+ID_MESSAGE = f"{PREFIX}-message"
+
+log = logging.getLogger("cityops.feeds")
 
 FRESHNESS_CLASS = {"fresh": "badge fresh", "late": "badge late", "stale": "badge stale", "never": "badge never"}
 
@@ -67,11 +74,21 @@ def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: A
     return html.Table([head, html.Tbody(body)], className="grid", id=f"{ID_TABLE}-table")
 
 
-def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str) -> html.Table:
+def replay_button_id(run_id: str) -> dict[str, str]:
+    return {"type": ID_REPLAY, "run": run_id}
+
+
+def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: bool = False) -> html.Table:
+    """Recent runs; an administrator gets a replay button on every run that landed a payload."""
     cols = ("run", "status", "started", "duration", "fetched", "inserted", "updated", "rejected", "error")
-    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in cols]))
+    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in cols] + ([html.Th("")] if can_replay else [])))
     body = []
     for rec in runs.to_dict("records"):
+        replay = []
+        if can_replay:
+            landed = isinstance(rec.get("raw_path"), str) and rec["status"] != "running" and rec["rows_fetched"] > 0
+            replay = [html.Td(html.Button(t("feeds.replay", lang), id=replay_button_id(rec["run_id"]), className="replay",
+                                          title=t("feeds.replay_hint", lang)) if landed else "")]  # fmt: skip
         body.append(
             html.Tr(
                 [
@@ -84,6 +101,7 @@ def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str) -> html.Table:
                     html.Td(int(rec["rows_updated"])),
                     html.Td(int(rec["rows_rejected"])),
                     html.Td(rec["error"] or "", className="error-text"),
+                    *replay,
                 ]
             )
         )
@@ -109,6 +127,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
         [
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Interval(id=ID_INTERVAL, interval=5_000),
+            build_nav("/feeds", lang, current_principal()),
             html.Header(
                 [
                     html.H1(t("feeds.title", lang)),
@@ -119,6 +138,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             ),
             html.Section(id=ID_TABLE),
             html.H2(t("feeds.runs", lang)),
+            html.Div(id=ID_MESSAGE, className="action-message", role="status"),
             html.Section(id=ID_RUNS),
             html.H2(t("feeds.quarantine", lang)),
             html.Section(id=ID_QUARANTINE),
@@ -138,10 +158,39 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
     now = svc.local(svc.now())
     return (
         build_health_table(health, svc.warehouse.last_runs(), svc, lang),
-        build_runs_table(runs, svc, lang),
+        build_runs_table(runs, svc, lang, can_replay=current_principal().can("replay")),
         build_quarantine_table(quarantine, lang),
         f"{t('clock.now', lang)} {now:%Y-%m-%d %H:%M}",
     )
+
+
+def replay(run_id: str, lang: str) -> html.Span:
+    """Replay a landed payload as a new run — administrators only, checked here on the server."""
+    from cityops.auth import PermissionDenied, require
+    from cityops.errors import CityopsError
+    from dashboard.app import services
+    from ingest.pipeline import replay_run
+
+    principal = current_principal()
+    try:
+        require(principal, "replay")
+        report = replay_run(services().runtime, run_id)
+    except PermissionDenied:
+        return html.Span(t("feeds.replay_denied", lang), className="error-text")
+    except CityopsError as exc:
+        return html.Span(f"{t('feeds.replay_failed', lang)} {run_id}: {exc}", className="error-text")
+    log.info("replay of %s by %s: %s as %s", run_id, principal.name, report.status, report.run_id)
+    done = t("feeds.replay_done", lang).format(run=run_id, new=report.run_id, status=t(f"status.{report.status}", lang),
+                                               inserted=report.rows_inserted, updated=report.rows_updated,
+                                               rejected=report.rows_rejected)  # fmt: skip
+    return html.Span(done, className="error-text" if report.status == "failed" else "ok-text")
+
+
+def on_replay(_clicks: list[int | None], lang: str | None) -> Any:
+    trigger = dash.ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(_clicks or []):
+        return dash.no_update
+    return replay(str(trigger["run"]), lang or "zh")
 
 
 def register(app: dash.Dash) -> None:
@@ -155,3 +204,5 @@ def register(app: dash.Dash) -> None:
         Input(ID_INTERVAL, "n_intervals"),
         State(ID_LANG, "data"),
     )(refresh)
+    app.callback(Output(ID_MESSAGE, "children"), Input({"type": ID_REPLAY, "run": ALL}, "n_clicks"), State(ID_LANG, "data"),
+                 prevent_initial_call=True)(on_replay)  # fmt: skip

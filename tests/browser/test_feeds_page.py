@@ -38,3 +38,46 @@ def test_language_switch(watched_page: Any, demo_server: Server) -> None:
     assert "Fresh" in page.locator("#feeds-health-table").inner_text()
     page.screenshot(path=str(OUTPUT / "feeds-en.png"))
     assert page.external == [] and page.console_errors == []
+
+
+def sign_in(page: Any, url: str, name: str, password: str, next_path: str) -> None:
+    page.goto(f"{url}/login?next={next_path}")
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_url(f"{url}{next_path}*")
+
+
+def test_only_an_admin_replays_a_run_and_the_server_checks(watched_page: Any, demo_server: Server) -> None:
+    from flask import Flask, g
+
+    from cityops.auth import Principal
+    from dashboard.pages.feeds import replay
+
+    page = watched_page
+    wh = demo_server.services.warehouse
+    page.goto(f"{demo_server.url}/feeds")
+    page.locator("#feeds-health-table").wait_for(timeout=15_000)
+    assert page.locator("button.replay").count() == 0  # the anonymous viewer has no replay buttons
+
+    run_id = wh.runs(feed="water", limit=1)["run_id"].iloc[0]
+    before = len(wh.runs(limit=1000))
+    # the callback refuses an operator even when called directly (a forged request)
+    with Flask("forged").test_request_context("/_dash-update-component", method="POST"):
+        g.principal = Principal("duty", "operator")
+        denied = replay(run_id, "zh")
+    assert "需要管理员权限" in denied.children and len(wh.runs(limit=1000)) == before
+
+    sign_in(page, demo_server.url, "admin", "admin-demo", "/feeds")
+    assert "管理员（演示）" in page.locator("#nav-user").inner_text()
+    button = page.locator(f"#feeds-runs tr:has-text('{run_id}') button.replay")
+    button.wait_for(timeout=15_000)
+    button.click()
+    message = page.locator("#feeds-message")
+    message.locator("text=已重放").wait_for(timeout=30_000)
+    replays = wh.runs(feed="water", limit=5)
+    replayed = replays[replays["replay_of"] == run_id]
+    assert len(replayed) == 1 and replayed["status"].iloc[0] == "ok"
+    assert replayed["run_id"].iloc[0] in message.inner_text()
+    page.screenshot(path=str(OUTPUT / "feeds-replay.png"))
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
