@@ -58,10 +58,11 @@ def _load(config: str | None) -> Any:
     return load_settings(path)
 
 
-def _runtime(config: str | None) -> Any:
+def _runtime(config: Any) -> Any:
+    """The runtime of a configuration (a --config value, or settings already loaded)."""
     from cityops.server import open_runtime
 
-    return open_runtime(_load(config))
+    return open_runtime(config if hasattr(config, "storage") else _load(config))
 
 
 def _text(value: Any) -> str:
@@ -347,6 +348,57 @@ def rules_backtest(
             console.print(f"{_local(rt.settings, at)}  {kind:<11} {level:<6} {rule:<32} {summary}", highlight=False)
     console.print(f"{len(result.events)} events; {result.open_at_end} warnings still open at the end")
     rt.warehouse.close()
+
+
+@app.command()
+def snapshot(
+    date_: Annotated[str | None, typer.Option("--date", help="Report day YYYY-MM-DD (its window ends at snapshots.cut_off "
+                                              "that day). Default: the last complete day.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Parent folder of the day's folder (default <data_dir>/snapshots).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Render the daily warning snapshot of a day; exit 1 when it failed or is incomplete.
+
+    Runs against a stopped server (DuckDB allows one writing process) or a copy of its database."""
+    from datetime import date
+
+    from dashboard.snapshot import last_complete_day, render_snapshot
+
+    settings = _load(config)
+    if date_ is None:
+        day = last_complete_day(datetime.now(UTC), settings.city.timezone, settings.snapshots.cut_off_time)
+    else:
+        try:
+            day = date.fromisoformat(date_)
+        except ValueError:
+            raise typer.BadParameter(f"{date_!r} is not a date YYYY-MM-DD", param_hint="--date") from None
+    from cityops.errors import DatabaseLockedError
+
+    try:
+        rt = _runtime(settings)
+    except DatabaseLockedError as exc:
+        raise DatabaseLockedError(
+            exc.message, hint="the running server renders snapshots itself (snapshots.cron; admins re-render on /snapshots); "
+            "for this command stop the server first, or copy the database file and point storage.database at the copy",
+        ) from None  # fmt: skip
+    try:
+        result = render_snapshot(rt, day, out_dir=out, trigger="manual")
+    finally:
+        rt.warehouse.close()
+    console.print(f"snapshot {day}: {result.directory}", highlight=False)
+    table = Table(title=f"snapshot {day} ({result.summary.get('window', {}).get('start', '')} → "
+                        f"{result.summary.get('window', {}).get('end', '')})")  # fmt: skip
+    table.add_column("")
+    table.add_column("", justify="right")
+    for row in result.summary.get("headline", []):
+        table.add_row(row["label"], row["value"])
+    table.add_row("files", str(len(result.files)))
+    table.add_row("seconds", f"{result.duration_s:.1f}")
+    console.print(table)
+    style = {"ok": "green", "partial": "yellow", "failed": "red"}[result.status]
+    console.print(f"status: [{style}]{result.status}[/]" + (f" — {result.reason}" if result.reason else ""), highlight=False)
+    if result.status != "ok":
+        raise typer.Exit(1)
 
 
 @config_app.command("check")

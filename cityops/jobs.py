@@ -54,6 +54,22 @@ def _tick(alerting: Any) -> None:
         log.exception("warning evaluation tick failed")
 
 
+def _snapshot(rt: Runtime) -> None:
+    """Render the day that just ended and deliver it (when configured); never kills the scheduler."""
+    try:
+        from dashboard.snapshot import deliver_snapshot, last_complete_day, render_snapshot
+
+        settings = rt.settings
+        day = last_complete_day(rt.clock.now(), settings.city.timezone, settings.snapshots.cut_off_time)
+        result = render_snapshot(rt, day, trigger="schedule")
+        if result.status != "ok":
+            log.warning("snapshot %s: %s: %s", day, result.status, result.reason)
+        if settings.snapshots.deliver:
+            deliver_snapshot(rt, result)
+    except Exception:  # the next day runs again; a bug must not kill the scheduler thread
+        log.exception("daily snapshot failed")
+
+
 def build_scheduler(
     rt: Runtime,
     *,
@@ -61,7 +77,8 @@ def build_scheduler(
     start_now: bool = True,
     alerting: Any | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler with one job per enabled feed and, with ``alerting``, the warning tick (not started)."""
+    """A scheduler with one job per enabled feed and, with ``alerting``, the warning tick and the daily
+    snapshot (``snapshot:daily``, when ``snapshots.enabled``); not started."""
     settings = rt.settings
     tz = settings.city.timezone
     enabled = [n for n, f in settings.feeds.items() if f.enabled]
@@ -96,6 +113,12 @@ def build_scheduler(
         scheduler.add_job(
             _tick, IntervalTrigger(seconds=tick, timezone=tz), args=[alerting], id="warnings:tick",
             name="evaluate warnings", max_instances=1, coalesce=True, misfire_grace_time=grace,
+        )  # fmt: skip
+    if alerting is not None and settings.snapshots.enabled:
+        # A warning report: scheduled alongside the warning evaluation that produces its content.
+        scheduler.add_job(
+            _snapshot, CronTrigger.from_crontab(settings.snapshots.cron, timezone=tz), args=[rt], id="snapshot:daily",
+            name="daily warning snapshot", max_instances=1, coalesce=True, misfire_grace_time=3600,
         )  # fmt: skip
     return scheduler
 

@@ -272,4 +272,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE warning ADD COLUMN silenced_until TIMESTAMP;
         """,
     ),
+    (
+        5,
+        "daily warning snapshots: one record per report day",
+        """
+        CREATE TABLE snapshot (
+            day           DATE PRIMARY KEY,   -- the report day (its window ends at the cut-off of this date)
+            status        TEXT NOT NULL,      -- ok | partial | failed
+            reason        TEXT,
+            trigger       TEXT NOT NULL,      -- manual | schedule | rerender
+            rendered_at   TIMESTAMP NOT NULL,
+            path          TEXT,
+            pack_version  TEXT,
+            files         INTEGER,
+            warnings      INTEGER
+        );
+        """,
+    ),
 ]

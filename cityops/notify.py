@@ -48,7 +48,9 @@ Formats
   receiver recomputes the HMAC over the raw body it received, compares in constant time, and rejects
   messages whose ``sent_at`` is too old.
 
-``wecom``: WeCom (企业微信) group bot, ``{"msgtype": "markdown", "markdown": {"content": ...}}``. WeCom
+``wecom``: WeCom (企业微信) group bot, ``{"msgtype": "markdown", "markdown": {"content": ...}}``; a
+notification carrying an ``image`` (a daily snapshot's summary PNG, at most 2 MB) is followed by a
+second message ``{"msgtype": "image", "image": {"base64": ..., "md5": ...}}`` (md5 of the raw bytes). WeCom
 markdown has three colours: red and orange warnings use ``warning`` (orange-red), yellow and blue use
 ``comment`` (grey), a resolution uses ``info`` (green). WeCom bots are not signed (the key is in the URL).
 
@@ -262,6 +264,7 @@ class Notification:
     at: datetime  # aware; when this event happened
     link: str | None = None  # the warning on the dashboard
     image_url: str | None = None  # for snapshots
+    image: bytes | None = field(default=None, repr=False)  # a snapshot's PNG: WeCom gets it as a second (image) message
     extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able details, passed on by the generic format
 
     def __post_init__(self) -> None:
@@ -423,6 +426,11 @@ def wecom_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> dic
         lines.append(f"[查看详情]({_md_url(note.link)})")
     content = _cut_utf8("\n".join(line for line in lines if line), WECOM_MAX_BYTES)
     return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+def wecom_image_payload(image: bytes) -> dict[str, Any]:
+    """The WeCom bot's image message: base64 of the PNG/JPEG bytes and the md5 of those raw bytes."""
+    return {"msgtype": "image", "image": {"base64": base64.b64encode(image).decode("ascii"), "md5": hashlib.md5(image).hexdigest()}}
 
 
 def dingtalk_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
@@ -675,25 +683,38 @@ def _deliver_one(
         for value in (target.url, target.secret):
             if value:  # hide every resolvable ${NAME} value from error text
                 secrets += [env[n[2:-1]] for n in _PLACEHOLDER.findall(value) if env.get(n[2:-1])]
-        while attempts < target.max_attempts:
-            if cancel is not None and cancel.is_set():
-                last = f" (last attempt: {outcome.error})" if attempts else ""
-                outcome = _Attempt(False, False, outcome.http_status, f"cancelled: the notifier was closed{last}")
-                break
-            remaining = deadline - time.monotonic()
-            if attempts and remaining <= 0:
-                break
-            url, headers, body = build_request(target, note, now=now(), environ=environ, timezone=timezone)
-            attempts += 1
-            per_attempt = max(0.05, min(target.timeout, remaining))
-            outcome = _send_once(client, target.format, url, headers, body, per_attempt, deadline)
-            if outcome.ok or not outcome.retry or attempts >= target.max_attempts:
-                break
-            delay = target.backoff * 2 ** (attempts - 1)
-            if time.monotonic() + delay >= deadline:
-                break
-            if delay > 0:
-                sleep(delay)
+        # A WeCom notification with an image is two messages: the text, then (once it got through) the image.
+        parts = 2 if target.format == "wecom" and note.image else 1
+        done = 0  # attempts spent on earlier messages
+        for part in range(parts):
+            if part:
+                if not outcome.ok:
+                    break
+                outcome = _Attempt(False, False, None, "not attempted")
+                done = attempts
+            while attempts - done < target.max_attempts:
+                if cancel is not None and cancel.is_set():
+                    last = f" (last attempt: {outcome.error})" if attempts else ""
+                    outcome = _Attempt(False, False, outcome.http_status, f"cancelled: the notifier was closed{last}")
+                    break
+                remaining = deadline - time.monotonic()
+                if attempts and remaining <= 0:
+                    break
+                url, headers, body = build_request(target, note, now=now(), environ=environ, timezone=timezone)
+                if part:
+                    body = _dumps(wecom_image_payload(note.image or b""))
+                attempts += 1
+                per_attempt = max(0.05, min(target.timeout, remaining))
+                outcome = _send_once(client, target.format, url, headers, body, per_attempt, deadline)
+                if outcome.ok or not outcome.retry or attempts - done >= target.max_attempts:
+                    break
+                delay = target.backoff * 2 ** (attempts - done - 1)
+                if time.monotonic() + delay >= deadline:
+                    break
+                if delay > 0:
+                    sleep(delay)
+            if part and not outcome.ok:
+                outcome = _Attempt(False, False, outcome.http_status, f"image message: {outcome.error}")
     except ConfigError as exc:
         outcome = _Attempt(False, False, None, str(exc))
     except Exception as exc:  # noqa: BLE001 - a delivery problem must never escape to the caller

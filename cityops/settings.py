@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -438,6 +438,52 @@ class CompositeSettings(_Model):
         return value
 
 
+class SnapshotSettings(_Model):
+    """The automated daily warning snapshot (dashboard/snapshot.py). The report for day D covers the 24 h
+    from the cut-off on D−1 to the cut-off on D, local time (cut-off 08:00: D−1 08:00 → D 08:00)."""
+
+    enabled: bool = Field(True, description="Render the snapshot on a schedule in the serving process (when rule packs are configured).")
+    cron: str = Field(
+        "0 8 * * *", description="When the scheduled render runs: 5-field crontab in the city's timezone "
+        "(at or after the cut-off; it renders the last complete day)."
+    )
+    cut_off: str = Field("08:00", description="Local time (HH:MM) at which a report day ends.")
+    deliver: bool = Field(True, description="Send the scheduled snapshot to notification targets whose events include 'snapshot'.")
+    base_url: str | None = Field(
+        None, description="Base URL of the dashboard for the report link (…/snapshots/YYYY-MM-DD/report.html); "
+        "default warnings.dashboard_url."
+    )
+    browser: Path | None = Field(
+        None, description="Chromium executable for the PNG export; default the first of chromium, "
+        "chromium-browser, google-chrome found on PATH (a browser is never downloaded)."
+    )
+    export_timeout: Duration = Field(timedelta(seconds=60), description="Longest time the PNG export of one figure may take.")
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"a 5-field crontab expression (minute hour day month weekday), e.g. '0 8 * * *'; "
+                             f"{value!r} is invalid: {exc}") from exc  # fmt: skip
+        return value
+
+    @field_validator("cut_off")
+    @classmethod
+    def _valid_cut_off(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"a local time HH:MM such as '08:00', not {value!r}")
+        return value
+
+    @property
+    def cut_off_time(self) -> time:
+        hour, minute = self.cut_off.split(":")
+        return time(int(hour), int(minute))
+
+
 class Settings(_Model):
     """The whole configuration. ``source_path`` is where it was read from (None for built-in)."""
 
@@ -453,6 +499,7 @@ class Settings(_Model):
     map: MapSettings = Field(default_factory=MapSettings)
     notifications: list[NotificationTarget] = Field(default_factory=list)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
     source_path: Path | None = Field(None, exclude=True, description="File the settings came from.")
 
     @model_validator(mode="after")
