@@ -62,7 +62,7 @@ def create_app(svc: Services) -> Dash:
         assets_folder=str(Path(__file__).parent / "assets"),
     )
     from dashboard import auth
-    from dashboard.pages import citymap, explore, feeds, wall
+    from dashboard.pages import citymap, explore, feeds, snapshots, wall
     from dashboard.pages import warnings as warnings_page
 
     auth.install(server, svc.settings, svc.runtime.environ)
@@ -71,6 +71,7 @@ def create_app(svc: Services) -> Dash:
     explore.register(app)
     citymap.register(app)
     wall.register(app)
+    snapshots.register(app)
     warnings_page.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
