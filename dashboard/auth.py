@@ -14,6 +14,7 @@ callback that makes it (:func:`current_principal` + :func:`cityops.auth.require`
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -27,6 +28,8 @@ from markupsafe import escape
 from cityops.auth import NOBODY, DisplayTokens, Principal, verify_password
 from cityops.values import resolve_secret
 from dashboard.i18n import t
+
+log = logging.getLogger("cityops.auth")
 
 DISPLAY_COOKIE = "cityops_display"
 TOKEN_PARAM = "token"
@@ -210,10 +213,13 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
             return Response(login_page(lang, next_path), mimetype="text/html")
         name = (request.form.get("name") or "").strip()
         if gate.locked(name):
+            log.warning("sign-in for %r locked after repeated failures (from %s)", name[:64], request.remote_addr)
             return Response(login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html")
         principal = gate.check(name, request.form.get("password") or "")
         if principal is None:
+            log.warning("sign-in refused for %r from %s", name[:64], request.remote_addr)
             return Response(login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html")
+        log.info("%s (%s) signed in from %s", principal.name, principal.role, request.remote_addr)
         session.clear()
         session["user"] = principal.name
         session.permanent = True

@@ -128,7 +128,10 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = write_config(tmp_path, feed_server.url("/speeds"))
+    from cityops.auth import hash_password
+
+    users = f'[[auth.users]]\nname = "ops"\nrole = "operator"\npassword_hash = "{hash_password("ops-pw")}"\n'
+    config = write_config(tmp_path, feed_server.url("/speeds"), users)
     proc = subprocess.Popen([*CITYOPS, "serve", "--config", str(config), "--port", str(port)], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -148,7 +151,10 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
         # the payload's reading is from 2026-06-15, long before "now": the feed is stale
         assert doc["feeds"] == {"speeds": "stale"} and doc["status"] == "degraded"
         page = httpx.get(f"http://127.0.0.1:{port}/feeds", timeout=5)
-        assert page.status_code == 200 and "_dash-config" in page.text
+        assert page.status_code == 302 and page.headers["location"].startswith("/login")  # no anonymous viewing
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, follow_redirects=True) as client:
+            page = client.post("/login", data={"name": "ops", "password": "ops-pw", "next": "/feeds"})
+            assert page.status_code == 200 and "_dash-config" in page.text
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
