@@ -639,13 +639,13 @@ class _Report:
             return t_or(f"incident.type.{v}", self.lang, str(v))
 
         counts = (inc.groupby(["type", "severity"]).size().rename("count").reset_index()
-                  if len(inc) else pd.DataFrame({"type": [], "severity": [], "count": []}))  # fmt: skip
+                  if len(inc) else pd.DataFrame({"type": pd.Series(dtype=object), "severity": [], "count": []}))  # fmt: skip
         counts["severity"] = counts["severity"].astype("int64")
         counts["count"] = counts["count"].astype("int64")
         counts["type_label"] = counts["type"].map(type_label)
         counts["class"] = counts["severity"].map(lambda s: severity_class(s, self.lang))
         stats = response_stats(inc, _naive(self.w.end), since=_naive(self.w.start)) if len(inc) else pd.DataFrame(
-            columns=["type", "response_count", "response_median_min", "response_p90_min"])  # fmt: skip
+            {"type": pd.Series(dtype=object), "response_count": [], "response_median_min": [], "response_p90_min": []})  # fmt: skip
         response = stats[(stats["type"] != ALL_TYPES) & (stats["response_count"] > 0)].copy() if len(stats) else stats
         response = response.assign(type_label=response["type"].map(type_label),
                                    median_min=response["response_median_min"].astype("float64").round(1),

@@ -103,7 +103,14 @@ def build_place_bars(places: pd.DataFrame, *, title: str, panel_titles: tuple[st
                                  name=level_names[level], legendgroup=str(level), showlegend=col == 1,
                                  marker={"color": level_color(level)}), row=1, col=col)  # fmt: skip
     fig.update_layout(barmode="stack")
-    return _layout(fig, title=title, height=height)
+    return _legend_below(_layout(fig, title=title, height=height))
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """Side-by-side panels have their titles where a top legend would go: put the legend underneath."""
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
+                      margin={"b": 84})  # fmt: skip
+    return fig
 
 
 def _aspect(lat: float) -> float:
@@ -264,7 +271,7 @@ def build_incident_figure(counts: pd.DataFrame, response: pd.DataFrame, *, title
                       row=1, col=2)  # fmt: skip
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title={"text": _esc(axis)}, row=1, col=2)
-    return _layout(fig, title=title, height=height)
+    return _legend_below(_layout(fig, title=title, height=height))
 
 
 def build_feed_figure(periods: pd.DataFrame, feeds: Sequence[str], *, title: str, start: Any, end: Any,

@@ -1,0 +1,74 @@
+"""The archived report opened from its file in Debian chromium: every figure renders, nothing is
+requested from anywhere (not even the host: the report is one file), no console error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cityops.alerting import Alerting, load_rule_pack
+from cityops.clock import FixedClock
+from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
+from cityops.reference import load_reference_data
+from cityops.warehouse import open_warehouse
+from dashboard.snapshot import SnapshotResult, render_snapshot
+from ingest.demo_server import DemoFeedServer
+from ingest.pipeline import Runtime, run_feed
+from sample_data.generator import CityGenerator, Scenario, load_catalogue
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnapshotResult]:
+    scenario = Scenario()
+    end = scenario.storm_peak + timedelta(hours=2)  # 08:00 local on 06-15: the cut-off
+    clock = FixedClock(end)
+    feeds = DemoFeedServer(CityGenerator(load_catalogue(), scenario), clock, traffic_token=DEMO_TOKEN)
+    settings = demo_settings(tmp_path_factory.mktemp("report") / "data", feeds.start())
+    wh = open_warehouse(settings)
+    load_reference_data(settings, wh)
+    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
+    try:
+        for name in settings.feeds:
+            run_feed(rt, name, since=end - timedelta(days=1, hours=9))
+        engine = Alerting(rt, load_rule_pack(settings))
+        for hours in (-20, -8, -4, -3, -2, -1, 0, 1):
+            clock.set(scenario.storm_peak + timedelta(hours=hours))
+            engine.tick()
+        yield render_snapshot(rt, date(2026, 6, 15))
+    finally:
+        wh.close()
+        feeds.stop()
+
+
+def test_the_report_renders_offline_from_its_file(page: Any, report: SnapshotResult) -> None:
+    assert report.status == "ok", report.reason
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    url = (report.directory / "report.html").as_uri()
+    page.goto(url)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 9", timeout=30_000)
+    drawn = page.evaluate("""() => [...document.querySelectorAll('.figure')].map(f => ({
+        name: f.dataset.figure,
+        svg: f.querySelectorAll('.main-svg').length,
+        marks: f.querySelectorAll('.trace, .bars .point, .scatterlayer path, .table').length}))""")
+    assert [d["name"] for d in drawn] == ["warnings_levels", "warnings_places", "map", "air", "water", "rain", "traffic",
+                                         "incidents", "feeds"]  # fmt: skip
+    assert all(d["svg"] >= 1 and d["marks"] > 0 for d in drawn), drawn
+    assert page.locator("#snapshot-status").inner_text().startswith("报告完整")
+    assert page.locator("#open-warnings tr").count() > 1
+    assert requests == [url], requests  # the file itself, nothing else: no CDN, no fonts, no tiles
+    assert errors == []
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "snapshot-report.png"), full_page=True)
+    (OUTPUT / "snapshot-summary.png").write_bytes((report.directory / "summary.png").read_bytes())
