@@ -105,16 +105,24 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
                 if report.status == "failed":
                     console.print(f"[red]backfill of {name} failed:[/] {report.error}")
         server = build_server(rt)
+        if server.services.scheduler is not None and server.services.alerting is not None:
+            from cityops.jobs import snapshot_when_due
+            from dashboard.snapshot import last_complete_day
+
+            started = last_complete_day(clock.now(), settings.city.timezone, settings.snapshots.cut_off_time)
+            server.services.scheduler.add_job(snapshot_when_due, "interval", seconds=20, args=[rt, started],
+                                              id="snapshot:demo", max_instances=1, coalesce=True)  # fmt: skip
         from cityops.auth import DisplayTokens
 
         _, secret = DisplayTokens(settings.storage.display_tokens_path).create("demo-wall")
         u = server.url
         console.print(f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   warnings: {u}/warnings   "
-                      f"feeds: {u}/feeds   health: {u}/healthz", highlight=False)  # fmt: skip
+                      f"feeds: {u}/feeds   reports: {u}/snapshots   health: {u}/healthz", highlight=False)  # fmt: skip
         console.print(f"wall screen with its display token: {u}/wall?token={secret}", highlight=False)
         console.print("viewing needs no sign-in in the demo; to acknowledge or resolve warnings sign in at "
                       f"{u}/login as " + ", ".join(f"{n} / {p} ({r})" for n, p, r in DEMO_USERS), highlight=False)  # fmt: skip
-        console.print("Ctrl-C stops everything.")
+        console.print("the daily warning report appears at /snapshots once the simulated clock passes 08:00. "
+                      "Ctrl-C stops everything.")
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("\nstopping…")
