@@ -623,20 +623,24 @@ class Warehouse:
     def save_warnings(self, states: Sequence[Any], transitions: Sequence[Any]) -> None:
         """Persist one tick (or one operator action): warning rows upserted, transitions appended."""
         cols = ", ".join(self._WARNING_COLUMNS)
-        marks = ", ".join("?" for _ in self._WARNING_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in self._WARNING_COLUMNS if c != "warning_id")
         with self.transaction() as cur:
-            for st in states:
-                cur.execute(
-                    f"INSERT INTO warning ({cols}) VALUES ({marks}) ON CONFLICT (warning_id) DO UPDATE SET {updates}",
-                    self._warning_row(st),
-                )
-            for tr in transitions:
-                cur.execute(
+            if states:
+                # Staged as one frame and upserted in one statement (row by row costs ~10 ms a warning).
+                staged = pd.DataFrame([self._warning_row(st) for st in states], columns=list(self._WARNING_COLUMNS),
+                                      dtype=object)  # fmt: skip
+                cur.register("_staged_warnings", staged)
+                try:
+                    cur.execute(f"INSERT INTO warning ({cols}) SELECT {cols} FROM _staged_warnings "
+                                f"ON CONFLICT (warning_id) DO UPDATE SET {updates}")  # fmt: skip
+                finally:
+                    cur.unregister("_staged_warnings")
+            if transitions:
+                cur.executemany(
                     "INSERT INTO warning_transition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('warning_transition_seq'))",
-                    [tr.warning_id, tr.dedup_key, _utc_naive(tr.at), tr.from_state, tr.to_state,
-                     None if tr.from_level is None else int(tr.from_level),
-                     None if tr.to_level is None else int(tr.to_level), tr.actor, tr.reason],
+                    [[tr.warning_id, tr.dedup_key, _utc_naive(tr.at), tr.from_state, tr.to_state,
+                      None if tr.from_level is None else int(tr.from_level),
+                      None if tr.to_level is None else int(tr.to_level), tr.actor, tr.reason] for tr in transitions],
                 )  # fmt: skip
 
     def warnings(self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500) -> pd.DataFrame:
