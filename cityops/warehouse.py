@@ -644,7 +644,8 @@ class Warehouse:
                 )  # fmt: skip
 
     def warnings(self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500) -> pd.DataFrame:
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         if open_only:
             where.append("state IN ('pending', 'active', 'acknowledged', 'suppressed')")
         if since is not None:
@@ -738,7 +739,8 @@ class Warehouse:
     def observations(self, domain: Domain, *, entity_id: str | None = None, start: datetime | None = None,
                      end: datetime | None = None, limit: int | None = None) -> pd.DataFrame:  # fmt: skip
         """Rows of one domain (wide form for every storage), filtered by entity and time."""
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         tcol = _quote(domain.time_column)
         if domain.storage == "long":
             where.append("domain = ?")

@@ -52,12 +52,12 @@ def create_app(svc: Services) -> Dash:
 
     app = Dash(
         "cityops",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash accepts a Flask app; its hint says bool
         use_pages=True,
         pages_folder="",
         serve_locally=True,
         title="城市运行一网统管",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the "Updating…" title off, as documented
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
