@@ -59,6 +59,18 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     feeds.stop()
 
 
+@pytest.fixture(scope="module")
+def ticked_server(demo_server: Server) -> Server:
+    """The demo server with the warning engine run over the scenario's morning (hourly ticks)."""
+    engine = demo_server.services.alerting
+    clock = demo_server.services.runtime.clock
+    end = clock.now()
+    for h in (3, 2, 1, 0):
+        clock.set(end - timedelta(hours=h))
+        engine.tick()
+    return demo_server
+
+
 @pytest.fixture
 def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
     """A page that records console errors and every request that leaves the host."""

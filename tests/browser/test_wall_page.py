@@ -4,7 +4,6 @@ shows the scenario's warnings, loads nothing from outside, and heals itself afte
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,11 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 PANELS = ("#wall-kpis", ".wall-map", "#wall-warnings", ".wall-trend", ".wall-ticker", ".wall-header")
 
 
-@pytest.fixture(scope="module")
-def wall_server(demo_server: Server) -> Server:
-    """The demo server with the warning engine run over the scenario's morning."""
-    engine = demo_server.services.alerting
-    clock = demo_server.services.runtime.clock
-    end = clock.now()
-    for h in (3, 2, 1, 0):
-        clock.set(end - timedelta(hours=h))
-        engine.tick()
-    return demo_server
-
-
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
-def test_wall_fits_the_screen_with_every_panel(watched_page: Any, wall_server: Server, width: int, height: int) -> None:
+def test_wall_fits_the_screen_with_every_panel(watched_page: Any, ticked_server: Server, width: int, height: int) -> None:
     page = watched_page
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{wall_server.url}/wall")
+    page.goto(f"{ticked_server.url}/wall")
     page.locator("#wall-warnings .warning-item").first.wait_for(timeout=30_000)
     page.locator(".wall-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(3000)

@@ -6,30 +6,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from cityops.server import Server
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 OPEN = ("pending", "active", "acknowledged", "suppressed")
 DUTY_ACTOR = "值班员（演示）(duty)"
-
-
-@pytest.fixture(scope="module")
-def warnings_server(demo_server: Server) -> Server:
-    """The demo server with the warning engine run over the scenario's morning (as the wall tests do)."""
-    engine = demo_server.services.alerting
-    clock = demo_server.services.runtime.clock
-    end = clock.now()
-    for h in (3, 2, 1, 0):
-        clock.set(end - timedelta(hours=h))
-        engine.tick()
-    return demo_server
 
 
 def _warehouse(server: Server) -> Any:
@@ -55,16 +41,16 @@ def _button(page: Any, action: str) -> Any:
     return page.locator(f"button.act-{action}")
 
 
-def test_console_lists_warnings_offline_most_severe_open_first(watched_page: Any, warnings_server: Server) -> None:
+def test_console_lists_warnings_offline_most_severe_open_first(watched_page: Any, ticked_server: Server) -> None:
     page = watched_page
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.goto(f"{warnings_server.url}/warnings")
+    page.goto(f"{ticked_server.url}/warnings")
     page.locator("#warnings-grid .ag-row").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(OUTPUT / "warnings.png"), full_page=True)
 
-    frame = _warehouse(warnings_server).warnings(limit=5000)
-    now = pd.Timestamp(warnings_server.services.now()).tz_convert(None)
+    frame = _warehouse(ticked_server).warnings(limit=5000)
+    now = pd.Timestamp(ticked_server.services.now()).tz_convert(None)
     in_range = frame[frame["state"].isin(OPEN) | (frame["resolved_at"] >= now - pd.Timedelta(hours=24))]
     count = page.locator("#warnings-count").inner_text()
     assert re.search(rf"共 {len(in_range)} 条，未关闭 {int(in_range['state'].isin(OPEN).sum())} 条", count), count
@@ -89,9 +75,9 @@ def test_console_lists_warnings_offline_most_severe_open_first(watched_page: Any
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
 
 
-def test_english_switch(watched_page: Any, warnings_server: Server) -> None:
+def test_english_switch(watched_page: Any, ticked_server: Server) -> None:
     page = watched_page
-    page.goto(f"{warnings_server.url}/warnings?lang=en")
+    page.goto(f"{ticked_server.url}/warnings?lang=en")
     page.locator("#warnings-grid .ag-row").first.wait_for(timeout=30_000)
     assert page.locator("h1").inner_text() == "Warning console"
     assert "Sign in as an operator" in page.locator("#warnings-actions").inner_text()
@@ -106,12 +92,12 @@ def _action_callback(page: Any, server: Server) -> dict[str, Any]:
     raise AssertionError("no callback takes the warnings' action buttons as input")
 
 
-def test_anonymous_post_to_dash_cannot_acknowledge(page: Any, warnings_server: Server) -> None:
-    target = _active_water_level(warnings_server)
+def test_anonymous_post_to_dash_cannot_acknowledge(page: Any, ticked_server: Server) -> None:
+    target = _active_water_level(ticked_server)
     wid = target["warning_id"]
-    before = len(_warehouse(warnings_server).warning_transitions(wid))
-    page.goto(f"{warnings_server.url}/warnings")  # an anonymous visitor's session
-    cb = _action_callback(page, warnings_server)
+    before = len(_warehouse(ticked_server).warning_transitions(wid))
+    page.goto(f"{ticked_server.url}/warnings")  # an anonymous visitor's session
+    cb = _action_callback(page, ticked_server)
     button = {"action": "acknowledge", "type": "warnings-act"}
     fields = [{"name": n, "type": "warnings-field"} for n in ("note", "assignee", "silence_for", "silence_until")]
     body = {
@@ -126,22 +112,22 @@ def test_anonymous_post_to_dash_cannot_acknowledge(page: Any, warnings_server: S
                   {"id": "warnings-lang", "property": "data", "value": "zh"},
                   {"id": "warnings-version", "property": "data", "value": 0}],
     }  # fmt: skip
-    response = page.request.post(f"{warnings_server.url}/_dash-update-component", data=json.dumps(body),
+    response = page.request.post(f"{ticked_server.url}/_dash-update-component", data=json.dumps(body),
                                  headers={"Content-Type": "application/json"})  # fmt: skip
     assert response.status == 200, response.text()
     shown = response.json()["response"]["warnings-message"]["children"]["props"]["children"]
     assert "无权执行" in shown  # the callback ran and refused
-    after = _warehouse(warnings_server).warning(wid)
+    after = _warehouse(ticked_server).warning(wid)
     assert after is not None and after["state"] == "active" and after["acknowledged_by"] is None
-    assert len(_warehouse(warnings_server).warning_transitions(wid)) == before
+    assert len(_warehouse(ticked_server).warning_transitions(wid)) == before
 
 
-def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watched_page: Any, warnings_server: Server) -> None:
+def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watched_page: Any, ticked_server: Server) -> None:
     page = watched_page
     page.set_viewport_size({"width": 1920, "height": 1200})
-    target = _active_water_level(warnings_server)
+    target = _active_water_level(ticked_server)
     wid = target["warning_id"]
-    _sign_in(page, warnings_server, f"/warnings?id={wid}")
+    _sign_in(page, ticked_server, f"/warnings?id={wid}")
     page.wait_for_url(re.compile(rf"/warnings\?id={wid}"), timeout=15_000)
     page.locator("#warnings-detail .warning-head").wait_for(timeout=30_000)
     assert "值班员（演示）" in page.locator("#nav-user").inner_text()
@@ -156,7 +142,7 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watch
     page.locator("#warnings-message .msg.ok").wait_for(timeout=15_000)
     page.locator("#warnings-audit", has_text="acknowledged: 巡查人员已到场").wait_for(timeout=15_000)
     assert DUTY_ACTOR in page.locator("#warnings-audit").inner_text()
-    row = _warehouse(warnings_server).warning(wid)
+    row = _warehouse(ticked_server).warning(wid)
     assert row is not None and row["state"] == "acknowledged" and row["acknowledged_by"] == DUTY_ACTOR
     page.locator("#warnings-evidence .evidence-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(3000)
@@ -164,11 +150,11 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watch
     assert page.locator("button.act-acknowledge").is_disabled()  # acknowledged: nothing more to acknowledge
 
     # The wall, in the same browser, shows it acknowledged within one of its refreshes.
-    page.goto(f"{warnings_server.url}/wall")
+    page.goto(f"{ticked_server.url}/wall")
     item = page.locator("#wall-warnings .warning-item", has_text=target["summary"])
     item.locator(".acked", has_text="已签收").wait_for(timeout=25_000)
 
-    page.goto(f"{warnings_server.url}/warnings?id={wid}")
+    page.goto(f"{ticked_server.url}/warnings?id={wid}")
     page.locator("#warnings-detail .warning-head").wait_for(timeout=30_000)
     page.wait_for_function("!document.querySelector('button.act-comment').disabled", timeout=15_000)
     page.fill("#warnings-actions textarea", "已通知下游镇街")
@@ -178,11 +164,11 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watch
     page.fill("#warnings-actions textarea", "维护期间")
     _button(page, "silence").click()  # the default period: 1 h
     page.locator("#warnings-audit", has_text=f"silenced by {DUTY_ACTOR} until").wait_for(timeout=15_000)
-    row = _warehouse(warnings_server).warning(wid)
+    row = _warehouse(ticked_server).warning(wid)
     assert row is not None and row["state"] == "suppressed" and row["silenced_until"] is not None
-    until = pd.Timestamp(row["silenced_until"]) - pd.Timestamp(warnings_server.services.now()).tz_convert(None)
+    until = pd.Timestamp(row["silenced_until"]) - pd.Timestamp(ticked_server.services.now()).tz_convert(None)
     assert until == pd.Timedelta(hours=1)
-    audit = _warehouse(warnings_server).warning_transitions(wid)
+    audit = _warehouse(ticked_server).warning_transitions(wid)
     assert list(audit["actor"].iloc[-3:]) == [DUTY_ACTOR] * 3
     errors = [e for e in page.console_errors if e != "Map error."]  # the wall's known headless WebGL noise
     assert page.external == [] and errors == [], (page.external, page.console_errors)
