@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dash
@@ -43,6 +43,18 @@ def _fmt_local(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:
     return svc.local(value).strftime(fmt)
 
 
+def format_span(span: timedelta, lang: str) -> str:
+    """A duration as people read it on a status table: 45 s, 12 min, 3.5 h, 2.1 d."""
+    seconds = span.total_seconds()
+    if seconds < 90:
+        return f"{seconds:.0f}{t('unit.s', lang)}"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}{t('unit.min', lang)}"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f}{t('unit.h', lang)}"
+    return f"{seconds / 86400:.1f}{t('unit.d', lang)}"
+
+
 def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: Any, lang: str) -> html.Table | html.P:
     """The feed health table as a component tree (pure given its inputs; ``last_runs``: one per feed)."""
     if not health:
@@ -51,7 +63,8 @@ def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: A
     for rec in last_runs.to_dict("records"):
         last_by_feed[rec["feed"]] = rec
     head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{k}", lang)) for k in
-                               ("feed", "department", "domain", "freshness", "data_as_of", "last_run", "rows", "error")]))  # fmt: skip
+                               ("feed", "department", "domain", "freshness", "data_as_of", "lag", "last_success",
+                                "last_run", "rows", "error")]))  # fmt: skip
     body = []
     for h in health:
         run = last_by_feed.get(h.feed, {})
@@ -64,6 +77,9 @@ def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: A
                     html.Td(t_or(f"domain.{h.domain}", lang, h.domain)),
                     html.Td(html.Span(t(f"freshness.{h.freshness}", lang), className=FRESHNESS_CLASS[h.freshness])),
                     html.Td(_fmt_local(svc, h.last_data_at or h.last_success_at)),
+                    html.Td(f"{format_span(h.age, lang)} / {format_span(h.cadence, lang)}" if h.age is not None else "—",
+                            title=t("feeds.lag_hint", lang), className="nowrap"),  # fmt: skip
+                    html.Td(_fmt_local(svc, h.last_success_at)),
                     html.Td(f"{_fmt_local(svc, run.get('started_at'))} {t(f'status.{status}', lang) if status else ''}"),
                     html.Td(f"{int(run.get('rows_inserted', 0) + run.get('rows_updated', 0))} / {int(run.get('rows_rejected', 0))}" if run else "—"),
                     html.Td(h.last_error or "", className="error-text"),

@@ -56,6 +56,14 @@ def test_health_table_rows_show_state_time_and_error() -> None:
     assert "06-15 19:57" in first  # last data 11:57 UTC shown in Asia/Shanghai
     assert "12 / 3" in first  # loaded / quarantined of the last run
     assert any(t("status.failed", "zh") in x for x in first)
+    assert "3分 / 5分" in first  # the data's lag against the cadence
+
+
+def test_spans_read_naturally() -> None:
+    from dashboard.pages.feeds import format_span
+
+    assert [format_span(timedelta(seconds=s), "en") for s in (45, 12 * 60, 3.5 * 3600, 2.1 * 86400)] == [
+        "45 s", "12 min", "3.5 h", "2.1 d"]  # fmt: skip
 
 
 def test_empty_states_say_so() -> None:
