@@ -372,6 +372,13 @@ def snapshot(
             day = date.fromisoformat(date_)
         except ValueError:
             raise typer.BadParameter(f"{date_!r} is not a date YYYY-MM-DD", param_hint="--date") from None
+        from dashboard.snapshot import snapshot_window
+
+        window = snapshot_window(day, settings.city.timezone, settings.snapshots.cut_off_time)
+        if window.end > datetime.now(UTC):
+            raise CityopsError(f"the report of {day} covers the 24 h up to {window.local_end:%Y-%m-%d %H:%M} "
+                               f"({settings.city.timezone}), which has not ended yet",
+                               hint="give a day whose cut-off has passed (the default is the last complete day)")  # fmt: skip
     from cityops.errors import DatabaseLockedError
 
     try:

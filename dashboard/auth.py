@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request, session
 from markupsafe import escape
@@ -94,25 +94,28 @@ class Gate:
 
     # -- sign-in with a lockout against guessing ----------------------------------------------
 
-    def locked(self, name: str) -> bool:
+    def locked(self, name: str, address: str = "") -> bool:
+        """Locked after repeated failures for this name *from this address* (so that someone guessing
+        elsewhere cannot lock the duty operator out of their own console)."""
+        key = f"{name}@{address}"
         now = time.monotonic()
         with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < LOCKOUT_S]
-            self._failures[name] = recent
+            recent = [t for t in self._failures.get(key, []) if now - t < LOCKOUT_S]
+            self._failures[key] = recent
             return len(recent) >= MAX_FAILURES
 
-    def check(self, name: str, password: str) -> Principal | None:
-        if self.locked(name):
+    def check(self, name: str, password: str, address: str = "") -> Principal | None:
+        if self.locked(name, address):
             return None
         user = self.users.get(name)
         # Verify against something even for an unknown name, so timing does not tell names apart.
         ok = verify_password(password, user.password_hash if user else _DUMMY_HASH) and user is not None
         if not ok:
             with self._lock:
-                self._failures.setdefault(name, []).append(time.monotonic())
+                self._failures.setdefault(f"{name}@{address}", []).append(time.monotonic())
             return None
         with self._lock:
-            self._failures.pop(name, None)
+            self._failures.pop(f"{name}@{address}", None)
         return self.user_principal(name)
 
 
@@ -125,10 +128,40 @@ def _lang() -> str:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this server (no open redirect)."""
+    """Only a path on this server (no open redirect). Browsers drop tabs and newlines from a URL and
+    read a backslash as a slash, so ``/\t/evil`` would become ``//evil``: any of those is refused."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/wall"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/wall"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/wall"
     return value
+
+
+def _flat(items: Any) -> list[dict[str, Any]]:
+    """Dash's callback inputs/outputs as a flat list of {id, property, value} (they nest for wildcards)."""
+    if isinstance(items, dict):
+        return [items]
+    out: list[dict[str, Any]] = []
+    for item in items if isinstance(items, list) else []:
+        out.extend(_flat(item))
+    return out
+
+
+def is_wall_callback(body: Any) -> bool:
+    """Whether a Dash callback request only serves the wall: its outputs are the wall's, or it is the
+    page router asked for ``/wall``. A display token may make these and nothing else."""
+    if not isinstance(body, dict):
+        return False
+    ids = [o.get("id") for o in _flat(body.get("outputs"))]
+    if ids and all(isinstance(i, str) and i.startswith("wall-") for i in ids):
+        return True
+    if ids and all(isinstance(i, str) and i.startswith("_pages_") for i in ids):
+        paths = [i.get("value") for i in _flat(body.get("inputs")) if i.get("id") == "_pages_location" and i.get("property") == "pathname"]
+        return bool(paths) and all(p in WALL_PATHS for p in paths)
+    return False
 
 
 def login_page(lang: str, next_path: str, message: str = "", name: str = "") -> str:
@@ -175,16 +208,22 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
     def decide() -> Any:
         path = request.path
         if path.startswith(OPEN_PREFIXES):
-            g.principal = gate.principal() if path.startswith("/_dash") else NOBODY
+            g.principal = NOBODY  # Dash's plumbing and static files carry no data
             return None
         principal = g.principal = gate.principal()
+        is_wall = path in WALL_PATHS
         if path.startswith("/_dash-update-component"):
+            if principal.kind == "display" and not is_wall_callback(request.get_json(silent=True)):
+                principal = g.principal = NOBODY  # a display token reads the wall's data only
             if principal.role is None:
                 return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
             return None
-        is_wall = path in WALL_PATHS
         if principal.kind == "display" and not is_wall:
             principal = g.principal = NOBODY  # a display token opens the wall only
+        if is_wall and principal.kind == "anonymous" and gate.presented_token():
+            # A screen whose token was revoked says so, even where anyone may look without one: an
+            # administrator revoked it to take that screen off the air.
+            principal = g.principal = NOBODY
         if principal.role is not None:
             return None
         if path == "/wall/heartbeat" or request.method != "GET":
@@ -212,10 +251,11 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         if request.method == "GET":
             return Response(login_page(lang, next_path), mimetype="text/html")
         name = (request.form.get("name") or "").strip()
-        if gate.locked(name):
+        address = request.remote_addr or ""
+        if gate.locked(name, address):
             log.warning("sign-in for %r locked after repeated failures (from %s)", name[:64], request.remote_addr)
             return Response(login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html")
-        principal = gate.check(name, request.form.get("password") or "")
+        principal = gate.check(name, request.form.get("password") or "", address)
         if principal is None:
             log.warning("sign-in refused for %r from %s", name[:64], request.remote_addr)
             return Response(login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html")

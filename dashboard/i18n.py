@@ -12,7 +12,7 @@ TEXT: dict[str, dict[str, str]] = {
     "app.title": {"zh": "城市运行一网统管", "en": "City Operations"},
     "nav.feeds": {"zh": "数据接入", "en": "Feeds"},
     "map.title": {"zh": "城市运行一张图", "en": "City map"},
-    "wall.title": {"zh": "清远市城市运行监测", "en": "Qingyuan City Operations"},
+    "wall.title": {"zh": "{city}城市运行监测", "en": "{city} City Operations"},
     "wall.reconnecting": {"zh": "正在重新连接…", "en": "Reconnecting…"},
     "wall.as_of": {"zh": "数据截至", "en": "as of"},
     "wall.kpi.traffic": {"zh": "交通指数", "en": "Traffic index"},

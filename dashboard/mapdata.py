@@ -24,6 +24,20 @@ def _metric(signals: pd.DataFrame, domain: str, metric: str) -> pd.Series:
     return rows.set_index("entity_id")["value"]
 
 
+def place_warnings(warnings: pd.DataFrame, entities: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
+    """Active and acknowledged warnings with a position: their entity's, else their district's centre (pure)."""
+    placed = warnings.merge(entities[["entity_id", "lon", "lat"]], on="entity_id", how="left")
+    by_district = districts.set_index("code")[["lon", "lat"]]
+    # A whole-column ``where``, not ``.loc[mask] = …``: pandas 3 refuses to put an empty string-typed
+    # selection into a float column, which is what happens when every warning has its own position.
+    codes = placed["district_code"].astype("object")
+    for axis in ("lon", "lat"):
+        fallback = pd.to_numeric(codes.map(by_district[axis]), errors="coerce").astype("float64")
+        own = pd.to_numeric(placed[axis], errors="coerce").astype("float64")
+        placed[axis] = own.where(own.notna(), fallback)
+    return placed[placed["state"].isin(["active", "acknowledged"])]
+
+
 def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> MapLayers:
     """The map's layers now; ``state`` (signals, district index) when the caller has computed them."""
     wh = svc.warehouse
@@ -61,13 +75,7 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
     incidents = wh.observations(INCIDENT, start=now - pd.Timedelta(days=2))
     incidents = incidents[incidents["status"] != "closed"].dropna(subset=["lon", "lat"])
 
-    warnings = wh.warnings(open_only=True)
-    placed = warnings.merge(entities[["entity_id", "lon", "lat"]], on="entity_id", how="left")
-    by_district = districts.set_index("code")[["lon", "lat"]]
-    missing = placed["lon"].isna() & placed["district_code"].notna()
-    placed.loc[missing, "lon"] = placed.loc[missing, "district_code"].map(by_district["lon"])
-    placed.loc[missing, "lat"] = placed.loc[missing, "district_code"].map(by_district["lat"])
-    placed = placed[placed["state"].isin(["active", "acknowledged"])]
+    placed = place_warnings(wh.warnings(open_only=True), entities, districts)
     return MapLayers(districts=districts, base=base, roads=roads, air=air, water=water, rain=rain,
                      incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]])  # fmt: skip
 

@@ -980,6 +980,8 @@ def _finish(rt: Any, rep: _Report, directory: Path, files: list[str], trigger: s
         rendered_at = datetime.now(UTC)
     result = SnapshotResult(w.day, status, reason, directory, files, summary, rep.pack_version, rendered_at,
                             round(_time.monotonic() - t0, 3))  # fmt: skip
+    if directory.resolve() != snapshot_dir(rt.settings, w.day).resolve():
+        return result  # a copy rendered elsewhere (--out) is an export, not the day's archived report
     try:
         rt.warehouse.save_snapshot(day=w.day, status=status, reason=reason, trigger=trigger, rendered_at=rendered_at,
                                    path=str(directory), pack_version=rep.pack_version, files=len(files),

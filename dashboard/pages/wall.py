@@ -33,15 +33,23 @@ CLASS_ZH = {1: "Ⅰ级", 2: "Ⅱ级", 3: "Ⅲ级", 4: "Ⅳ级"}
 LEVEL_CLASS = {1: "lv-red", 2: "lv-orange", 3: "lv-yellow", 4: "lv-blue"}
 
 
+def wall_title(settings: Any, lang: str) -> str:
+    """The city's own name on its wall (from the configuration)."""
+    return t("wall.title", lang).format(city=settings.city.name if lang == "zh" else settings.city.name_en)
+
+
 def layout(lang: str = "zh", **_: Any) -> html.Div:
+    from dashboard.app import services
+
     lang = lang if lang in ("zh", "en") else "zh"
+    title = wall_title(services().settings, lang)
     return html.Div(
         [
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Store(id=ID_SCREEN, data=BASE_WIDTH),
             dcc.Store(id=ID_SEEN, data=None),
             dcc.Interval(id=ID_INTERVAL, interval=5_000),
-            html.Header([html.Div(t("wall.title", lang), className="wall-title"), html.Div(id=ID_SCENE, className="wall-scene"),
+            html.Header([html.Div(title, className="wall-title"), html.Div(id=ID_SCENE, className="wall-scene"),
                          html.Div(id=ID_CLOCK, className="wall-clock")], className="wall-header"),  # fmt: skip
             html.Section(id=ID_KPIS, className="wall-kpis"),
             html.Section(dcc.Graph(id=ID_MAP, config={"displayModeBar": False, "staticPlot": False},

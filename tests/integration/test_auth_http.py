@@ -66,11 +66,16 @@ def test_sign_in_sets_a_session_and_wrong_passwords_lock_out(client_for: Any) ->
         assert sign_in(client, password="guess").status_code == 401
     r = sign_in(client)  # the right password, but locked for a while after five wrong ones
     assert r.status_code == 429 and "5" in r.get_data(as_text=True)
+    # ... from that address only: guessing from elsewhere does not lock the operator out of the console
+    r = client.post("/login", data={"name": "duty", "password": PASSWORD, "next": "/feeds"},
+                    environ_base={"REMOTE_ADDR": "10.20.30.40"})  # fmt: skip
+    assert r.status_code == 303
 
 
 def test_no_open_redirect_after_sign_in(client_for: Any) -> None:
     client = client_for()
-    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+                 "/\x7f/evil.example"):  # fmt: skip
         r = sign_in(client, next_path=evil)
         assert r.status_code == 303 and r.headers["Location"] == "/wall", evil
 
@@ -92,16 +97,34 @@ def test_display_token_opens_the_wall_only_and_revocation_never_shows_a_login(cl
     assert cookie is not None and cookie.value == secret and cookie.http_only
     assert client.get("/wall").status_code == 200  # the cookie alone, after the first visit
     assert client.get("/wall/heartbeat").get_json()["principal"] == "display"
-    assert client.post("/_dash-update-component", json={"output": "x"}).status_code != 401  # the wall's data callbacks
+    wall_refresh = {"output": "wall-clock.children", "outputs": {"id": "wall-clock", "property": "children"}, "inputs": []}
+    assert client.post("/_dash-update-component", json=wall_refresh).status_code != 401  # the wall's data callbacks
+    router = {"output": "..._pages_content.children..._pages_store.data...",
+              "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+              "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/wall"},
+                         {"id": "_pages_location", "property": "search", "value": ""}]}  # fmt: skip
+    assert client.post("/_dash-update-component", json=router).status_code != 401
+    router["inputs"][0]["value"] = "/warnings"
+    assert client.post("/_dash-update-component", json=router).status_code == 401  # not another page's layout
+    feeds = {"output": "feeds-health.children", "outputs": {"id": "feeds-health", "property": "children"}, "inputs": []}
+    assert client.post("/_dash-update-component", json=feeds).status_code == 401  # nor another page's data
     assert client.get("/warnings").status_code == 302  # a screen's token opens nothing else
     tokens.revoke("hall-1")
     r = client.get("/wall")
     assert r.status_code == 403 and "此显示屏未获授权" in r.get_data(as_text=True) and "/login" not in r.get_data(as_text=True)
     assert client.get("/wall/heartbeat").status_code == 401  # the running wall reloads into that page
-    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.post("/_dash-update-component", json=wall_refresh).status_code == 401
 
 
 def test_anonymous_viewing_when_configured(client_for: Any) -> None:
     client = client_for(anonymous=True)
     assert client.get("/feeds").status_code == 200
     assert client.get("/wall/heartbeat").get_json()["principal"] == "anonymous"
+    # a screen whose token was revoked goes off the air even where anyone may look without a token
+    tokens = DisplayTokens(client.settings.storage.display_tokens_path)
+    _, secret = tokens.create("hall-2")
+    assert client.get(f"/wall?token={secret}").status_code == 200
+    tokens.revoke("hall-2")
+    assert client.get("/wall").status_code == 403 and client.get("/wall/heartbeat").status_code == 401
+    client.delete_cookie("cityops_display")
+    assert client.get("/wall").status_code == 200  # a browser without the token is just a viewer

@@ -198,8 +198,8 @@ def test_a_second_render_is_identical_and_a_missing_browser_is_stated(scene: Sce
     assert again.status == "partial" and "no-chromium" in again.reason and "PNG" in again.reason
     assert (again.directory / "report.html").exists() and not list((again.directory / "figures").glob("*.png"))
     assert not (again.directory / "summary.png").exists()
-    record = rt.warehouse.snapshot(DAY)
-    assert record["status"] == "partial" and "no-chromium" in record["reason"] and record["trigger"] == "rerender"
+    record = rt.warehouse.snapshot(DAY)  # a copy rendered elsewhere is an export: the archive keeps the day's own
+    assert record["trigger"] != "rerender" and record["path"] == str(scene.result.directory)
     assert json.loads((again.directory / "summary.json").read_text("utf-8"))["status"] == "partial"
     # The data files are byte-identical to the first render, and so are their manifest entries.
     first = {f["path"]: f for f in _manifest(scene.result)["files"] if f["path"].startswith("data/")}
@@ -255,6 +255,10 @@ def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
     assert "最大累计雨量" in done.stdout and "6.5 mm" in done.stdout
     summary = json.loads((day_dir / "summary.json").read_text("utf-8"))
     assert summary["rain"]["heaviest"][0]["total_mm"] == 6.5 and summary["warnings"]["none"] is True
+
+    # A day whose window has not ended is refused, with the reason.
+    future = cityops("snapshot", "--date", "2099-01-01", "--config", str(config))
+    assert future.returncode == 2 and "has not ended yet" in future.stderr and "Traceback" not in future.stderr
 
     # A day with a configured feed but no data is incomplete: exit 1 with the reason.
     empty = cityops("snapshot", "--date", "2026-06-10", "--config", str(config))

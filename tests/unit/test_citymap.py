@@ -105,3 +105,23 @@ def test_feed_text_is_escaped_for_plotly_markup() -> None:
     fig = build_city_map(base, style={}, center=(113.05, 23.65), zoom=9)
     inc = next(tr for tr in fig.data if tr.name == "应急事件")
     assert inc.text[0].startswith("&lt;a href=") and "<b>" not in inc.text[0]
+
+
+def test_warnings_are_placed_at_their_station_or_their_district() -> None:
+    import pandas as pd
+
+    from dashboard.mapdata import place_warnings
+
+    entities = pd.DataFrame({"entity_id": ["HYD-1"], "lon": [113.0], "lat": [23.7]})
+    districts = pd.DataFrame({"code": ["441802"], "lon": [113.05], "lat": [23.68]})
+    station_only = pd.DataFrame({"entity_id": ["HYD-1"], "district_code": pd.array(["441802"], dtype="string"),
+                                 "state": ["active"], "level": [2], "summary": ["源潭"]})  # fmt: skip
+    placed = place_warnings(station_only, entities, districts)  # every warning has its own position
+    assert placed[["lon", "lat"]].values.tolist() == [[113.0, 23.7]]
+    mixed = pd.concat([station_only, pd.DataFrame({"entity_id": [None], "district_code": ["441802"], "state": ["acknowledged"],
+                                                   "level": [3], "summary": ["清城区"]}),
+                       pd.DataFrame({"entity_id": [None], "district_code": ["441802"], "state": ["pending"],
+                                     "level": [4], "summary": ["待确认"]})], ignore_index=True)  # fmt: skip
+    placed = place_warnings(mixed, entities, districts)
+    assert placed["summary"].tolist() == ["源潭", "清城区"]  # pending ones are not on the map yet
+    assert placed[["lon", "lat"]].values.tolist() == [[113.0, 23.7], [113.05, 23.68]]

@@ -90,3 +90,12 @@ def test_latest_incidents_in_the_ticker_are_text() -> None:
     assert texts[0] == "当前无生效预警" and texts[1] == "最新事件："
     assert texts[2] == "12:00 清城区 内涝（3级）<script>window.__pwned = 1</script>路面积水"
     assert all(isinstance(x, str) for x in texts)  # strings, which Dash renders as text
+
+
+def test_the_wall_carries_the_configured_citys_name() -> None:
+    from cityops.settings import settings_from_dict
+    from dashboard.pages.wall import wall_title
+
+    settings = settings_from_dict({"city": {"name": "韶关市", "name_en": "Shaoguan"}})
+    assert wall_title(settings, "zh") == "韶关市城市运行监测"
+    assert wall_title(settings, "en") == "Shaoguan City Operations"
