@@ -10,6 +10,7 @@ import pandas as pd
 from cityops.errors import ConfigError
 from dashboard.figures.citymap import BaseLayer, MapLayers
 from ingest.domains import INCIDENT
+from ingest.pipeline import resolve_domain
 from metrics import traffic
 from metrics.aqi import level_for
 from metrics.rain import rainstorm_signal
@@ -76,8 +77,29 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
     incidents = incidents[incidents["status"] != "closed"].dropna(subset=["lon", "lat"])
 
     placed = place_warnings(wh.warnings(open_only=True), entities, districts)
+    custom = {}
+    for name in settings.domains:
+        domain = resolve_domain(settings, name)
+        custom[domain.label] = custom_points(domain, _entity_points(entities, domain.entity_kind), wh.latest(domain))
     return MapLayers(districts=districts, base=base, roads=roads, air=air, water=water, rain=rain,
-                     incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]])  # fmt: skip
+                     incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]], custom=custom)  # fmt: skip
+
+
+def custom_points(domain: Any, points: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    """A configured department's stations with their latest readings as one line of text (pure)."""
+    out = points.copy()
+    by_entity = latest.set_index("entity_id") if len(latest) else pd.DataFrame()
+    lines = []
+    for eid in out["entity_id"]:
+        parts = []
+        if eid in by_entity.index:
+            row = by_entity.loc[eid]
+            for col in domain.columns:
+                if col.name in domain.values and pd.notna(row.get(col.name)):
+                    parts.append(f"{col.label or col.name} {float(row[col.name]):.4g}{(' ' + col.unit) if col.unit else ''}")
+        lines.append("，".join(parts) or "—")
+    out["text"] = lines
+    return out
 
 
 def load_base_layers(settings: Any) -> list[BaseLayer]:

@@ -70,6 +70,12 @@ class MapLayers:
     rain: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, r3_mm, signal (1–4)
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, type, severity, description
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, level (1–4), summary
+    # A configured department's stations (domains added by configuration): layer name → entity_id,
+    # name, lon, lat, text (its latest readings, one line)
+    custom: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+CUSTOM_COLORS = ("#c77dff", "#4dd0c8", "#ff8fab", "#a3e635")  # configured departments' layers
 
 
 def _to_datum(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
@@ -265,6 +271,17 @@ def build_city_map(
             marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
             # Plotly reads a few HTML tags in text: feed text is escaped so it shows as text.
             text=[_esc(x)[:160] for x in inc.get("description", inc["severity"])], hoverinfo="text",
+        ))  # fmt: skip
+    for i, (label, frame) in enumerate(sorted(layers.custom.items())):
+        pts = frame.dropna(subset=["lon", "lat"])
+        if not len(pts):
+            continue
+        lon, lat = _points(pts, datum)
+        fig.add_trace(go.Scattermap(
+            lon=lon, lat=lat, mode="markers", name=_esc(label),
+            marker={"size": 10, "color": CUSTOM_COLORS[i % len(CUSTOM_COLORS)]},
+            text=[f"{_esc(n)}<br>{_esc(x)}" for n, x in zip(pts["name"].fillna(pts["entity_id"]), pts["text"], strict=True)],
+            hoverinfo="text",
         ))  # fmt: skip
     if len(layers.warnings):
         wr = layers.warnings.dropna(subset=["lon", "lat"])

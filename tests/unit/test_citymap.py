@@ -125,3 +125,21 @@ def test_warnings_are_placed_at_their_station_or_their_district() -> None:
     placed = place_warnings(mixed, entities, districts)
     assert placed["summary"].tolist() == ["源潭", "清城区"]  # pending ones are not on the map yet
     assert placed[["lon", "lat"]].values.tolist() == [[113.0, 23.7], [113.05, 23.68]]
+
+
+def test_a_configured_department_gets_its_own_layer_with_its_latest_readings() -> None:
+    from dashboard.mapdata import custom_points
+    from ingest.domains import custom_domain
+
+    hydrants = custom_domain("hydrant", "消防栓", None, [{"name": "pressure_mpa", "label": "水压", "unit": "MPa"},
+                                                        {"name": "flow_lps", "label": "流量", "unit": "L/s"}])  # fmt: skip
+    points = pd.DataFrame({"entity_id": ["H1", "H2"], "name": ["东城<b>1号</b>", None], "lon": [113.05, 113.06],
+                           "lat": [23.68, 23.69], "district_code": ["441802", "441802"]})  # fmt: skip
+    latest = pd.DataFrame({"entity_id": ["H1"], "ts": [pd.Timestamp("2026-06-15 02:00")], "pressure_mpa": [0.32],
+                           "flow_lps": [float("nan")]})  # fmt: skip
+    frame = custom_points(hydrants, points, latest)
+    assert frame["text"].tolist() == ["水压 0.32 MPa", "—"]  # no reading yet: said, not left blank
+    fig = build_city_map(MapLayers(districts=layers().districts, custom={"消防栓": frame}), style={}, center=(113, 23.7), zoom=9)
+    (trace,) = [tr for tr in fig.data if tr.name == "消防栓"]
+    assert list(trace.lon) == [113.05, 113.06]
+    assert trace.text[0] == "东城&lt;b&gt;1号&lt;/b&gt;<br>水压 0.32 MPa" and trace.text[1].startswith("H2")

@@ -359,6 +359,9 @@ def test_callbacks_as_plain_functions(svc: Services) -> None:
         fig = page.render_map(key)
         clickable = {tr.name: tr.customdata[0] for tr in fig.data if tr.customdata is not None and isinstance(tr.customdata[0], str)}
         assert clickable.get("水文站") == "entity:HYD-A" and clickable.get("雨量站") == "entity:RAIN-A"
+        # a department added by configuration has its own layer on the city map, with its latest reading
+        (hydrants,) = [tr for tr in fig.data if tr.name == "消火栓水压"]
+        assert list(hydrants.customdata) == ["entity:FH-1"] and hydrants.text[0] == "消火栓1<br>水压 0.3 MPa"
         hydrant = page.render_map(encode_state(ExploreState(domain="hydrant")))
         assert any(tr.customdata is not None and list(tr.customdata) == ["entity:FH-1"] for tr in hydrant.data)
         # a configured domain with no readings in range says so instead of drawing nothing
