@@ -507,7 +507,7 @@ def display_token_list(config: ConfigOpt = None) -> None:
 def user_hash_password(
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")] = False,
 ) -> None:
-    """Print the hash of a password for [[auth.users]] password_hash (the password itself is never stored)."""
+    """Print the hash of a password, for the password_hash of a user in the configuration's auth.users (the password itself is never stored)."""
     from cityops.auth import hash_password
 
     if stdin:

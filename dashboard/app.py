@@ -41,6 +41,18 @@ def glyph_response(stack: str, start: int, end: int) -> Any:
                     headers={"Cache-Control": "max-age=86400"})  # fmt: skip
 
 
+def not_found(lang: str = "zh", **_: Any) -> html.Div:
+    """An unknown address: say so in the user's language, with the way back."""
+    from dashboard.auth import current_principal
+    from dashboard.components import build_nav
+    from dashboard.i18n import t
+
+    lang = lang if lang in ("zh", "en") else "zh"
+    return html.Div([build_nav("", lang, current_principal()),
+                     html.H1(t("notfound.title", lang)), html.P(t("notfound.hint", lang), className="empty")],
+                    className="page not-found")  # fmt: skip
+
+
 def create_app(svc: Services) -> Dash:
     server = Flask("cityops")
     server.config[SERVICES_KEY] = svc
@@ -78,5 +90,6 @@ def create_app(svc: Services) -> Dash:
     def glyphs(stack: str, start: int, end: int) -> Any:
         return glyph_response(stack, start, end)
     dash.register_page("root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/wall"))
+    dash.register_page("not_found_404", path="/404", layout=not_found)  # Dash Pages' name for unknown paths
     app.layout = html.Div([dash.page_container], className="app-root")
     return app

@@ -114,6 +114,8 @@ TEXT: dict[str, dict[str, str]] = {
     "status.interrupted": {"zh": "中断", "en": "Interrupted"},
     "status.skipped": {"zh": "跳过", "en": "Skipped"},
     "clock.now": {"zh": "当前时间", "en": "Now"},
+    "notfound.title": {"zh": "没有这个页面", "en": "No such page"},
+    "notfound.hint": {"zh": "地址可能有误；请从上方导航选择页面。", "en": "The address may be wrong; choose a page above."},
     "lang.switch": {"zh": "English", "en": "中文"},
     "domain.traffic": {"zh": "交通", "en": "Traffic"},
     "domain.air": {"zh": "空气", "en": "Air"},
@@ -188,6 +190,8 @@ TEXT: dict[str, dict[str, str]] = {
     "explore.th.rain4": {"zh": "暴雨", "en": "Rainstorm"},
     "explore.th.rain5": {"zh": "大暴雨", "en": "Downpour"},
     # -- warnings --
+    "warnings.date.start": {"zh": "开始日期", "en": "Start date"},
+    "warnings.date.end": {"zh": "结束日期", "en": "End date"},
     "warnings.title": {"zh": "预警处置", "en": "Warning console"},
     "warnings.count": {"zh": "共 {n} 条，未关闭 {open} 条", "en": "{n} warnings, {open} open"},
     "warnings.filter.level": {"zh": "级别", "en": "Level"},

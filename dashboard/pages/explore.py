@@ -368,7 +368,7 @@ def export_response(fmt: str) -> Any:
     if fmt == "csv":
         # A BOM so that Excel reads the file as UTF-8 (station names are Chinese).
         body = ("\ufeff" + frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S")).encode("utf-8")
-        return Response(body, mimetype="text/csv; charset=utf-8", headers=headers)
+        return Response(body, content_type="text/csv; charset=utf-8", headers=headers)
     import pyarrow as pa
     import pyarrow.parquet as pq
 

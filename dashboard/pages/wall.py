@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dash
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 from flask import request
@@ -141,11 +142,15 @@ def build_trend(snap: Any, svc: Any, lang: str, scale: float = 1.0) -> go.Figure
         fig.add_trace(go.Bar(x=x, y=tr["rain_max_mm"], name=t("wall.trend.rain", lang), marker_color="#3d8fd9"))
     fig.add_trace(go.Scatter(x=x, y=tr["incidents"], name=t("wall.trend.incidents", lang), yaxis="y2",
                              line={"color": "#ff9a2e", "width": 3}))  # fmt: skip
+    most = tr["incidents"].max()
+    top = max(4.0, float(most) * 1.15) if pd.notna(most) else 4.0
     fig.update_layout(
         margin={"l": 40 * scale, "r": 40 * scale, "t": 8 * scale, "b": 28 * scale}, paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)", font={"color": "#c8d4e3", "size": round(14 * scale)}, legend={"orientation": "h", "y": 1.15, "x": 0},
         xaxis={"gridcolor": "#1d2c40", "tickformat": "%H:%M"}, yaxis={"gridcolor": "#1d2c40", "title": None},
-        yaxis2={"overlaying": "y", "side": "right", "showgrid": False}, bargap=0.2,
+        # counts: whole numbers from zero (never the fractional or negative ticks of an autorange)
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "tickformat": "d", "range": [0, top],
+                "tick0": 0, "dtick": max(1, math.ceil(top / 4))}, bargap=0.2,
     )  # fmt: skip
     return fig
 

@@ -539,7 +539,9 @@ def _filters(lang: str, svc: Any) -> html.Section:
         html.Div([html.Label(t("warnings.filter.range", lang)),
                   dcc.RadioItems(id=ID_RANGE, options=[{"label": t(f"warnings.range.{k}", lang), "value": k}
                                                        for k in (*RANGES, "custom")], value="24h", inline=True, className="checks"),
-                  dcc.DatePickerRange(id=ID_DATES, display_format="YYYY-MM-DD", className="dates")], className="filter"),
+                  dcc.DatePickerRange(id=ID_DATES, display_format="YYYY-MM-DD", className="dates",
+                                      start_date_placeholder_text=t("warnings.date.start", lang),
+                                      end_date_placeholder_text=t("warnings.date.end", lang))], className="filter"),
     ], className="warnings-filters")  # fmt: skip
 
 
