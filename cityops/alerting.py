@@ -28,6 +28,7 @@ import pandas as pd
 from cityops.errors import ConfigError
 from cityops.notify import EventKind, Notification, Notifier
 from cityops.settings import Settings
+from cityops.times import aware_utc
 from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from ingest.health import compute_feed_health
 from ingest.pipeline import Runtime, resolve_domain
@@ -123,16 +124,6 @@ def check_rules_against_signals(pack: RulePack, settings: Settings) -> None:
                     raise ConfigError(f"{where}: unknown attribute {th.attr!r}; allowed: {', '.join(ENTITY_ATTRIBUTES)}")
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            return None
-        value = value.to_pydatetime()
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def state_from_row(row: dict[str, Any]) -> WarningState:
     """A stored warning row back into the lifecycle's state object."""
 
@@ -148,16 +139,16 @@ def state_from_row(row: dict[str, Any]) -> WarningState:
         kind=row["kind"], domain=row["domain"], pack_version=row["pack_version"], state=row["state"],
         level=Level(int(row["level"])), scope=row["scope"], key=row["key"], entity_id=row.get("entity_id"),
         name=row.get("name"), district_code=row.get("district_code"), basin=row.get("basin"),
-        condition_since=_aware(row["condition_since"]),  # type: ignore[arg-type]
-        created_at=_aware(row["created_at"]), updated_at=_aware(row["updated_at"]),  # type: ignore[arg-type]
-        activated_at=_aware(row.get("activated_at")), acknowledged_at=_aware(row.get("acknowledged_at")),
-        acknowledged_by=row.get("acknowledged_by"), resolved_at=_aware(row.get("resolved_at")),
-        clear_since=_aware(row.get("clear_since")), last_reminder_at=_aware(row.get("last_reminder_at")),
+        condition_since=aware_utc(row["condition_since"]),  # type: ignore[arg-type]
+        created_at=aware_utc(row["created_at"]), updated_at=aware_utc(row["updated_at"]),  # type: ignore[arg-type]
+        activated_at=aware_utc(row.get("activated_at")), acknowledged_at=aware_utc(row.get("acknowledged_at")),
+        acknowledged_by=row.get("acknowledged_by"), resolved_at=aware_utc(row.get("resolved_at")),
+        clear_since=aware_utc(row.get("clear_since")), last_reminder_at=aware_utc(row.get("last_reminder_at")),
         suppressed_from=row.get("suppressed_from"), suppressed_reason=row.get("suppressed_reason"),
         peak_level=None if row.get("peak_level") is None or row.get("peak_level") != row.get("peak_level") else Level(int(row["peak_level"])),
         value=num(row.get("value")), threshold=num(row.get("threshold")), summary=row.get("summary") or "",
         evidence=json.loads(evidence) if isinstance(evidence, str) else (evidence or {}),
-        data_ts=_aware(row.get("data_ts")), assignee=row.get("assignee"), silenced_until=_aware(row.get("silenced_until")),
+        data_ts=aware_utc(row.get("data_ts")), assignee=row.get("assignee"), silenced_until=aware_utc(row.get("silenced_until")),
     )  # fmt: skip
 
 

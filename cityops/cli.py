@@ -79,13 +79,9 @@ def _progress(label: str, *, transient: bool) -> Any:
 
 
 def _local(settings: Any, value: Any) -> str:
-    if value is None or value != value:
-        return "—"
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo(settings.city.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    from cityops.times import local_text
+
+    return local_text(value, settings.city.timezone, "%Y-%m-%d %H:%M:%S")
 
 
 @app.command()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from dash import html
 
 from cityops.auth import Principal
+from cityops.times import MISSING_TEXT, aware_utc
 from dashboard.i18n import t
 
 PAGES = (("/map", "nav.map"), ("/explore", "nav.explore"), ("/warnings", "nav.warnings"), ("/feeds", "nav.feeds"),
@@ -30,3 +32,9 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
                         id="nav-sign-in")  # fmt: skip
     return html.Nav([html.Div(links, className="nav-links"), html.Div([who, action], className="nav-right")],
                     className="nav-bar")  # fmt: skip
+
+
+def local_time(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """A stored time in the city's time (``svc.local``), as tables show it; a dash when missing."""
+    at = aware_utc(value)
+    return MISSING_TEXT if at is None else svc.local(at).strftime(fmt)

@@ -46,7 +46,7 @@ import logging
 import math
 import shutil
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -60,6 +60,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cityops.errors import CityopsError
+from cityops.times import local_text, utc_naive
 from dashboard.figures import snapshot as figs
 from dashboard.figures.citymap import MapLayers
 from dashboard.i18n import t, t_or
@@ -229,25 +230,10 @@ def kaleido_exporter(browser: str | None, *, timeout: float = 60.0) -> Exporter:
 # -- small helpers ---------------------------------------------------------------------------------------
 
 
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
-
-
 def _local_naive(values: Any, tz: str) -> pd.Series:
     """UTC-naive timestamps → local-naive (what people read)."""
     s = pd.to_datetime(pd.Series(values))
     return s.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
-
-
-def _fmt_local(value: Any, tz: str, fmt: str = "%m-%d %H:%M") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return "—"
-    stamp = pd.Timestamp(value)
-    if pd.isna(stamp):
-        return "—"
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert(tz).strftime(fmt)
 
 
 def _text(value: Any) -> str:
@@ -413,7 +399,7 @@ class _Report:
         places["level"] = places["level"].astype("int64")
         places["count"] = places["count"].astype("int64")
 
-        end_naive = _naive(self.w.end)
+        end_naive = utc_naive(self.w.end)
         open_rows = open_end.copy()
         open_rows["level"] = pd.to_numeric(open_rows["level_at"], errors="coerce").astype("int64")
         open_rows["age_h"] = ((end_naive - pd.to_datetime(open_rows["activated_at"])).dt.total_seconds() / 3600).round(1)
@@ -455,7 +441,7 @@ class _Report:
             sub = events[events["event"] == kind]
             return [{"warning_id": r["warning_id"], "rule_id": r["rule_id"], "title": r["rule_title"],
                      "level": LEVEL_KEYS.get(int(r["level"]), "?"), "name": _text(r["name"]) or None,
-                     "district": r["district"], "department": r["department"], "at": _fmt_local(r["occurred_at"], self.tz, "%Y-%m-%d %H:%M")}
+                     "district": r["district"], "department": r["department"], "at": local_text(r["occurred_at"], self.tz, "%Y-%m-%d %H:%M")}
                     for r in sub.to_dict("records")]  # fmt: skip
 
         self.summary["warnings"] = {
@@ -470,7 +456,7 @@ class _Report:
                 {"warning_id": r["warning_id"], "rule_id": r["rule_id"], "title": r["rule_title"],
                  "level": LEVEL_KEYS.get(int(r["level"]), "?"), "name": _text(r["name"]) or None, "district": r["district"],
                  "state": r["state_at"], "acknowledged": bool(r["acknowledged"]), "acknowledged_by": _text(r["acknowledged_by"]) or None,
-                 "since": _fmt_local(r["activated_at"], self.tz, "%Y-%m-%d %H:%M"), "age_h": _num(r["age_h"])}
+                 "since": local_text(r["activated_at"], self.tz, "%Y-%m-%d %H:%M"), "age_h": _num(r["age_h"])}
                 for r in open_rows.to_dict("records")
             ],
         }  # fmt: skip
@@ -644,7 +630,7 @@ class _Report:
         counts["count"] = counts["count"].astype("int64")
         counts["type_label"] = counts["type"].map(type_label)
         counts["class"] = counts["severity"].map(lambda s: severity_class(s, self.lang))
-        stats = response_stats(inc, _naive(self.w.end), since=_naive(self.w.start)) if len(inc) else pd.DataFrame(
+        stats = response_stats(inc, utc_naive(self.w.end), since=utc_naive(self.w.start)) if len(inc) else pd.DataFrame(
             {"type": pd.Series(dtype=object), "response_count": [], "response_median_min": [], "response_p90_min": []})  # fmt: skip
         response = stats[(stats["type"] != ALL_TYPES) & (stats["response_count"] > 0)].copy() if len(stats) else stats
         response = response.assign(type_label=response["type"].map(type_label),
@@ -674,7 +660,7 @@ class _Report:
         runs = self.wh.snapshot_runs(self.w.start, self.w.end)
         tr = getattr(self, "transitions", pd.DataFrame())
         open_start = getattr(self, "open_start", pd.DataFrame())
-        end_naive, start_naive = _naive(self.w.end), _naive(self.w.start)
+        end_naive, start_naive = utc_naive(self.w.end), utc_naive(self.w.start)
         periods: list[dict[str, Any]] = []
         # Outages: the feed-outage warnings' open intervals (their key is the feed's name).
         stale_tr = tr[tr["kind"] == "feed_stale"] if len(tr) else tr
@@ -717,7 +703,7 @@ class _Report:
                 "feed": name, "department": feed.department, "domain": feed.domain, "enabled": bool(feed.enabled),
                 "runs": int(len(own)), "failed_runs": int(own["status"].isin(["failed", "interrupted"]).sum()) if len(own) else 0,
                 "rows_loaded": int((own["rows_inserted"] + own["rows_updated"]).sum()) if len(own) else 0,
-                "outages": [f"{_fmt_local(o['start'], self.tz, '%m-%d %H:%M')}–{_fmt_local(o['end'], self.tz, '%m-%d %H:%M')}"
+                "outages": [f"{local_text(o['start'], self.tz, '%m-%d %H:%M')}–{local_text(o['end'], self.tz, '%m-%d %H:%M')}"
                             for o in outages.to_dict("records")],
                 "outage_minutes": round(minutes, 1), "suppressed_warnings": int(len(hit)),
                 "last_error": _text(errors.iloc[-1])[:200] if len(errors) else None,
@@ -817,7 +803,7 @@ def _html_report(rep: _Report, status: str, reason: str | None, figures: list[_F
             ack = (tr("snapshot.acked_by", who=_text(r["acknowledged_by"]) or "—") if r["acknowledged"] else tr("snapshot.unacked"))
             parts.append(f"<tr><td><span class=\"lv lv{lv}\">{_esc(rep.level_name(lv))}</span></td><td>{_esc(r['rule_title'])}</td>"
                          f"<td>{_esc(_place(r['name'], r['district']))}</td><td>{_esc(r['department'])}</td>"
-                         f"<td>{_esc(_fmt_local(r['activated_at'], tz))}</td><td>{_esc(r['age_h'])} h</td><td>{_esc(state)}</td>"
+                         f"<td>{_esc(local_text(r['activated_at'], tz))}</td><td>{_esc(r['age_h'])} h</td><td>{_esc(state)}</td>"
                          f"<td>{_esc(ack)}</td></tr>")  # fmt: skip
         parts.append("</table>")
     else:

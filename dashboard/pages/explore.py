@@ -314,11 +314,11 @@ def decorate_map(fig: Any, layers: Any, catalog: Catalog, state: ExploreState, *
     for layer, frame in (("air", layers.air), ("water", layers.water), ("rain", layers.rain)):
         if len(frame):
             fig.update_traces(customdata=[f"entity:{e}" for e in frame["entity_id"]], selector={"name": names[layer]})
-    for label, frame in getattr(layers, "custom", {}).items():  # configured departments' own map layers
+    for label, frame in layers.custom.items():  # configured departments' own map layers
         pts = frame.dropna(subset=["lon", "lat"])
         if len(pts):
             fig.update_traces(customdata=[f"entity:{e}" for e in pts["entity_id"]], selector={"name": _esc(label)})
-    on_map = set(getattr(layers, "custom", {}))
+    on_map = set(layers.custom)
     if state.domain not in ("air", "water", "rain", "incident") and catalog.domains[state.domain].label not in on_map:
         ents = catalog.domain_entities(state.domain).dropna(subset=["lon", "lat"])
         if state.district:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dash
@@ -11,7 +11,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav
+from dashboard.components import build_nav, local_time
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
 
@@ -29,18 +29,6 @@ ID_MESSAGE = f"{PREFIX}-message"
 log = logging.getLogger("cityops.feeds")
 
 FRESHNESS_CLASS = {"fresh": "badge fresh", "late": "badge late", "stale": "badge stale", "never": "badge never"}
-
-
-def _fmt_local(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
-        return "—"
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime) and value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return svc.local(value).strftime(fmt)
 
 
 def format_span(span: timedelta, lang: str) -> str:
@@ -76,11 +64,11 @@ def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: A
                     html.Td(h.department),
                     html.Td(t_or(f"domain.{h.domain}", lang, h.domain)),
                     html.Td(html.Span(t(f"freshness.{h.freshness}", lang), className=FRESHNESS_CLASS[h.freshness])),
-                    html.Td(_fmt_local(svc, h.last_data_at or h.last_success_at)),
+                    html.Td(local_time(svc, h.last_data_at or h.last_success_at)),
                     html.Td(f"{format_span(h.age, lang)} / {format_span(h.cadence, lang)}" if h.age is not None else "—",
                             title=t("feeds.lag_hint", lang), className="nowrap"),  # fmt: skip
-                    html.Td(_fmt_local(svc, h.last_success_at)),
-                    html.Td(f"{_fmt_local(svc, run.get('started_at'))} {t(f'status.{status}', lang) if status else ''}"),
+                    html.Td(local_time(svc, h.last_success_at)),
+                    html.Td(f"{local_time(svc, run.get('started_at'))} {t(f'status.{status}', lang) if status else ''}"),
                     html.Td(f"{int(run.get('rows_inserted', 0) + run.get('rows_updated', 0))} / {int(run.get('rows_rejected', 0))}" if run else "—"),
                     html.Td(h.last_error or "", className="error-text"),
                 ],
@@ -110,7 +98,7 @@ def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: boo
                 [
                     html.Td(rec["run_id"], className="mono"),
                     html.Td(t(f"status.{rec['status']}", lang), className=f"status-{rec['status']}"),
-                    html.Td(_fmt_local(svc, rec["started_at"], "%m-%d %H:%M:%S")),
+                    html.Td(local_time(svc, rec["started_at"], "%m-%d %H:%M:%S")),
                     html.Td("—" if pd.isna(rec["duration_s"]) else f"{rec['duration_s']:.1f}s"),
                     html.Td(int(rec["rows_fetched"])),
                     html.Td(int(rec["rows_inserted"])),

@@ -21,8 +21,9 @@ from dash import ALL, Input, Output, State, dcc, html
 from flask import Flask, abort, current_app, request, send_from_directory
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav
+from dashboard.components import build_nav, local_time
 from dashboard.i18n import t
+from dashboard.snapshot import snapshot_dir
 
 log = logging.getLogger("cityops.snapshots")
 
@@ -79,16 +80,6 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def snapshot_directory(svc: Any, day: date) -> Path:
-    """Where the day's files are: the recorded path (a render with --out) or the default place."""
-    from dashboard.snapshot import snapshot_dir
-
-    record = svc.warehouse.snapshot(day)
-    if record and isinstance(record.get("path"), str) and record["path"]:
-        return Path(record["path"])
-    return snapshot_dir(svc.settings, day)
-
-
 def manifest_files(directory: Path) -> list[dict[str, Any]]:
     """The files the manifest lists (name, bytes, sha256); empty when there is no readable manifest."""
     try:
@@ -100,18 +91,6 @@ def manifest_files(directory: Path) -> list[dict[str, Any]]:
         files = [{"path": k, **(v if isinstance(v, dict) else {"sha256": v})} for k, v in files.items()]
     listed = [f for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
     return [*listed, {"path": "manifest.json"}]  # the manifest lists the others, not itself
-
-
-def _fmt_time(svc: Any, value: Any) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime) and value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return svc.local(value).strftime("%m-%d %H:%M")
 
 
 def build_archive(records: pd.DataFrame, svc: Any, lang: str, *, can_rerender: bool, running: dict[str, str],
@@ -148,7 +127,7 @@ def build_archive(records: pd.DataFrame, svc: Any, lang: str, *, can_rerender: b
             html.Td(html.Span(t(f"snapshot.status.{status}", lang) if status in STATUS_CLASS else status,
                               className=STATUS_CLASS.get(status, "badge never")), className="nowrap"),  # fmt: skip
             html.Td(rec["reason"] if isinstance(rec.get("reason"), str) else "", className="error-text snap-reason"),
-            html.Td(_fmt_time(svc, rec.get("rendered_at")), className="nowrap"),
+            html.Td(local_time(svc, rec.get("rendered_at")), className="nowrap"),
             html.Td(str(int(rec["warnings"])) if pd.notna(rec.get("warnings")) else "—", className="nowrap"),
             html.Td(links, className="snap-links"),
         ]
@@ -198,7 +177,7 @@ def refresh(_n: int | None, lang: str | None) -> Any:
     jobs: RenderJobs = current_app.config[JOBS_KEY]
     records = svc.warehouse.snapshots(limit=120)
     return build_archive(records, svc, lang, can_rerender=current_principal().can("rerender"), running=dict(jobs.running),
-                         files_of=lambda d: manifest_files(snapshot_directory(svc, d)))  # fmt: skip
+                         files_of=lambda d: manifest_files(snapshot_dir(svc.settings, d)))  # fmt: skip
 
 
 def request_render(day_text: Any, lang: str) -> html.Span:
@@ -238,7 +217,9 @@ def serve_file(server: Flask, day: str, name: str) -> Any:
     parsed = _day(day)
     if parsed is None or parsed.isoformat() != day:
         abort(404)
-    directory = snapshot_directory(server.config[SERVICES_KEY], parsed)
+    # Only renders into the archive are recorded (an --out copy is an export), so a day's files are
+    # always in its archive folder: derived from the day, never from a stored path.
+    directory = snapshot_dir(server.config[SERVICES_KEY].settings, parsed)
     if not (directory / name).resolve().is_relative_to(directory.resolve()) or not (directory / name).is_file():
         abort(404)
     download = request.args.get("download") == "1"

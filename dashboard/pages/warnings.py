@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, dcc, html
 
 from cityops.auth import PERMISSIONS, PermissionDenied, Principal, require
+from cityops.times import aware_utc, local_text
 from dashboard.components import build_nav
 from dashboard.figures.warning import (
     EtaMark,
@@ -91,24 +92,8 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _aware(value: Any) -> datetime | None:
-    """A stored (naive UTC) time as an aware datetime, or None."""
-    if _missing(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _local(value: Any, tz: str, fmt: str = "%m-%d %H:%M") -> str:
-    at = _aware(value)
-    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime(fmt)
-
-
 def _local_naive(value: Any, tz: str) -> datetime | None:
-    at = _aware(value)
+    at = aware_utc(value)
     return None if at is None else at.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
@@ -183,7 +168,7 @@ def place_text(row: Mapping[str, Any], names: Mapping[str, str]) -> str:
 
 
 def since_of(row: Mapping[str, Any]) -> datetime | None:
-    return _aware(row.get("activated_at")) or _aware(row.get("created_at"))
+    return aware_utc(row.get("activated_at")) or aware_utc(row.get("created_at"))
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -258,13 +243,13 @@ def build_rows(frame: pd.DataFrame, *, now: datetime, tz: str, lang: str, names:
     for rec in frame.to_dict("records"):
         level = int(rec["level"])
         since = since_of(rec)
-        until = _aware(rec.get("resolved_at")) or now
+        until = aware_utc(rec.get("resolved_at")) or now
         rows.append({
             "id": rec["warning_id"], "level": level, "level_text": level_text(level, lang), "level_class": LEVEL_CLASS.get(level, ""),
             "title": _text(rec.get("rule_title")), "rule_id": _text(rec.get("rule_id")), "place": place_text(rec, names),
             "domain": _text(rec.get("domain")), "state": rec["state"], "state_text": state_text(rec["state"], lang),
             "open": rec["state"] in OPEN_STATES,
-            "since": _local(since, tz), "since_iso": "" if since is None else since.astimezone(ZoneInfo(tz)).isoformat(),
+            "since": local_text(since, tz), "since_iso": "" if since is None else since.astimezone(ZoneInfo(tz)).isoformat(),
             "age": format_age(until - since) if since else "—",
             "acked_by": _text(rec.get("acknowledged_by")), "assignee": _text(rec.get("assignee")),
             "value": value_text(rec, lang, units.get(_text(rec.get("rule_id")), "")), "summary": _text(rec.get("summary")),
@@ -312,14 +297,14 @@ def _evidence_facts(row: Mapping[str, Any], tz: str, lang: str) -> list[Any]:
     ev = _evidence(row)
     out: list[Any] = []
     if row.get("kind") == "predicted" and not _missing(ev.get("eta_min")):
-        base = _aware(row.get("data_ts")) or _aware(row.get("updated_at"))
+        base = aware_utc(row.get("data_ts")) or aware_utc(row.get("updated_at"))
         if base is not None:
             at = base + timedelta(minutes=float(ev["eta_min"]))
-            text = _local(at, tz)
+            text = local_text(at, tz)
             if not _missing(ev.get("eta_low")) and not _missing(ev.get("eta_high")):
                 text = t("warnings.detail.eta_band", lang).format(
-                    at=text, low=_local(base + timedelta(minutes=float(ev["eta_low"])), tz, "%H:%M"),
-                    high=_local(base + timedelta(minutes=float(ev["eta_high"])), tz, "%H:%M"))  # fmt: skip
+                    at=text, low=local_text(base + timedelta(minutes=float(ev["eta_low"])), tz, "%H:%M"),
+                    high=local_text(base + timedelta(minutes=float(ev["eta_high"])), tz, "%H:%M"))  # fmt: skip
             out += _fact(t("warnings.detail.eta", lang), text)
     if ev.get("contributing"):
         items = [html.Li(f"{c.get('name') or c.get('entity_id')}  {_num(c.get('value'))} / {_num(c.get('threshold'))}")
@@ -341,7 +326,7 @@ def build_detail(row: Mapping[str, Any], rule: Any | None, *, pack_version: str 
     level = int(row["level"])
     since = since_of(row)
     acked = row.get("acknowledged_by")
-    ack_text = f"{_text(acked)} · {_local(row.get('acknowledged_at'), tz)}" if not _missing(acked) else "—"
+    ack_text = f"{_text(acked)} · {local_text(row.get('acknowledged_at'), tz)}" if not _missing(acked) else "—"
     unit = getattr(rule, "unit", "") if rule is not None else ""
     head = html.Div([
         html.Span(level_text(level, lang), className=f"badge level-badge {LEVEL_CLASS.get(level, '')}"),
@@ -352,13 +337,13 @@ def build_detail(row: Mapping[str, Any], rule: Any | None, *, pack_version: str 
     facts = html.Dl([
         *_fact(t("warnings.detail.place", lang), place_text(row, names)),
         *_fact(t("warnings.detail.since", lang),
-               f"{_local(since, tz, '%Y-%m-%d %H:%M')} ({format_age((_aware(row.get('resolved_at')) or now) - since) if since else '—'})"),
+               f"{local_text(since, tz, '%Y-%m-%d %H:%M')} ({format_age((aware_utc(row.get('resolved_at')) or now) - since) if since else '—'})"),
         *_fact(t("warnings.detail.value", lang), value_text(row, lang, unit)),
         *_evidence_facts(row, tz, lang),
         *_fact(t("warnings.detail.acknowledged", lang), ack_text),
         *_fact(t("warnings.detail.assignee", lang), _text(row.get("assignee"))),
         *([] if _missing(row.get("silenced_until")) else
-          _fact(t("warnings.detail.silenced_until", lang), _local(row.get("silenced_until"), tz, "%Y-%m-%d %H:%M"))),
+          _fact(t("warnings.detail.silenced_until", lang), local_text(row.get("silenced_until"), tz, "%Y-%m-%d %H:%M"))),
     ], className="facts")  # fmt: skip
     rule_facts = [
         *_fact(t("warnings.detail.rule_id", lang), _text(row.get("rule_id")), "mono"),
@@ -399,7 +384,7 @@ def build_audit(transitions: pd.DataFrame, *, tz: str, lang: str) -> html.Table 
         from_level, to_level = _level_cell(rec.get("from_level"), lang), _level_cell(rec.get("to_level"), lang)
         level = to_level if from_level in ("", to_level) else f"{from_level} → {to_level}"
         actor = t("warnings.audit.system", lang) if rec["actor"] == "system" else rec["actor"]
-        body.append(html.Tr([html.Td(_local(rec["occurred_at"], tz, "%m-%d %H:%M:%S"), className="mono"),
+        body.append(html.Tr([html.Td(local_text(rec["occurred_at"], tz, "%m-%d %H:%M:%S"), className="mono"),
                              html.Td(actor, className="actor" if rec["actor"] != "system" else "actor system"),
                              html.Td(change), html.Td(level), html.Td(_text(rec.get("reason")))],
                             className="audit-row"))  # fmt: skip
@@ -475,8 +460,8 @@ def load_evidence(svc: Any, row: Mapping[str, Any], lang: str) -> dict[str, Any]
     thresholds: list[ThresholdLine] = []
     eta = None
     now = svc.now()
-    condition = _aware(row.get("condition_since")) or now
-    end = min(now, (_aware(row.get("resolved_at")) or now) + timedelta(hours=2))
+    condition = aware_utc(row.get("condition_since")) or now
+    end = min(now, (aware_utc(row.get("resolved_at")) or now) + timedelta(hours=2))
     start = max(condition - SERIES_HISTORY, end - timedelta(days=3))
     domain_name = _text(row.get("domain"))
     known = domain_name in svc.settings.domains or domain_name in ("water", "rain", "air", "traffic")
@@ -494,7 +479,7 @@ def load_evidence(svc: Any, row: Mapping[str, Any], lang: str) -> dict[str, Any]
         first = by_id.loc[ids[0]].to_dict() if ids[0] in by_id.index else {}
         thresholds = _thresholds(row, rule, metric, first, lang)
     if row.get("kind") == "predicted" and not _missing(ev.get("eta_min")):
-        base = _aware(row.get("data_ts")) or _aware(row.get("updated_at")) or now
+        base = aware_utc(row.get("data_ts")) or aware_utc(row.get("updated_at")) or now
 
         def at(minutes: Any) -> datetime | None:
             return None if _missing(minutes) else _local_naive(base + timedelta(minutes=float(minutes)), tz)

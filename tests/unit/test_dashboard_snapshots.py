@@ -98,7 +98,7 @@ def test_files_are_served_from_the_day_only(tmp_path: Path) -> None:
 
 
 def test_rendered_at_without_timezone_is_utc() -> None:
-    from dashboard.pages.snapshots import _fmt_time
+    from dashboard.components import local_time as _fmt_time
 
     assert _fmt_time(FakeServices(), pd.Timestamp("2026-06-15 00:05")) == "06-15 08:05"
     assert _fmt_time(FakeServices(), datetime(2026, 6, 15, 0, 5, tzinfo=UTC)) == "06-15 08:05"
