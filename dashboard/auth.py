@@ -81,11 +81,12 @@ class Gate:
     def presented_token(self) -> str | None:
         return request.args.get(TOKEN_PARAM) or request.cookies.get(DISPLAY_COOKIE)
 
-    def principal(self) -> Principal:
+    def principal(self, *, with_token: bool = True) -> Principal:
+        """Who is asking; ``with_token=False``: who they are apart from a screen's display token."""
         user = self.user_principal(session.get("user"))
         if user is not None:
             return user
-        display = self.tokens.principal(self.presented_token())
+        display = self.tokens.principal(self.presented_token()) if with_token else None
         if display is not None:
             return display
         if self.settings.server.anonymous_viewer:
@@ -214,12 +215,14 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         is_wall = path in WALL_PATHS
         if path.startswith("/_dash-update-component"):
             if principal.kind == "display" and not is_wall_callback(request.get_json(silent=True)):
-                principal = g.principal = NOBODY  # a display token reads the wall's data only
+                principal = g.principal = gate.principal(with_token=False)  # the token reads the wall's data only
             if principal.role is None:
                 return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
             return None
         if principal.kind == "display" and not is_wall:
-            principal = g.principal = NOBODY  # a display token opens the wall only
+            # A display token opens the wall only; elsewhere the browser is whoever it is without it
+            # (the anonymous viewer where that is allowed).
+            principal = g.principal = gate.principal(with_token=False)
         if is_wall and principal.kind == "anonymous" and gate.presented_token():
             # A screen whose token was revoked says so, even where anyone may look without one: an
             # administrator revoked it to take that screen off the air.

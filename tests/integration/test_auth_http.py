@@ -124,6 +124,7 @@ def test_anonymous_viewing_when_configured(client_for: Any) -> None:
     tokens = DisplayTokens(client.settings.storage.display_tokens_path)
     _, secret = tokens.create("hall-2")
     assert client.get(f"/wall?token={secret}").status_code == 200
+    assert client.get("/warnings").status_code == 200  # the screen's cookie does not take viewing away elsewhere
     tokens.revoke("hall-2")
     assert client.get("/wall").status_code == 403 and client.get("/wall/heartbeat").status_code == 401
     client.delete_cookie("cityops_display")
