@@ -31,7 +31,14 @@ from cityops.reference import load_reference_data
 from cityops.services import Services
 from cityops.settings import settings_from_dict
 from cityops.warehouse import open_warehouse
-from dashboard.explore import ExploreState, load_catalog, load_explore_data, resolve_state, series_query, time_window
+from dashboard.explore import (
+    ExploreState,
+    load_catalog,
+    load_explore_data,
+    resolve_state,
+    series_query,
+    time_window,
+)
 from ingest.domains import AIR, RAIN, WATER, Domain
 from ingest.pipeline import Runtime
 
@@ -39,7 +46,9 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "qingyuan"
 END = datetime(2026, 6, 15, tzinfo=UTC)
 
 
-def hourly_frames(ids: list[str], hours: pd.DatetimeIndex, domain: Domain, rng: np.random.Generator) -> pd.DataFrame:
+def hourly_frames(
+    ids: list[str], hours: pd.DatetimeIndex, domain: Domain, rng: np.random.Generator
+) -> pd.DataFrame:
     n, k = len(hours), len(ids)
     t = np.arange(n, dtype="float64")
     frame = pd.DataFrame({"entity_id": np.repeat(ids, n), "ts": np.tile(hours.to_numpy(), k)})
@@ -48,7 +57,9 @@ def hourly_frames(ids: list[str], hours: pd.DatetimeIndex, domain: Domain, rng: 
     if domain is AIR:
         for i, col in enumerate(AIR.values):
             base = 1.0 if col == "co" else 40.0 + 10 * i
-            frame[col] = np.round(np.maximum(0.1, base * (1 + 0.3 * season + 0.2 * daily + rng.normal(0, 0.2, n * k))), 1)
+            frame[col] = np.round(
+                np.maximum(0.1, base * (1 + 0.3 * season + 0.2 * daily + rng.normal(0, 0.2, n * k))), 1
+            )
     elif domain is WATER:
         frame["level_m"] = np.round(10 + 2 * season + 0.1 * daily + rng.normal(0, 0.05, n * k), 2)
         frame["discharge_m3s"] = np.round(np.maximum(0, 300 + 150 * season + rng.normal(0, 20, n * k)), 1)
@@ -58,17 +69,27 @@ def hourly_frames(ids: list[str], hours: pd.DatetimeIndex, domain: Domain, rng: 
 
 
 def build(tmp: Path, days: int) -> Services:
-    settings = settings_from_dict({
-        "city": {"timezone": "Asia/Shanghai", "districts": str(SAMPLE / "districts.geojson"),
-                 "catalogues": [str(SAMPLE / "entities.geojson")]},
-        "storage": {"data_dir": str(tmp / "data")},
-        "server": {"anonymous_viewer": True},
-    }, environ={})  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "city": {
+                "timezone": "Asia/Shanghai",
+                "districts": str(SAMPLE / "districts.geojson"),
+                "catalogues": [str(SAMPLE / "entities.geojson")],
+            },
+            "storage": {"data_dir": str(tmp / "data")},
+            "server": {"anonymous_viewer": True},
+        },
+        environ={},
+    )
     wh = open_warehouse(settings)
     load_reference_data(settings, wh)
     entities = wh.entities()
     rng = np.random.default_rng(7)
-    hours = pd.date_range(END - timedelta(days=days), END, freq="h", inclusive="left").tz_convert(None).astype("datetime64[us]")
+    hours = (
+        pd.date_range(END - timedelta(days=days), END, freq="h", inclusive="left")
+        .tz_convert(None)
+        .astype("datetime64[us]")
+    )
     started = time.perf_counter()
     rows = 0
     for domain in (AIR, WATER, RAIN):
@@ -77,9 +98,17 @@ def build(tmp: Path, days: int) -> Services:
             frame = hourly_frames(ids, pd.DatetimeIndex(chunk), domain, rng)
             run = f"bench-{domain.name}-{month}"
             wh.start_run(run, domain.name, "bench", END)
-            wh.commit_run(run_id=run, feed=domain.name, department="bench", domain=domain, accepted=frame,
-                          quarantined=pd.DataFrame(), summary={"finished_at": END, "status": "ok", "duration_s": 0.0},
-                          watermark_after=None, success=True)  # fmt: skip
+            wh.commit_run(
+                run_id=run,
+                feed=domain.name,
+                department="bench",
+                domain=domain,
+                accepted=frame,
+                quarantined=pd.DataFrame(),
+                summary={"finished_at": END, "status": "ok", "duration_s": 0.0},
+                watermark_after=None,
+                success=True,
+            )
             rows += len(frame)
         print(f"  {domain.name:<6} {len(ids):>3} stations × {len(hours):,} hours")
     print(f"loaded {rows:,} rows through commit_run in {time.perf_counter() - started:.1f} s")
@@ -109,7 +138,10 @@ def main() -> None:
         catalog = load_catalog(svc)
         station = sorted(catalog.domain_entities("water")["entity_id"])[0]
         district = "441802"
-        print(f"rollup_hourly {wh.table_count('rollup_hourly'):,} rows, rollup_daily {wh.table_count('rollup_daily'):,} rows")
+        print(
+            f"rollup_hourly {wh.table_count('rollup_hourly'):,} rows, "
+            f"rollup_daily {wh.table_count('rollup_daily'):,} rows"
+        )
 
         def series(state: ExploreState, domain: Domain, metric: str) -> Callable[[], pd.DataFrame]:
             start, end = time_window(state, END, tz)
@@ -119,13 +151,21 @@ def main() -> None:
         s30 = resolve_state(ExploreState(range="30d", domain="water", entity=station), catalog)
         y1 = resolve_state(ExploreState(range="1y", domain="air", metric="pm25", district=district), catalog)
         d1 = resolve_state(ExploreState(range="24h", domain="water", entity=station), catalog)
-        timed(f"30-day station series ({station}, hourly rollups)", series(s30, WATER, "level_m"), args.repeat)
+        timed(
+            f"30-day station series ({station}, hourly rollups)", series(s30, WATER, "level_m"), args.repeat
+        )
         timed(f"1-year district daily aggregate (PM2.5, {district})", series(y1, AIR, "pm25"), args.repeat)
         timed("24-h station series (raw readings)", series(d1, WATER, "level_m"), args.repeat)
-        timed("whole view: 30-day station (series+heatmap+comparison)", lambda: load_explore_data(svc, s30, catalog).series,
-              args.repeat)  # fmt: skip
-        timed("whole view: 1-year district (series+heatmap+comparison)", lambda: load_explore_data(svc, y1, catalog).series,
-              args.repeat)  # fmt: skip
+        timed(
+            "whole view: 30-day station (series+heatmap+comparison)",
+            lambda: load_explore_data(svc, s30, catalog).series,
+            args.repeat,
+        )
+        timed(
+            "whole view: 1-year district (series+heatmap+comparison)",
+            lambda: load_explore_data(svc, y1, catalog).series,
+            args.repeat,
+        )
         wh.close()
 
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/ingest.py [--rows N]
 
-Full path = parse (the landed, compressed CSV, as a department sends it: local time, m/s, fraction) → map (units,
-timezone) → validate (pandera + duplicate/future checks) → upsert (update-then-anti-join insert in one
+Full path = parse (the landed, compressed CSV, as a department sends it: local time, m/s, fraction) → map
+(units, timezone) → validate (pandera + duplicate/future checks) → upsert (update-then-anti-join insert in one
 transaction, with the run record, and the hourly/daily rollups and latest state kept up to date, which is
 also printed on its own). Bare = ``INSERT INTO obs_traffic SELECT … FROM arrow_table`` of the
 already-canonical Arrow table into an empty table of the same schema. Both in the same process.
@@ -13,10 +13,10 @@ Prints rows/s for each, their ratio (goal ≥ 0.5) and where the full path spend
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 # This file is named like the `ingest` package; keep its folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -45,13 +45,26 @@ def make_payload(rows: int) -> tuple[bytes, pa.Table]:
     flow = rng.integers(0, 3000, rows)
     occ = np.round(rng.uniform(0, 1, rows), 4)
     local = pd.to_datetime(utc) + pd.Timedelta(hours=8)
-    frame = pd.DataFrame({"roadId": ids, "collectTime": local.strftime("%Y-%m-%d %H:%M:%S"), "avgSpeed": speed_ms,
-                          "flow": flow, "occ": occ})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "roadId": ids,
+            "collectTime": local.strftime("%Y-%m-%d %H:%M:%S"),
+            "avgSpeed": speed_ms,
+            "flow": flow,
+            "occ": occ,
+        }
+    )
     csv = frame.to_csv(index=False).encode("utf-8")
-    canonical = pa.table({
-        "entity_id": ids, "ts": utc.astype("datetime64[us]"), "speed_kmh": speed_ms * 3.6,
-        "volume_vph": flow.astype("float64"), "occupancy_pct": occ * 100, "run_id": np.full(rows, "bare"),
-    })  # fmt: skip
+    canonical = pa.table(
+        {
+            "entity_id": ids,
+            "ts": utc.astype("datetime64[us]"),
+            "speed_kmh": speed_ms * 3.6,
+            "volume_vph": flow.astype("float64"),
+            "occupancy_pct": occ * 100,
+            "run_id": np.full(rows, "bare"),
+        }
+    )
     return csv, canonical
 
 
@@ -59,17 +72,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    csv, canonical = make_payload(args.rows)
+    csv, _canonical = make_payload(args.rows)
     tmp = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
-    settings = settings_from_dict({
-        "storage": {"data_dir": str(tmp)},
-        "feeds": {"traffic": {
-            "department": "bench", "domain": "traffic", "cadence": "5m",
-            "source": {"type": "http", "url": "http://127.0.0.1:9/", "format": "csv"},
-            "fields": {"entity_id": "roadId", "ts": "collectTime", "speed_kmh": "avgSpeed", "volume_vph": "flow", "occupancy_pct": "occ"},
-            "units": {"speed_kmh": "m/s", "occupancy_pct": "fraction"},
-        }},
-    }, environ={})  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "storage": {"data_dir": str(tmp)},
+            "feeds": {
+                "traffic": {
+                    "department": "bench",
+                    "domain": "traffic",
+                    "cadence": "5m",
+                    "source": {"type": "http", "url": "http://127.0.0.1:9/", "format": "csv"},
+                    "fields": {
+                        "entity_id": "roadId",
+                        "ts": "collectTime",
+                        "speed_kmh": "avgSpeed",
+                        "volume_vph": "flow",
+                        "occupancy_pct": "occ",
+                    },
+                    "units": {"speed_kmh": "m/s", "occupancy_pct": "fraction"},
+                }
+            },
+        },
+        environ={},
+    )
     feed = settings.feeds["traffic"]
     now = datetime(2026, 6, 1, tzinfo=UTC)
     landed = Landing(tmp / "raw").writer("traffic", "bench", now, {}, 1 << 40)
@@ -79,7 +105,10 @@ def main() -> None:
     bare_wh = Warehouse(tmp / "bare.duckdb")
     cur = bare_wh.cursor()
     t0 = time.perf_counter()
-    cur.execute("INSERT INTO obs_traffic SELECT entity_id, ts, speed_kmh, volume_vph, occupancy_pct, run_id FROM canonical")
+    cur.execute(
+        "INSERT INTO obs_traffic SELECT entity_id, ts, speed_kmh, volume_vph, occupancy_pct, run_id "
+        "FROM canonical"
+    )
     bare_s = time.perf_counter() - t0
     bare_wh.close()
 
@@ -88,12 +117,21 @@ def main() -> None:
     small, _ = make_payload(10_000)
     warm = Warehouse(tmp / "warm.duckdb")
     warm_mapped = map_records(parse_payload(small, "csv").frame, TRAFFIC, mapping_spec(settings, feed))
-    warm_ok = validate_rows(warm_mapped.frame, TRAFFIC, now=now, future_tolerance=settings.ingest.future_tolerance)
+    warm_ok = validate_rows(
+        warm_mapped.frame, TRAFFIC, now=now, future_tolerance=settings.ingest.future_tolerance
+    )
     warm.start_run("warm", "traffic", "manual", now)
     warm.commit_run(
-        run_id="warm", feed="traffic", department="bench", domain=TRAFFIC, accepted=warm_ok.accepted.drop(columns=["_row"]),
-        quarantined=pd.DataFrame(), summary={"status": "ok", "finished_at": now, "duration_s": 0}, watermark_after=None, success=True,
-    )  # fmt: skip
+        run_id="warm",
+        feed="traffic",
+        department="bench",
+        domain=TRAFFIC,
+        accepted=warm_ok.accepted.drop(columns=["_row"]),
+        quarantined=pd.DataFrame(),
+        summary={"status": "ok", "finished_at": now, "duration_s": 0},
+        watermark_after=None,
+        success=True,
+    )
     warm.close()
 
     wh = Warehouse(tmp / "full.duckdb")
@@ -117,14 +155,23 @@ def main() -> None:
     mapped = map_records(parsed.frame, TRAFFIC, mapping_spec(settings, feed))
     times["map"] = time.perf_counter() - t
     t = time.perf_counter()
-    validated = validate_rows(mapped.frame, TRAFFIC, now=now, future_tolerance=settings.ingest.future_tolerance)
+    validated = validate_rows(
+        mapped.frame, TRAFFIC, now=now, future_tolerance=settings.ingest.future_tolerance
+    )
     times["validate"] = time.perf_counter() - t
     t = time.perf_counter()
     wh.start_run("bench", "traffic", "manual", now)
     counts = wh.commit_run(
-        run_id="bench", feed="traffic", department="bench", domain=TRAFFIC, accepted=validated.accepted.drop(columns=["_row"]),
-        quarantined=pd.DataFrame(), summary={"status": "ok", "finished_at": now, "duration_s": 0}, watermark_after=None, success=True,
-    )  # fmt: skip
+        run_id="bench",
+        feed="traffic",
+        department="bench",
+        domain=TRAFFIC,
+        accepted=validated.accepted.drop(columns=["_row"]),
+        quarantined=pd.DataFrame(),
+        summary={"status": "ok", "finished_at": now, "duration_s": 0},
+        watermark_after=None,
+        success=True,
+    )
     times["upsert"] = time.perf_counter() - t
     full_s = time.perf_counter() - t_all
     times["  of which rollups"] = rollup_s[0]
@@ -133,9 +180,16 @@ def main() -> None:
 
     t = time.perf_counter()
     again = wh.commit_run(
-        run_id="bench2", feed="traffic", department="bench", domain=TRAFFIC, accepted=validated.accepted.drop(columns=["_row"]),
-        quarantined=pd.DataFrame(), summary={"status": "ok", "finished_at": now, "duration_s": 0}, watermark_after=None, success=True,
-    )  # fmt: skip
+        run_id="bench2",
+        feed="traffic",
+        department="bench",
+        domain=TRAFFIC,
+        accepted=validated.accepted.drop(columns=["_row"]),
+        quarantined=pd.DataFrame(),
+        summary={"status": "ok", "finished_at": now, "duration_s": 0},
+        watermark_after=None,
+        success=True,
+    )
     reupsert_s = time.perf_counter() - t
     wh.close()
 
@@ -147,7 +201,10 @@ def main() -> None:
         print(f"    {stage:<14} {secs:7.3f} s")
     print(f"ratio full / bare (goal ≥ 0.5)        : {bare_s / full_s:7.2f}")
     print(f"ratio without the rollup maintenance  : {bare_s / (full_s - rollup_s[0]):7.2f}")
-    print(f"same rows again (idempotent upsert)   : {reupsert_s:7.3f} s  inserted {again.inserted}, updated {again.updated}")
+    print(
+        f"same rows again (idempotent upsert)   : {reupsert_s:7.3f} s  "
+        f"inserted {again.inserted}, updated {again.updated}"
+    )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,10 @@ def measure_compute(server: object, repeat: int = 5) -> None:
         t0 = time.perf_counter()
         cache._compute(10**9 + i)
         times.append(time.perf_counter() - t0)
-    print(f"one wall computation (shared by all screens): median {statistics.median(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms over {repeat}")
+    print(
+        f"one wall computation (shared by all screens): median {statistics.median(times) * 1000:.0f} ms, "
+        f"max {max(times) * 1000:.0f} ms over {repeat}"
+    )
 
 
 def capture_page(url: str) -> tuple[dict[str, int], list[tuple[bytes, int]]]:
@@ -89,7 +91,7 @@ def capture_page(url: str) -> tuple[dict[str, int], list[tuple[bytes, int]]]:
         def on_response(resp: object) -> None:
             try:
                 body = resp.body()  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - redirects and aborted loads have no body; skip them
+            except Exception:
                 return
             kind = resp.request.resource_type  # type: ignore[attr-defined]
             weights[kind] = weights.get(kind, 0) + len(body)
@@ -115,7 +117,11 @@ def poll(url: str, body: bytes, screens: int, seconds: float) -> tuple[list[floa
         with httpx.Client(timeout=30) as client:
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
-                r = client.post(f"{url}/_dash-update-component", content=body, headers={"Content-Type": "application/json"})
+                r = client.post(
+                    f"{url}/_dash-update-component",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
                 with lock:
                     latencies.append(time.perf_counter() - t0)
                     errors += r.status_code != 200
@@ -140,12 +146,18 @@ def main() -> None:
             measure_compute(server)
             weights, refreshes = capture_page(server.url)  # type: ignore[attr-defined]
             total = sum(weights.values())
-            print(f"page weight of /wall: {total / 1e6:.2f} MB — " +
-                  ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])))  # fmt: skip
+            print(
+                f"page weight of /wall: {total / 1e6:.2f} MB — "
+                + ", ".join(
+                    f"{k} {v / 1e3:.0f} kB" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])
+                )
+            )
             sizes = [size for _, size in refreshes]
             if sizes:
-                print(f"refresh responses: first (with map) {sizes[0] / 1e3:.0f} kB; later ones "
-                      f"{', '.join(f'{s / 1e3:.1f} kB' for s in sizes[1:]) or '—'}")  # fmt: skip
+                print(
+                    f"refresh responses: first (with map) {sizes[0] / 1e3:.0f} kB; later ones "
+                    f"{', '.join(f'{s / 1e3:.1f} kB' for s in sizes[1:]) or '—'}"
+                )
             if not refreshes:
                 print("no wall refresh captured; skipping the polling rounds")
                 return
@@ -163,9 +175,11 @@ def main() -> None:
                 ticks = int(time.monotonic() // cache.tick) - int(t0 // cache.tick) + 1
                 lat.sort()
                 p50, p95 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-                print(f"{n:3d} screens: {len(lat) / args.seconds:6.1f} polls/s, p50 {p50 * 1000:.0f} ms, p95 "
-                      f"{p95 * 1000:.0f} ms, errors {errors}; wall computations {cache.computations - before} "
-                      f"over {ticks} tick(s) of {cache.tick} s")  # fmt: skip
+                print(
+                    f"{n:3d} screens: {len(lat) / args.seconds:6.1f} polls/s, p50 {p50 * 1000:.0f} ms, p95 "
+                    f"{p95 * 1000:.0f} ms, errors {errors}; wall computations {cache.computations - before} "
+                    f"over {ticks} tick(s) of {cache.tick} s"
+                )
         finally:
             server.stop()  # type: ignore[attr-defined]
             feeds.stop()

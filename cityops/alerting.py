@@ -43,17 +43,17 @@ from metrics.signals import (
 )
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import (
-    ActionError,
-    assign,
-    comment,
-    resolve,
-    silence,
     OPEN_STATES,
+    ActionError,
     Event,
     TickResult,
     WarningState,
     acknowledge,
     advance,
+    assign,
+    comment,
+    resolve,
+    silence,
 )
 from metrics.warnings.rules import (
     PackDocument,
@@ -67,7 +67,12 @@ log = logging.getLogger("cityops.alerting")
 
 MIN_INDEX_COVERAGE = 0.5  # share of the index's weight that must have data (convention)
 LevelName = Literal["red", "orange", "yellow", "blue"]
-LEVEL_EN: dict[Level, LevelName] = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
+LEVEL_EN: dict[Level, LevelName] = {
+    Level.RED: "red",
+    Level.ORANGE: "orange",
+    Level.YELLOW: "yellow",
+    Level.BLUE: "blue",
+}
 
 
 def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack:
@@ -75,7 +80,9 @@ def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack
     docs: list[PackDocument] = []
     for path in settings.warnings.packs:
         if not path.exists():
-            raise ConfigError(f"rule pack {path} does not exist", hint="fix warnings.packs in the configuration")
+            raise ConfigError(
+                f"rule pack {path} does not exist", hint="fix warnings.packs in the configuration"
+            )
         try:
             data = tomllib.loads(path.read_text("utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -83,7 +90,9 @@ def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack
         try:
             docs.append(parse_pack(data, source=str(path)))
         except RulePackError as exc:
-            raise ConfigError(str(exc), hint="see the rule pack format in metrics/warnings/rules.py") from None
+            raise ConfigError(
+                str(exc), hint="see the rule pack format in metrics/warnings/rules.py"
+            ) from None
     try:
         pack = resolve_packs(docs, today=today)
     except RulePackError as exc:
@@ -92,8 +101,15 @@ def load_rule_pack(settings: Settings, *, today: date | None = None) -> RulePack
     return pack
 
 
-ENTITY_ATTRIBUTES = ("warning_level_m", "guaranteed_level_m", "historical_level_m", "flood_limit_level_m",
-                     "normal_level_m", "free_flow_kmh", "length_m")  # fmt: skip
+ENTITY_ATTRIBUTES = (
+    "warning_level_m",
+    "guaranteed_level_m",
+    "historical_level_m",
+    "flood_limit_level_m",
+    "normal_level_m",
+    "free_flow_kmh",
+    "length_m",
+)
 
 
 def check_rules_against_signals(pack: RulePack, settings: Settings) -> None:
@@ -105,23 +121,35 @@ def check_rules_against_signals(pack: RulePack, settings: Settings) -> None:
         where = f"rule pack {pack.version}: rule {rule.id}"
         if rule.kind == "feed_stale":
             if rule.domain != "*" and rule.domain not in metrics:
-                raise ConfigError(f"{where}: domain {rule.domain!r} unknown; allowed: *, {', '.join(sorted(metrics))}")
+                raise ConfigError(
+                    f"{where}: domain {rule.domain!r} unknown; allowed: *, {', '.join(sorted(metrics))}"
+                )
             continue
-        checks = [(rule.domain, rule.metric, th) for th in rule.levels.values()] if rule.kind != "compound" else [
-            (c.domain, c.metric, c.threshold) for c in rule.conditions]  # fmt: skip
+        checks = (
+            [(rule.domain, rule.metric, th) for th in rule.levels.values()]
+            if rule.kind != "compound"
+            else [(c.domain, c.metric, c.threshold) for c in rule.conditions]
+        )
         for domain, metric, th in checks:
             if domain not in metrics:
-                raise ConfigError(f"{where}: domain {domain!r} unknown; allowed: {', '.join(sorted(metrics))}")
+                raise ConfigError(
+                    f"{where}: domain {domain!r} unknown; allowed: {', '.join(sorted(metrics))}"
+                )
             for m in filter(None, (th.metric or metric,)):
                 if m not in metrics[domain]:
                     raise ConfigError(
-                        f"{where}: {domain} has no metric {m!r}; allowed: {', '.join(sorted(metrics[domain]))}"
+                        f"{where}: {domain} has no metric {m!r}; "
+                        f"allowed: {', '.join(sorted(metrics[domain]))}"
                     )
             if th.attr is not None:
                 if rule.kind == "compound" or rule.scope != "entity":
-                    raise ConfigError(f"{where}: attr thresholds apply to entity rules only, not {rule.kind}/{rule.scope}")
+                    raise ConfigError(
+                        f"{where}: attr thresholds apply to entity rules only, not {rule.kind}/{rule.scope}"
+                    )
                 if th.attr not in ENTITY_ATTRIBUTES:
-                    raise ConfigError(f"{where}: unknown attribute {th.attr!r}; allowed: {', '.join(ENTITY_ATTRIBUTES)}")
+                    raise ConfigError(
+                        f"{where}: unknown attribute {th.attr!r}; allowed: {', '.join(ENTITY_ATTRIBUTES)}"
+                    )
 
 
 def state_from_row(row: dict[str, Any]) -> WarningState:
@@ -131,25 +159,50 @@ def state_from_row(row: dict[str, Any]) -> WarningState:
         return None if v is None or (isinstance(v, float) and v != v) else float(v)
 
     # Missing text comes back from a frame as NaN: make it None again.
-    row = {k: (None if isinstance(v, float) and v != v and k not in ("value", "threshold") else v) for k, v in row.items()}
+    row = {
+        k: (None if isinstance(v, float) and v != v and k not in ("value", "threshold") else v)
+        for k, v in row.items()
+    }
 
     evidence = row.get("evidence")
     return WarningState(
-        warning_id=row["warning_id"], dedup_key=row["dedup_key"], rule_id=row["rule_id"], rule_title=row["rule_title"],
-        kind=row["kind"], domain=row["domain"], pack_version=row["pack_version"], state=row["state"],
-        level=Level(int(row["level"])), scope=row["scope"], key=row["key"], entity_id=row.get("entity_id"),
-        name=row.get("name"), district_code=row.get("district_code"), basin=row.get("basin"),
+        warning_id=row["warning_id"],
+        dedup_key=row["dedup_key"],
+        rule_id=row["rule_id"],
+        rule_title=row["rule_title"],
+        kind=row["kind"],
+        domain=row["domain"],
+        pack_version=row["pack_version"],
+        state=row["state"],
+        level=Level(int(row["level"])),
+        scope=row["scope"],
+        key=row["key"],
+        entity_id=row.get("entity_id"),
+        name=row.get("name"),
+        district_code=row.get("district_code"),
+        basin=row.get("basin"),
         condition_since=aware_utc(row["condition_since"]),  # type: ignore[arg-type]
-        created_at=aware_utc(row["created_at"]), updated_at=aware_utc(row["updated_at"]),  # type: ignore[arg-type]
-        activated_at=aware_utc(row.get("activated_at")), acknowledged_at=aware_utc(row.get("acknowledged_at")),
-        acknowledged_by=row.get("acknowledged_by"), resolved_at=aware_utc(row.get("resolved_at")),
-        clear_since=aware_utc(row.get("clear_since")), last_reminder_at=aware_utc(row.get("last_reminder_at")),
-        suppressed_from=row.get("suppressed_from"), suppressed_reason=row.get("suppressed_reason"),
-        peak_level=None if row.get("peak_level") is None or row.get("peak_level") != row.get("peak_level") else Level(int(row["peak_level"])),
-        value=num(row.get("value")), threshold=num(row.get("threshold")), summary=row.get("summary") or "",
+        created_at=aware_utc(row["created_at"]),
+        updated_at=aware_utc(row["updated_at"]),  # type: ignore[arg-type]
+        activated_at=aware_utc(row.get("activated_at")),
+        acknowledged_at=aware_utc(row.get("acknowledged_at")),
+        acknowledged_by=row.get("acknowledged_by"),
+        resolved_at=aware_utc(row.get("resolved_at")),
+        clear_since=aware_utc(row.get("clear_since")),
+        last_reminder_at=aware_utc(row.get("last_reminder_at")),
+        suppressed_from=row.get("suppressed_from"),
+        suppressed_reason=row.get("suppressed_reason"),
+        peak_level=None
+        if row.get("peak_level") is None or row.get("peak_level") != row.get("peak_level")
+        else Level(int(row["peak_level"])),
+        value=num(row.get("value")),
+        threshold=num(row.get("threshold")),
+        summary=row.get("summary") or "",
         evidence=json.loads(evidence) if isinstance(evidence, str) else (evidence or {}),
-        data_ts=aware_utc(row.get("data_ts")), assignee=row.get("assignee"), silenced_until=aware_utc(row.get("silenced_until")),
-    )  # fmt: skip
+        data_ts=aware_utc(row.get("data_ts")),
+        assignee=row.get("assignee"),
+        silenced_until=aware_utc(row.get("silenced_until")),
+    )
 
 
 @dataclass
@@ -168,7 +221,12 @@ class Context:
         names = dict(zip(districts["code"], districts["name"], strict=True)) if len(districts) else {}
         for feed_name, feed in rt.settings.feeds.items():
             names.setdefault(feed_name, f"{feed.department}（{feed_name}）")
-        return cls(entities, entity_attributes(entities) if len(entities) else pd.DataFrame(), list(districts["code"]), names)
+        return cls(
+            entities,
+            entity_attributes(entities) if len(entities) else pd.DataFrame(),
+            list(districts["code"]),
+            names,
+        )
 
 
 def read_window(rt: Runtime, start: datetime, end: datetime) -> Window:
@@ -212,35 +270,76 @@ class Alerting:
         settings = self.rt.settings
         states = {r["feed"]: r for r in self.rt.warehouse.feed_states().to_dict("records")}
         event_domains = {INCIDENT.name}
-        health = compute_feed_health(settings.feeds, states, event_domains, now,
-                                     late_after=settings.ingest.late_after, stale_after=settings.ingest.stale_after)  # fmt: skip
+        health = compute_feed_health(
+            settings.feeds,
+            states,
+            event_domains,
+            now,
+            late_after=settings.ingest.late_after,
+            stale_after=settings.ingest.stale_after,
+        )
         # A feed that has never delivered but keeps failing is an outage too (a new department's feed
         # misconfigured from the start); one not yet run is not.
-        return [{"name": h.feed, "domain": h.domain, "department": h.department,
-                 "freshness": "stale" if h.freshness == "never" and h.consecutive_failures > 0 else h.freshness,
-                 "last_data_at": h.last_data_at} for h in health]  # fmt: skip
+        return [
+            {
+                "name": h.feed,
+                "domain": h.domain,
+                "department": h.department,
+                "freshness": "stale"
+                if h.freshness == "never" and h.consecutive_failures > 0
+                else h.freshness,
+                "last_data_at": h.last_data_at,
+            }
+            for h in health
+        ]
 
-    def suppressions(self, feeds: list[dict[str, Any]], now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+    def suppressions(
+        self, feeds: list[dict[str, Any]], now: datetime
+    ) -> tuple[dict[str, str], dict[str, str]]:
         """Domains whose every feed is stale, and rules in a silence window."""
         by_domain: dict[str, list[str]] = {}
         for f in feeds:
             by_domain.setdefault(f["domain"], []).append(f["freshness"])
-        domains = {d: "数据源中断，预警暂停" for d, states in by_domain.items() if states and all(s == "stale" for s in states)}
+        domains = {
+            d: "数据源中断，预警暂停"
+            for d, states in by_domain.items()
+            if states and all(s == "stale" for s in states)
+        }
         rules: dict[str, str] = {}
-        for silence in self.rt.settings.warnings.silences:
-            start = silence.start if silence.start.tzinfo else silence.start.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
-            end = silence.end if silence.end.tzinfo else silence.end.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
+        for entry in self.rt.settings.warnings.silences:
+            start = (
+                entry.start
+                if entry.start.tzinfo
+                else entry.start.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
+            )
+            end = (
+                entry.end
+                if entry.end.tzinfo
+                else entry.end.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
+            )
             if start <= now < end:
                 for rule in self.pack.rules:
-                    if fnmatch.fnmatch(rule.id, silence.rules):
-                        rules[rule.id] = silence.reason
+                    if fnmatch.fnmatch(rule.id, entry.rules):
+                        rules[rule.id] = entry.reason
         return domains, rules
 
-    def evaluate(self, window: Window, now: datetime, previous: dict[str, WarningState],
-                 feeds: list[dict[str, Any]] | None) -> TickResult:  # fmt: skip
+    def evaluate(
+        self,
+        window: Window,
+        now: datetime,
+        previous: dict[str, WarningState],
+        feeds: list[dict[str, Any]] | None,
+    ) -> TickResult:
         ctx = self.context()
-        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, feeds=feeds,
-                                  city_code=self.rt.settings.city.code, max_age=self.max_age())  # fmt: skip
+        signals = compute_signals(
+            window,
+            ctx.entities,
+            now,
+            districts=ctx.districts,
+            feeds=feeds,
+            city_code=self.rt.settings.city.code,
+            max_age=self.max_age(),
+        )
         findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
         domains, rules = self.suppressions(feeds or [], now)
         return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
@@ -260,11 +359,22 @@ class Alerting:
         now = now or self.rt.clock.now()
         window = read_window(self.rt, now, now)
         ctx = self.context()
-        signals = compute_signals(window, ctx.entities, now, districts=ctx.districts, city_code=self.rt.settings.city.code,
-                                  max_age=self.max_age())  # fmt: skip
-        index = district_index(signals, window.incidents, now, districts=ctx.districts,
-                               weights=self.rt.settings.composite.weights,
-                               rain_profile=self.rt.settings.warnings.rain_profile)  # fmt: skip
+        signals = compute_signals(
+            window,
+            ctx.entities,
+            now,
+            districts=ctx.districts,
+            city_code=self.rt.settings.city.code,
+            max_age=self.max_age(),
+        )
+        index = district_index(
+            signals,
+            window.incidents,
+            now,
+            districts=ctx.districts,
+            weights=self.rt.settings.composite.weights,
+            rain_profile=self.rt.settings.warnings.rain_profile,
+        )
         index.insert(1, "name", index["district_code"].map(ctx.names))
         # An index from less than half of the weighted domains would read "normal" during an outage.
         thin = index["coverage"] < MIN_INDEX_COVERAGE
@@ -302,21 +412,43 @@ class Alerting:
         w = event.warning
         settings = self.rt.settings
         departments = sorted({f.department for f in settings.feeds.values() if f.domain == w.domain})
-        link = f"{settings.warnings.dashboard_url.rstrip('/')}/warnings?id={w.warning_id}" if settings.warnings.dashboard_url else None
+        link = (
+            f"{settings.warnings.dashboard_url.rstrip('/')}/warnings?id={w.warning_id}"
+            if settings.warnings.dashboard_url
+            else None
+        )
         return Notification(
-            event=cast(EventKind, event.kind), warning_id=w.warning_id, dedup_key=w.dedup_key, rule_id=w.rule_id, rule_title=w.rule_title,
-            level=LEVEL_EN[w.level], previous_level=LEVEL_EN.get(event.previous_level) if event.previous_level else None,
-            state=w.state, department="、".join(departments) or "城市运行管理中心",
-            district=self.context().names.get(w.district_code or "", w.district_code or "") or settings.city.name,
-            entity_name=w.name, summary=w.summary or w.rule_title, raised_at=w.activated_at or w.created_at, at=now,
+            event=cast(EventKind, event.kind),
+            warning_id=w.warning_id,
+            dedup_key=w.dedup_key,
+            rule_id=w.rule_id,
+            rule_title=w.rule_title,
+            level=LEVEL_EN[w.level],
+            previous_level=LEVEL_EN.get(event.previous_level) if event.previous_level else None,
+            state=w.state,
+            department="、".join(departments) or "城市运行管理中心",
+            district=self.context().names.get(w.district_code or "", w.district_code or "")
+            or settings.city.name,
+            entity_name=w.name,
+            summary=w.summary or w.rule_title,
+            raised_at=w.activated_at or w.created_at,
+            at=now,
             link=link,
-        )  # fmt: skip
+        )
 
     def acknowledge(self, warning_id: str, actor: str, note: str = "") -> WarningState:
         return self.act(warning_id, "acknowledge", actor, note=note)
 
-    def act(self, warning_id: str, action: str, actor: str, *, note: str = "", assignee: str = "",
-            until: datetime | None = None) -> WarningState:  # fmt: skip
+    def act(
+        self,
+        warning_id: str,
+        action: str,
+        actor: str,
+        *,
+        note: str = "",
+        assignee: str = "",
+        until: datetime | None = None,
+    ) -> WarningState:
         """An operator's action on a warning, under the tick's lock so it never races an evaluation.
         The caller has checked the role (see cityops.auth); ``actor`` goes into the audit trail.
         Raises :class:`~metrics.warnings.lifecycle.ActionError` when the action does not apply."""
@@ -352,7 +484,9 @@ class BacktestResult:
     end: datetime
     step: timedelta
     ticks: int
-    events: list[tuple[datetime, str, str, str, str]] = field(default_factory=list)  # at, kind, rule, level, summary
+    events: list[tuple[datetime, str, str, str, str]] = field(
+        default_factory=list
+    )  # at, kind, rule, level, summary
     open_at_end: int = 0
 
     def by_rule_and_level(self) -> list[tuple[str, str, int, datetime, datetime]]:
@@ -368,12 +502,15 @@ class BacktestResult:
             first.setdefault(key, at)
             last[key] = at
         order = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
-        return sorted(((r, lv, n, first[(r, lv)], last[(r, lv)]) for (r, lv), n in counts.items()),
-                      key=lambda x: (x[0], order[x[1]]))  # fmt: skip
+        return sorted(
+            ((r, lv, n, first[(r, lv)], last[(r, lv)]) for (r, lv), n in counts.items()),
+            key=lambda x: (x[0], order[x[1]]),
+        )
 
 
-def backtest(rt: Runtime, pack: RulePack, start: datetime, end: datetime, step: timedelta,
-             *, on_step: Any = None) -> BacktestResult:  # fmt: skip
+def backtest(
+    rt: Runtime, pack: RulePack, start: datetime, end: datetime, step: timedelta, *, on_step: Any = None
+) -> BacktestResult:
     """Replay history through the same evaluation, in memory (nothing is written)."""
     engine = Alerting(rt, pack)
     window = read_window(rt, start, end)
@@ -393,5 +530,3 @@ def backtest(rt: Runtime, pack: RulePack, start: datetime, end: datetime, step: 
         t += step
     result.open_at_end = sum(1 for s in states.values() if s.state in OPEN_STATES)
     return result
-
-

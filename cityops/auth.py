@@ -105,7 +105,9 @@ class PermissionDenied(Exception):
 
     def __init__(self, principal: Principal, action: str) -> None:
         who = principal.label or "not signed in"
-        super().__init__(f"{action} needs the {PERMISSIONS[action]} role; {who} has {principal.role or 'none'}")
+        super().__init__(
+            f"{action} needs the {PERMISSIONS[action]} role; {who} has {principal.role or 'none'}"
+        )
         self.action = action
 
 
@@ -152,8 +154,10 @@ class DisplayTokens:
             try:
                 doc = json.loads(self.path.read_text("utf-8"))
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"{self.path}: cannot read display tokens: {exc}",
-                                  hint="restore the file or delete it and create new tokens") from None  # fmt: skip
+                raise ConfigError(
+                    f"{self.path}: cannot read display tokens: {exc}",
+                    hint="restore the file or delete it and create new tokens",
+                ) from None
             self._cache = (st.st_mtime, st.st_size, doc)
             return doc  # type: ignore[no-any-return]
 
@@ -165,7 +169,10 @@ class DisplayTokens:
         os.replace(tmp, self.path)
 
     def list(self) -> list[DisplayToken]:
-        return [DisplayToken(t["id"], t["name"], t["created_at"], t.get("revoked_at")) for t in self._read()["tokens"]]
+        return [
+            DisplayToken(t["id"], t["name"], t["created_at"], t.get("revoked_at"))
+            for t in self._read()["tokens"]
+        ]
 
     def create(self, name: str, *, now: datetime | None = None) -> tuple[DisplayToken, str]:
         """A new token for the screen ``name``; returns it with the secret (shown only now)."""
@@ -174,12 +181,25 @@ class DisplayTokens:
             raise ConfigError("a display token needs a name (which screen it is for)")
         doc = self._read()
         if any(t["name"] == name and not t.get("revoked_at") for t in doc["tokens"]):
-            raise ConfigError(f"an active display token named {name!r} exists",
-                              hint="revoke it first or choose another name")  # fmt: skip
+            raise ConfigError(
+                f"an active display token named {name!r} exists",
+                hint="revoke it first or choose another name",
+            )
         secret = "dt_" + secrets.token_urlsafe(24)
-        token = DisplayToken(secrets.token_hex(4), name, (now or datetime.now(UTC)).isoformat(timespec="seconds"))
-        doc = {"tokens": [*doc["tokens"], {"id": token.token_id, "name": name, "created_at": token.created_at,
-                                           "sha256": _digest(secret)}]}  # fmt: skip
+        token = DisplayToken(
+            secrets.token_hex(4), name, (now or datetime.now(UTC)).isoformat(timespec="seconds")
+        )
+        doc = {
+            "tokens": [
+                *doc["tokens"],
+                {
+                    "id": token.token_id,
+                    "name": name,
+                    "created_at": token.created_at,
+                    "sha256": _digest(secret),
+                },
+            ]
+        }
         self._write(doc)
         return token, secret
 
@@ -188,7 +208,10 @@ class DisplayTokens:
         doc = self._read()
         found = [t for t in doc["tokens"] if (t["id"] == ref or t["name"] == ref) and not t.get("revoked_at")]
         if not found:
-            known = ", ".join(f"{t['id']} ({t['name']})" for t in doc["tokens"] if not t.get("revoked_at")) or "none"
+            known = (
+                ", ".join(f"{t['id']} ({t['name']})" for t in doc["tokens"] if not t.get("revoked_at"))
+                or "none"
+            )
             raise ConfigError(f"no active display token {ref!r}", hint=f"active tokens: {known}")
         stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
         tokens = [dict(t, revoked_at=stamp) if t in found else t for t in doc["tokens"]]

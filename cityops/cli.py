@@ -20,9 +20,15 @@ from cityops.errors import CityopsError, ConfigError
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
-app = typer.Typer(help="cityops — one network, unified management of a city's operations.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)  # fmt: skip
-ingest_app = typer.Typer(help="Pull departmental feeds, list runs, replay a landed payload.", no_args_is_help=True)
+app = typer.Typer(
+    help="cityops — one network, unified management of a city's operations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+ingest_app = typer.Typer(
+    help="Pull departmental feeds, list runs, replay a landed payload.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The warehouse (DuckDB).", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
@@ -31,9 +37,13 @@ app.add_typer(config_app, name="config")
 
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", "-c", help="TOML configuration file ('demo' for the built-in demo configuration "
-                 "on ./cityops-data). Default: $CITYOPS_CONFIG or ./cityops.toml."),
-]  # fmt: skip
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML configuration file ('demo' for the built-in demo configuration "
+        "on ./cityops-data). Default: $CITYOPS_CONFIG or ./cityops.toml.",
+    ),
+]
 
 
 def _load(config: str | None) -> Any:
@@ -74,8 +84,14 @@ def _progress(label: str, *, transient: bool) -> Any:
     """A progress bar on stderr (stdout stays a clean table): label, bar, done/total, elapsed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                    transient=transient)  # fmt: skip
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+    )
 
 
 def _local(settings: Any, value: Any) -> str:
@@ -87,9 +103,15 @@ def _local(settings: Any, value: Any) -> str:
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8050,
-    data_dir: Annotated[Path, typer.Option(help="Folder for the demo's database, raw payloads and snapshots.")] = Path("cityops-data"),
-    speed: Annotated[float, typer.Option(help="How many times faster than real time the demo clock runs.")] = 60.0,
-    keep: Annotated[bool, typer.Option(help="Keep the previous demo's data instead of starting afresh.")] = False,
+    data_dir: Annotated[
+        Path, typer.Option(help="Folder for the demo's database, raw payloads and snapshots.")
+    ] = Path("cityops-data"),
+    speed: Annotated[
+        float, typer.Option(help="How many times faster than real time the demo clock runs.")
+    ] = 60.0,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the previous demo's data instead of starting afresh.")
+    ] = False,
 ) -> None:
     """Run the whole product with the demo city (Qingyuan): feeds, scheduler and dashboard."""
     from cityops.demo import run_demo
@@ -99,7 +121,9 @@ def demo(
 
 
 @app.command()
-def serve(config: ConfigOpt = None, port: Annotated[int | None, typer.Option(help="Override server.port.")] = None) -> None:
+def serve(
+    config: ConfigOpt = None, port: Annotated[int | None, typer.Option(help="Override server.port.")] = None
+) -> None:
     """Production: dashboard + scheduler from a configuration file, in one process."""
     from cityops.server import build_server
 
@@ -136,15 +160,19 @@ def db_init(config: ConfigOpt = None) -> None:
     settings = _load(config)
     with open_warehouse(settings) as wh:
         counts = load_reference_data(settings, wh)
-        console.print(f"database {settings.storage.database_path}: schema version {wh.schema_version()}; "
-                      f"{counts['districts']} districts, {counts['entities']} entities loaded")  # fmt: skip
+        console.print(
+            f"database {settings.storage.database_path}: schema version {wh.schema_version()}; "
+            f"{counts['districts']} districts, {counts['entities']} entities loaded"
+        )
 
 
 def _parse_from(value: str, tz: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)") from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
     return parsed.astimezone(UTC)
@@ -152,9 +180,13 @@ def _parse_from(value: str, tz: str) -> datetime:
 
 @ingest_app.command("run")
 def ingest_run(
-    feeds: Annotated[list[str] | None, typer.Argument(help="Feeds to pull (default: every enabled feed).")] = None,
+    feeds: Annotated[
+        list[str] | None, typer.Argument(help="Feeds to pull (default: every enabled feed).")
+    ] = None,
     config: ConfigOpt = None,
-    from_: Annotated[str | None, typer.Option("--from", help="Backfill from this date/time (city timezone).")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Backfill from this date/time (city timezone).")
+    ] = None,
 ) -> None:
     """Pull feeds now, print a summary table; exit 1 if any feed failed."""
     from ingest.pipeline import run_feed
@@ -164,7 +196,10 @@ def ingest_run(
     names = feeds or [n for n, f in settings.feeds.items() if f.enabled]
     unknown = [n for n in names if n not in settings.feeds]
     if unknown:
-        raise ConfigError(f"unknown feed(s): {', '.join(unknown)}", hint=f"configured feeds: {', '.join(settings.feeds) or 'none'}")
+        raise ConfigError(
+            f"unknown feed(s): {', '.join(unknown)}",
+            hint=f"configured feeds: {', '.join(settings.feeds) or 'none'}",
+        )
     since = _parse_from(from_, settings.city.timezone) if from_ else None
     reports = []
     with _progress("{task.fields[feed]:<16}", transient=since is None) as progress:
@@ -174,16 +209,42 @@ def ingest_run(
             def on_progress(_f: str, done: int, total: int | None, task: Any = task) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = run_feed(rt, name, trigger="backfill" if since else "manual", since=since, on_progress=on_progress)
+            report = run_feed(
+                rt, name, trigger="backfill" if since else "manual", since=since, on_progress=on_progress
+            )
             progress.update(task, completed=report.rows_fetched, total=max(report.rows_fetched, 1))
             reports.append(report)
     table = Table(title="ingest run")
-    for col in ("feed", "status", "fetched", "inserted", "updated", "unchanged", "rejected", "seconds", "error"):
-        table.add_column(col, justify="right" if col in ("fetched", "inserted", "updated", "unchanged", "rejected", "seconds") else "left")
+    for col in (
+        "feed",
+        "status",
+        "fetched",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "seconds",
+        "error",
+    ):
+        table.add_column(
+            col,
+            justify="right"
+            if col in ("fetched", "inserted", "updated", "unchanged", "rejected", "seconds")
+            else "left",
+        )
     for r in reports:
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(r.status, "")
-        table.add_row(r.feed, f"[{style}]{r.status}[/]", str(r.rows_fetched), str(r.rows_inserted), str(r.rows_updated),
-                      str(r.rows_unchanged), str(r.rows_rejected), f"{r.duration_s:.1f}", (r.error or "")[:160])  # fmt: skip
+        table.add_row(
+            r.feed,
+            f"[{style}]{r.status}[/]",
+            str(r.rows_fetched),
+            str(r.rows_inserted),
+            str(r.rows_updated),
+            str(r.rows_unchanged),
+            str(r.rows_rejected),
+            f"{r.duration_s:.1f}",
+            (r.error or "")[:160],
+        )
     console.print(table)
     rt.warehouse.close()
     if any(r.status == "failed" for r in reports):
@@ -206,32 +267,51 @@ def ingest_list(
         health.add_column(col)
     colours = {"fresh": "green", "late": "yellow", "stale": "red", "never": "dim"}
     for h in svc.feed_health():
-        health.add_row(h.feed, h.department, h.domain, f"[{colours[h.freshness]}]{h.freshness}[/]",
-                       _local(rt.settings, h.last_data_at or h.last_success_at), _text(h.last_error)[:80])  # fmt: skip
+        health.add_row(
+            h.feed,
+            h.department,
+            h.domain,
+            f"[{colours[h.freshness]}]{h.freshness}[/]",
+            _local(rt.settings, h.last_data_at or h.last_success_at),
+            _text(h.last_error)[:80],
+        )
     console.print(health)
     runs = rt.warehouse.runs(feed=feed, limit=limit)
     table = Table(title="runs (newest first)")
     for col in ("run id", "feed", "trigger", "status", "started", "fetched", "ins", "upd", "rej", "error"):
         table.add_column(col)
     for r in runs.to_dict("records"):
-        table.add_row(r["run_id"], r["feed"], r["trigger"], r["status"], _local(rt.settings, r["started_at"]),
-                      str(r["rows_fetched"]), str(r["rows_inserted"]), str(r["rows_updated"]), str(r["rows_rejected"]),
-                      _text(r["error"])[:80])  # fmt: skip
+        table.add_row(
+            r["run_id"],
+            r["feed"],
+            r["trigger"],
+            r["status"],
+            _local(rt.settings, r["started_at"]),
+            str(r["rows_fetched"]),
+            str(r["rows_inserted"]),
+            str(r["rows_updated"]),
+            str(r["rows_rejected"]),
+            _text(r["error"])[:80],
+        )
     console.print(table)
     rt.warehouse.close()
 
 
 @ingest_app.command("replay")
-def ingest_replay(run_id: Annotated[str, typer.Argument(help="The run whose landed payload to parse again.")],
-                  config: ConfigOpt = None) -> None:  # fmt: skip
+def ingest_replay(
+    run_id: Annotated[str, typer.Argument(help="The run whose landed payload to parse again.")],
+    config: ConfigOpt = None,
+) -> None:
     """Parse a run's landed raw payload again (with the current mapping) and upsert it."""
     from ingest.pipeline import replay_run
 
     rt = _runtime(config)
     report = replay_run(rt, run_id)
-    console.print(f"replay of {run_id} as {report.run_id}: {report.status}; fetched {report.rows_fetched}, "
-                  f"inserted {report.rows_inserted}, updated {report.rows_updated}, unchanged {report.rows_unchanged}, "
-                  f"quarantined {report.rows_rejected}" + (f"; error: {report.error}" if report.error else ""))  # fmt: skip
+    console.print(
+        f"replay of {run_id} as {report.run_id}: {report.status}; fetched {report.rows_fetched}, "
+        f"inserted {report.rows_inserted}, updated {report.rows_updated}, unchanged {report.rows_unchanged}, "
+        f"quarantined {report.rows_rejected}" + (f"; error: {report.error}" if report.error else "")
+    )
     rt.warehouse.close()
     if report.status == "failed":
         raise typer.Exit(1)
@@ -242,15 +322,27 @@ rules_app = typer.Typer(help="Rule packs: check them, back-test them over histor
 app.add_typer(warnings_app, name="warnings")
 app.add_typer(rules_app, name="rules")
 
-LEVEL_STYLE = {1: ("红色", "bold white on red"), 2: ("橙色", "bold black on dark_orange"),
-               3: ("黄色", "bold black on yellow"), 4: ("蓝色", "bold white on blue")}  # fmt: skip
-STATE_ZH = {"pending": "待确认", "active": "生效", "acknowledged": "已签收", "suppressed": "已抑制", "resolved": "已解除"}
+LEVEL_STYLE = {
+    1: ("红色", "bold white on red"),
+    2: ("橙色", "bold black on dark_orange"),
+    3: ("黄色", "bold black on yellow"),
+    4: ("蓝色", "bold white on blue"),
+}
+STATE_ZH = {
+    "pending": "待确认",
+    "active": "生效",
+    "acknowledged": "已签收",
+    "suppressed": "已抑制",
+    "resolved": "已解除",
+}
 
 
 @warnings_app.command("list")
 def warnings_list(
     config: ConfigOpt = None,
-    active: Annotated[bool, typer.Option("--active", help="Only open warnings (pending, active, acknowledged, suppressed).")] = False,
+    active: Annotated[
+        bool, typer.Option("--active", help="Only open warnings (pending, active, acknowledged, suppressed).")
+    ] = False,
     limit: Annotated[int, typer.Option(help="How many.")] = 100,
 ) -> None:
     """Warnings, most severe first."""
@@ -261,9 +353,19 @@ def warnings_list(
         table.add_column(col, overflow="fold", no_wrap=col in ("id", "level", "state"))
     for w in frame.to_dict("records"):
         name, style = LEVEL_STYLE[int(w["level"])]
-        since = w["activated_at"] if w["activated_at"] == w["activated_at"] and w["activated_at"] is not None else w["created_at"]
-        table.add_row(w["warning_id"], f"[{style}] {name} [/]", STATE_ZH.get(w["state"], w["state"]), w["rule_id"],
-                      _text(w["summary"]) or _text(w["name"]) or str(w["key"]), _local(rt.settings, since))  # fmt: skip
+        since = (
+            w["activated_at"]
+            if w["activated_at"] == w["activated_at"] and w["activated_at"] is not None
+            else w["created_at"]
+        )
+        table.add_row(
+            w["warning_id"],
+            f"[{style}] {name} [/]",
+            STATE_ZH.get(w["state"], w["state"]),
+            w["rule_id"],
+            _text(w["summary"]) or _text(w["name"]) or str(w["key"]),
+            _local(rt.settings, since),
+        )
     console.print(table)
     for version in sorted(set(frame["pack_version"])) if len(frame) else []:
         console.print(f"rule pack: {version}")
@@ -277,17 +379,27 @@ def status(config: ConfigOpt = None) -> None:
 
     rt = _runtime(config)
     index = Services(rt).engine().district_index()
-    table = Table(title=f"{rt.settings.city.name} city-operations index (0–100) at {_local(rt.settings, rt.clock.now())}")
+    table = Table(
+        title=f"{rt.settings.city.name} city-operations index (0–100) "
+        f"at {_local(rt.settings, rt.clock.now())}"
+    )
     for col in ("district", "index", "grade", "coverage", "worst domain"):
         table.add_column(col)
     for r in index.to_dict("records"):
         value = "—" if r["index"] != r["index"] else f"{r['index']:.0f}"
-        table.add_row(str(r["name"] or r["district_code"]), value, str(r["grade_zh"]), f"{r['coverage']:.0%}",
-                      str(r["worst_domain"] or ""))  # fmt: skip
+        table.add_row(
+            str(r["name"] or r["district_code"]),
+            value,
+            str(r["grade_zh"]),
+            f"{r['coverage']:.0%}",
+            str(r["worst_domain"] or ""),
+        )
     console.print(table)
     open_now = rt.warehouse.warnings(open_only=True, limit=100_000)
     counts = open_now.groupby("level").size().to_dict() if len(open_now) else {}
-    console.print("open warnings: " + ", ".join(f"{LEVEL_STYLE[lv][0]} {counts.get(lv, 0)}" for lv in (1, 2, 3, 4)))
+    console.print(
+        "open warnings: " + ", ".join(f"{LEVEL_STYLE[lv][0]} {counts.get(lv, 0)}" for lv in (1, 2, 3, 4))
+    )
     rt.warehouse.close()
 
 
@@ -312,7 +424,9 @@ def rules_backtest(
     from_: Annotated[str, typer.Option("--from", help="Start date/time (city timezone).")],
     to: Annotated[str, typer.Option("--to", help="End date/time (city timezone), exclusive.")],
     config: ConfigOpt = None,
-    step: Annotated[str | None, typer.Option(help="Evaluation step, e.g. 5m (default warnings.backtest_step).")] = None,
+    step: Annotated[
+        str | None, typer.Option(help="Evaluation step, e.g. 5m (default warnings.backtest_step).")
+    ] = None,
     events: Annotated[bool, typer.Option("--events", help="Also print every event in order.")] = False,
 ) -> None:
     """Replay history through the rule pack: per rule and level, how many warnings and when."""
@@ -331,9 +445,18 @@ def rules_backtest(
         raise ConfigError(f"--step: {exc}") from None
     with _progress("back-test", transient=True) as progress:
         task = progress.add_task("", total=None)
-        result = backtest(rt, pack, start, end, delta, on_step=lambda done, total: progress.update(task, completed=done, total=total))
-    table = Table(title=f"back-test {_local(rt.settings, start)} → {_local(rt.settings, end)}, step {delta}, "
-                        f"{result.ticks} ticks, pack {pack.version}")  # fmt: skip
+        result = backtest(
+            rt,
+            pack,
+            start,
+            end,
+            delta,
+            on_step=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    table = Table(
+        title=f"back-test {_local(rt.settings, start)} → {_local(rt.settings, end)}, step {delta}, "
+        f"{result.ticks} ticks, pack {pack.version}"
+    )
     for col in ("rule", "level", "warnings", "first", "last"):
         table.add_column(col)
     for rule, level, n, first, last in result.by_rule_and_level():
@@ -341,16 +464,27 @@ def rules_backtest(
     console.print(table)
     if events:
         for at, kind, rule, level, summary in result.events:
-            console.print(f"{_local(rt.settings, at)}  {kind:<11} {level:<6} {rule:<32} {summary}", highlight=False)
+            console.print(
+                f"{_local(rt.settings, at)}  {kind:<11} {level:<6} {rule:<32} {summary}", highlight=False
+            )
     console.print(f"{len(result.events)} events; {result.open_at_end} warnings still open at the end")
     rt.warehouse.close()
 
 
 @app.command()
 def snapshot(
-    date_: Annotated[str | None, typer.Option("--date", help="Report day YYYY-MM-DD (its window ends at snapshots.cut_off "
-                                              "that day). Default: the last complete day.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Parent folder of the day's folder (default <data_dir>/snapshots).")] = None,
+    date_: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Report day YYYY-MM-DD (its window ends at snapshots.cut_off "
+            "that day). Default: the last complete day.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Parent folder of the day's folder (default <data_dir>/snapshots)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Render the daily warning snapshot of a day; exit 1 when it failed or is incomplete.
@@ -372,25 +506,32 @@ def snapshot(
 
         window = snapshot_window(day, settings.city.timezone, settings.snapshots.cut_off_time)
         if window.end > datetime.now(UTC):
-            raise CityopsError(f"the report of {day} covers the 24 h up to {window.local_end:%Y-%m-%d %H:%M} "
-                               f"({settings.city.timezone}), which has not ended yet",
-                               hint="give a day whose cut-off has passed (the default is the last complete day)")  # fmt: skip
+            raise CityopsError(
+                f"the report of {day} covers the 24 h up to {window.local_end:%Y-%m-%d %H:%M} "
+                f"({settings.city.timezone}), which has not ended yet",
+                hint="give a day whose cut-off has passed (the default is the last complete day)",
+            )
     from cityops.errors import DatabaseLockedError
 
     try:
         rt = _runtime(settings)
     except DatabaseLockedError as exc:
         raise DatabaseLockedError(
-            exc.message, hint="the running server renders snapshots itself (snapshots.cron; admins re-render on /snapshots); "
-            "for this command stop the server first, or copy the database file and point storage.database at the copy",
-        ) from None  # fmt: skip
+            exc.message,
+            hint="the running server renders snapshots itself "
+            "(snapshots.cron; admins re-render on /snapshots); "
+            "for this command stop the server first, "
+            "or copy the database file and point storage.database at the copy",
+        ) from None
     try:
         result = render_snapshot(rt, day, out_dir=out, trigger="manual")
     finally:
         rt.warehouse.close()
     console.print(f"snapshot {day}: {result.directory}", highlight=False)
-    table = Table(title=f"snapshot {day} ({result.summary.get('window', {}).get('start', '')} → "
-                        f"{result.summary.get('window', {}).get('end', '')})")  # fmt: skip
+    table = Table(
+        title=f"snapshot {day} ({result.summary.get('window', {}).get('start', '')} → "
+        f"{result.summary.get('window', {}).get('end', '')})"
+    )
     table.add_column("")
     table.add_column("", justify="right")
     for row in result.summary.get("headline", []):
@@ -399,7 +540,10 @@ def snapshot(
     table.add_row("seconds", f"{result.duration_s:.1f}")
     console.print(table)
     style = {"ok": "green", "partial": "yellow", "failed": "red"}[result.status]
-    console.print(f"status: [{style}]{result.status}[/]" + (f" — {result.reason}" if result.reason else ""), highlight=False)
+    console.print(
+        f"status: [{style}]{result.status}[/]" + (f" — {result.reason}" if result.reason else ""),
+        highlight=False,
+    )
     if result.status != "ok":
         raise typer.Exit(1)
 
@@ -409,8 +553,10 @@ def config_check(config: ConfigOpt = None) -> None:
     """Validate a configuration file and summarise it."""
     settings = _load(config)
     extra = validate_deployment(settings)
-    console.print(f"{settings.source_path}: valid — city {settings.city.name}, {len(settings.feeds)} feeds "
-                  f"({', '.join(settings.feeds)}){extra}, data in {settings.storage.data_dir}")  # fmt: skip
+    console.print(
+        f"{settings.source_path}: valid — city {settings.city.name}, {len(settings.feeds)} feeds "
+        f"({', '.join(settings.feeds)}){extra}, data in {settings.storage.data_dir}"
+    )
 
 
 def validate_deployment(settings: Any) -> str:
@@ -450,8 +596,9 @@ def config_options() -> None:
 
 
 token_app = typer.Typer(help="Read-only, revocable tokens for wall screens.", no_args_is_help=True)
-user_app = typer.Typer(help="Users who sign in (they are listed in the configuration's [auth] section).",
-                       no_args_is_help=True)  # fmt: skip
+user_app = typer.Typer(
+    help="Users who sign in (they are listed in the configuration's [auth] section).", no_args_is_help=True
+)
 app.add_typer(token_app, name="display-token")
 app.add_typer(user_app, name="user")
 
@@ -466,7 +613,9 @@ def _tokens(config: str | None) -> Any:
 def display_token_create(
     name: Annotated[str, typer.Argument(help="Which screen the token is for, e.g. 'wall-hall-1'.")],
     config: ConfigOpt = None,
-    url: Annotated[str | None, typer.Option(help="Base URL of the dashboard as the screens reach it.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Base URL of the dashboard as the screens reach it.")
+    ] = None,
 ) -> None:
     """Create a display token; the secret is shown once. Works while the server runs."""
     settings = _load(config)
@@ -501,9 +650,14 @@ def display_token_list(config: ConfigOpt = None) -> None:
 
 @user_app.command("hash-password")
 def user_hash_password(
-    stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")] = False,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    ] = False,
 ) -> None:
-    """Print the hash of a password, for the password_hash of a user in the configuration's auth.users (the password itself is never stored)."""
+    """Print the hash of a password, for the password_hash of a user in the configuration's auth.users.
+
+    The password itself is never stored.
+    """
     from cityops.auth import hash_password
 
     if stdin:
@@ -516,17 +670,23 @@ def user_hash_password(
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("CITYOPS_LOG", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("CITYOPS_LOG", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         app()
     except CityopsError as exc:
-        err_console.print(f"[red]error:[/] {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else ""), highlight=False)
+        err_console.print(
+            f"[red]error:[/] {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else ""), highlight=False
+        )
         sys.exit(2)
     except Exception as exc:  # a bug: still one line for the user; the traceback on request
         if os.environ.get("CITYOPS_DEBUG") == "1":
             raise
-        err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {exc}\n  fix: run again with CITYOPS_DEBUG=1 "
-                          "for the traceback, and report it", highlight=False)  # fmt: skip
+        err_console.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc}\n  fix: run again with CITYOPS_DEBUG=1 "
+            "for the traceback, and report it",
+            highlight=False,
+        )
         sys.exit(3)
-
-

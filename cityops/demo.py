@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cityops.clock import SimulatedClock
 from cityops.errors import CityopsError
@@ -26,10 +27,16 @@ DEMO_TOKEN = "demo-traffic-token"
 DEMO_LEAD = timedelta(hours=3, minutes=30)
 DEMO_HISTORY = timedelta(days=1)
 # The demo users' passwords (their hashes are in demo.toml); printed at start.
-DEMO_USERS = (("duty", "duty-demo", "operator"), ("analyst", "analyst-demo", "analyst"), ("admin", "admin-demo", "admin"))
+DEMO_USERS = (
+    ("duty", "duty-demo", "operator"),
+    ("analyst", "analyst-demo", "analyst"),
+    ("admin", "admin-demo", "admin"),
+)
 
 
-def demo_settings(data_dir: Path, feeds_url: str, *, port: int | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def demo_settings(
+    data_dir: Path, feeds_url: str, *, port: int | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     text = DEMO_CONFIG.read_text("utf-8").replace("{feeds_url}", feeds_url.rstrip("/"))
     data: dict[str, Any] = tomllib.loads(text)
     data.setdefault("storage", {})["data_dir"] = str(data_dir.resolve())
@@ -40,7 +47,10 @@ def demo_settings(data_dir: Path, feeds_url: str, *, port: int | None = None, en
 
 
 def prepare_data_dir(data_dir: Path, *, keep: bool) -> bool:
-    """Make ``data_dir`` ready; a previous demo's data is replaced unless ``keep``. Returns True if replaced."""
+    """Make ``data_dir`` ready; a previous demo's data is replaced unless ``keep``.
+
+    Returns True if replaced.
+    """
     marker = data_dir / DEMO_MARKER
     if data_dir.exists() and any(data_dir.iterdir()):
         if not marker.exists():
@@ -88,12 +98,21 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
         prepare_data_dir(data_dir, keep=keep)
         settings = demo_settings(data_dir, feeds_url, port=port)
         rt = open_runtime(settings, clock=clock, environ={**os.environ, DEMO_TOKEN_ENV: DEMO_TOKEN})
-        console.print(f"[bold]cityops demo[/] — {settings.city.name} ({settings.city.name_en}); data in {data_dir}")
-        console.print(f"demo departmental feeds on {feeds_url}; simulated clock ×{speed:g}, starting "
-                      f"{rt.clock.now().astimezone(__import__('zoneinfo').ZoneInfo(settings.city.timezone)):%Y-%m-%d %H:%M}")  # fmt: skip
+        console.print(
+            f"[bold]cityops demo[/] — {settings.city.name} ({settings.city.name_en}); data in {data_dir}"
+        )
+        console.print(
+            f"demo departmental feeds on {feeds_url}; simulated clock ×{speed:g}, starting "
+            f"{rt.clock.now().astimezone(ZoneInfo(settings.city.timezone)):%Y-%m-%d %H:%M}"
+        )
         since = clock.now() - DEMO_HISTORY
-        with Progress(TextColumn("backfill {task.fields[feed]:<10}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:  # fmt: skip
+        with Progress(
+            TextColumn("backfill {task.fields[feed]:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             for name in settings.feeds:
                 task = progress.add_task("", feed=name, total=None)
 
@@ -110,19 +129,34 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
             from dashboard.snapshot import last_complete_day
 
             started = last_complete_day(clock.now(), settings.city.timezone, settings.snapshots.cut_off_time)
-            server.services.scheduler.add_job(snapshot_when_due, "interval", seconds=20, args=[rt, started],
-                                              id="snapshot:demo", max_instances=1, coalesce=True)  # fmt: skip
+            server.services.scheduler.add_job(
+                snapshot_when_due,
+                "interval",
+                seconds=20,
+                args=[rt, started],
+                id="snapshot:demo",
+                max_instances=1,
+                coalesce=True,
+            )
         from cityops.auth import DisplayTokens
 
         _, secret = DisplayTokens(settings.storage.display_tokens_path).create("demo-wall")
         u = server.url
-        console.print(f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   warnings: {u}/warnings   "
-                      f"feeds: {u}/feeds   reports: {u}/snapshots   health: {u}/healthz", highlight=False)  # fmt: skip
+        console.print(
+            f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   "
+            f"warnings: {u}/warnings   feeds: {u}/feeds   reports: {u}/snapshots   health: {u}/healthz",
+            highlight=False,
+        )
         console.print(f"wall screen with its display token: {u}/wall?token={secret}", highlight=False)
-        console.print("viewing needs no sign-in in the demo; to acknowledge or resolve warnings sign in at "
-                      f"{u}/login as " + ", ".join(f"{n} / {p} ({r})" for n, p, r in DEMO_USERS), highlight=False)  # fmt: skip
-        console.print("the daily warning report appears at /snapshots once the simulated clock passes 08:00. "
-                      "Ctrl-C stops everything.")
+        console.print(
+            "viewing needs no sign-in in the demo; to acknowledge or resolve warnings sign in at "
+            f"{u}/login as " + ", ".join(f"{n} / {p} ({r})" for n, p, r in DEMO_USERS),
+            highlight=False,
+        )
+        console.print(
+            "the daily warning report appears at /snapshots once the simulated clock passes 08:00. "
+            "Ctrl-C stops everything."
+        )
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("\nstopping…")

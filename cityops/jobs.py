@@ -94,7 +94,9 @@ def build_scheduler(
     tz = settings.city.timezone
     enabled = [n for n, f in settings.feeds.items() if f.enabled]
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=max(settings.scheduler.max_workers, len(enabled) + 1))},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=max(settings.scheduler.max_workers, len(enabled) + 1))
+        },
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -108,7 +110,9 @@ def build_scheduler(
         if sched.interval is not None:
             # With a simulated clock the cadence is in simulated time; the trigger runs in real time.
             seconds = max(0.5, rt.clock.to_real_seconds(sched.interval))
-            trigger = IntervalTrigger(seconds=seconds, timezone=tz, jitter=int(sched.jitter.total_seconds()) or None)
+            trigger = IntervalTrigger(
+                seconds=seconds, timezone=tz, jitter=int(sched.jitter.total_seconds()) or None
+            )
         else:
             assert sched.cron is not None
             trigger = CronTrigger.from_crontab(sched.cron, timezone=tz)
@@ -116,21 +120,40 @@ def build_scheduler(
         if start_now:
             kwargs["next_run_time"] = datetime.now(UTC) + timedelta(seconds=0.2)
         scheduler.add_job(
-            _job, trigger, args=[rt, name, on_report], id=f"feed:{name}", name=f"ingest {name}",
-            max_instances=1, coalesce=True, misfire_grace_time=grace, **kwargs,
-        )  # fmt: skip
+            _job,
+            trigger,
+            args=[rt, name, on_report],
+            id=f"feed:{name}",
+            name=f"ingest {name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+            **kwargs,
+        )
     if alerting is not None:
         tick = max(0.5, rt.clock.to_real_seconds(settings.warnings.tick))
         scheduler.add_job(
-            _tick, IntervalTrigger(seconds=tick, timezone=tz), args=[alerting], id="warnings:tick",
-            name="evaluate warnings", max_instances=1, coalesce=True, misfire_grace_time=grace,
-        )  # fmt: skip
+            _tick,
+            IntervalTrigger(seconds=tick, timezone=tz),
+            args=[alerting],
+            id="warnings:tick",
+            name="evaluate warnings",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+        )
     if alerting is not None and settings.snapshots.enabled:
         # A warning report: scheduled alongside the warning evaluation that produces its content.
         scheduler.add_job(
-            _snapshot, CronTrigger.from_crontab(settings.snapshots.cron, timezone=tz), args=[rt], id="snapshot:daily",
-            name="daily warning snapshot", max_instances=1, coalesce=True, misfire_grace_time=3600,
-        )  # fmt: skip
+            _snapshot,
+            CronTrigger.from_crontab(settings.snapshots.cron, timezone=tz),
+            args=[rt],
+            id="snapshot:daily",
+            name="daily warning snapshot",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
     return scheduler
 
 

@@ -4,9 +4,9 @@ Configuration: each ``[[notifications]]`` entry of the TOML file is a :class:`No
 
     [[notifications]]
     name = "防汛值班群"
-    format = "dingtalk"                       # generic | wecom | dingtalk | feishu
+    format = "dingtalk"  # generic | wecom | dingtalk | feishu
     url = "https://oapi.dingtalk.com/robot/send?access_token=${DINGTALK_TOKEN}"
-    secret = "${DINGTALK_SECRET}"             # the group bot's 加签 secret
+    secret = "${DINGTALK_SECRET}"  # the group bot's 加签 secret
     events = ["raised", "escalated", "resolved"]
     min_level = "yellow"
 
@@ -188,18 +188,27 @@ class NotificationTarget(BaseModel):
     events: tuple[EventKind, ...] = Field(
         ("raised", "escalated", "resolved"),
         min_length=1,
-        description="Events sent to this target: raised, escalated, deescalated, resolved, reminder, snapshot.",
+        description="Events sent to this target: "
+        "raised, escalated, deescalated, resolved, reminder, snapshot.",
     )
     min_level: Level = Field(
         "blue", description="Lowest warning level sent (blue < yellow < orange < red); snapshots ignore it."
     )
     timeout: Seconds = Field(
-        5.0, gt=0, le=120, description="Seconds allowed for each network step (connect, send, answer) of one attempt."
+        5.0,
+        gt=0,
+        le=120,
+        description="Seconds allowed for each network step (connect, send, answer) of one attempt.",
     )
     max_attempts: int = Field(
-        4, ge=1, le=10, description="Attempts per message when the endpoint fails transiently (network, 5xx, 429)."
+        4,
+        ge=1,
+        le=10,
+        description="Attempts per message when the endpoint fails transiently (network, 5xx, 429).",
     )
-    backoff: Seconds = Field(1.0, ge=0, le=600, description="Seconds before the first retry; doubles after each.")
+    backoff: Seconds = Field(
+        1.0, ge=0, le=600, description="Seconds before the first retry; doubles after each."
+    )
     enabled: bool = Field(True, description="Set false to keep the entry but send nothing to it.")
 
     @field_validator("url")
@@ -264,8 +273,12 @@ class Notification:
     at: datetime  # aware; when this event happened
     link: str | None = None  # the warning on the dashboard
     image_url: str | None = None  # for snapshots
-    image: bytes | None = field(default=None, repr=False)  # a snapshot's PNG: WeCom gets it as a second (image) message
-    extra: Mapping[str, Any] = field(default_factory=dict)  # JSON-able details, passed on by the generic format
+    image: bytes | None = field(
+        default=None, repr=False
+    )  # a snapshot's PNG: WeCom gets it as a second (image) message
+    extra: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # JSON-able details, passed on by the generic format
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
@@ -308,7 +321,14 @@ def _plain(value: object, limit: int = 300) -> str:
 
 def _md_url(url: str) -> str:
     """A URL safe inside markdown ``[text](url)``: characters that would end the link are escaped."""
-    return url.strip().replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    return (
+        url.strip()
+        .replace(" ", "%20")
+        .replace("(", "%28")
+        .replace(")", "%29")
+        .replace("<", "%3C")
+        .replace(">", "%3E")
+    )
 
 
 def _local(at: datetime, tz: ZoneInfo) -> str:
@@ -382,7 +402,9 @@ def _dumps(obj: Any) -> bytes:
 # -- bodies -------------------------------------------------------------------------------------------
 
 
-def generic_payload(note: Notification, *, sent_at: datetime, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+def generic_payload(
+    note: Notification, *, sent_at: datetime, timezone: str = "Asia/Shanghai"
+) -> dict[str, Any]:
     """The ``cityops.notification/1`` object (see the module documentation)."""
     tz = ZoneInfo(timezone)
     return {
@@ -430,7 +452,10 @@ def wecom_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> dic
 
 def wecom_image_payload(image: bytes) -> dict[str, Any]:
     """The WeCom bot's image message: base64 of the PNG/JPEG bytes and the md5 of those raw bytes."""
-    return {"msgtype": "image", "image": {"base64": base64.b64encode(image).decode("ascii"), "md5": hashlib.md5(image).hexdigest()}}
+    return {
+        "msgtype": "image",
+        "image": {"base64": base64.b64encode(image).decode("ascii"), "md5": hashlib.md5(image).hexdigest()},
+    }
 
 
 def dingtalk_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
@@ -465,7 +490,9 @@ def feishu_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> di
     if note.link:
         buttons.append({"tag": "button", "text": text("查看详情"), "type": "primary", "url": note.link})
     if note.image_url:
-        buttons.append({"tag": "button", "text": text("查看快照图"), "type": "default", "url": note.image_url})
+        buttons.append(
+            {"tag": "button", "text": text("查看快照图"), "type": "default", "url": note.image_url}
+        )
     if buttons:
         elements.append({"tag": "action", "actions": buttons})
     return {
@@ -482,7 +509,10 @@ def feishu_payload(note: Notification, *, timezone: str = "Asia/Shanghai") -> di
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
-    """DingTalk 加签: base64(HMAC-SHA256(key=secret, msg=f"{timestamp}\\n{secret}")), *not yet* URL-encoded."""
+    """DingTalk 加签: base64(HMAC-SHA256(key=secret, msg=f"{timestamp}\\n{secret}")).
+
+    The result is *not yet* URL-encoded.
+    """
     digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
@@ -528,7 +558,9 @@ def build_request(
         url = resolve_secret(target.url, environ).strip()
         secret = resolve_secret(target.secret, environ) if target.secret is not None else None
     except ConfigError as exc:
-        raise NotifyConfigError(f"notification target {target.name!r}: {exc.message}", hint=exc.hint) from None
+        raise NotifyConfigError(
+            f"notification target {target.name!r}: {exc.message}", hint=exc.hint
+        ) from None
     problem = _check_http_url(url)
     if problem:
         raise NotifyConfigError(
@@ -602,7 +634,9 @@ def _bot_answer(fmt: str, status: int, body: bytes) -> _Attempt:
         obj = None
     if not isinstance(obj, dict):
         snippet = body[:200].decode("utf-8", "replace")
-        return _Attempt(False, False, status, f"HTTP {status} but the answer is not the {fmt} bot API's JSON: {snippet}")
+        return _Attempt(
+            False, False, status, f"HTTP {status} but the answer is not the {fmt} bot API's JSON: {snippet}"
+        )
     if fmt in ("wecom", "dingtalk"):
         code, msg = obj.get("errcode"), obj.get("errmsg")
     elif "code" in obj:
@@ -613,17 +647,27 @@ def _bot_answer(fmt: str, status: int, body: bytes) -> _Attempt:
         return _Attempt(True, False, status, None)
     if code is None:
         snippet = body[:200].decode("utf-8", "replace")
-        return _Attempt(False, False, status, f"HTTP {status}: unexpected answer from the {fmt} bot API: {snippet}")
+        return _Attempt(
+            False, False, status, f"HTTP {status}: unexpected answer from the {fmt} bot API: {snippet}"
+        )
     retry = isinstance(code, int) and code in RATE_LIMIT_CODES[fmt]
     return _Attempt(False, retry, status, f"{fmt} bot API error {code}: {msg}")
 
 
 def _send_once(
-    client: httpx.Client, fmt: str, url: str, headers: dict[str, str], body: bytes, timeout: float, deadline: float
+    client: httpx.Client,
+    fmt: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+    deadline: float,
 ) -> _Attempt:
     where = _redacted_url(url)
     try:
-        with client.stream("POST", url, headers=headers, content=body, timeout=httpx.Timeout(timeout)) as resp:
+        with client.stream(
+            "POST", url, headers=headers, content=body, timeout=httpx.Timeout(timeout)
+        ) as resp:
             status = resp.status_code
             chunks: list[bytes] = []
             size = 0
@@ -633,7 +677,9 @@ def _send_once(
                 if size >= MAX_ANSWER_BYTES:
                     break
                 if time.monotonic() > deadline:
-                    return _Attempt(False, True, status, f"{where} was still answering when the time limit ran out")
+                    return _Attempt(
+                        False, True, status, f"{where} was still answering when the time limit ran out"
+                    )
             answer = b"".join(chunks)
     except httpx.TimeoutException as exc:
         return _Attempt(False, True, None, f"{where} timed out after {timeout:g} s ({type(exc).__name__})")
@@ -695,12 +741,16 @@ def _deliver_one(
             while attempts - done < target.max_attempts:
                 if cancel is not None and cancel.is_set():
                     last = f" (last attempt: {outcome.error})" if attempts else ""
-                    outcome = _Attempt(False, False, outcome.http_status, f"cancelled: the notifier was closed{last}")
+                    outcome = _Attempt(
+                        False, False, outcome.http_status, f"cancelled: the notifier was closed{last}"
+                    )
                     break
                 remaining = deadline - time.monotonic()
                 if attempts and remaining <= 0:
                     break
-                url, headers, body = build_request(target, note, now=now(), environ=environ, timezone=timezone)
+                url, headers, body = build_request(
+                    target, note, now=now(), environ=environ, timezone=timezone
+                )
                 if part:
                     body = _dumps(wecom_image_payload(note.image or b""))
                 attempts += 1
@@ -717,7 +767,7 @@ def _deliver_one(
                 outcome = _Attempt(False, False, outcome.http_status, f"image message: {outcome.error}")
     except ConfigError as exc:
         outcome = _Attempt(False, False, None, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a delivery problem must never escape to the caller
+    except Exception as exc:
         log.exception("notification to %s failed unexpectedly", target.name)
         outcome = _Attempt(False, False, None, f"unexpected {type(exc).__name__}: {exc}")
     error = None if outcome.ok else _one_line(outcome.error or "failed", secrets)
@@ -839,7 +889,9 @@ class Notifier:
         if closed:
             self._record_undelivered(note, "not sent: the notifier is closed")
         if dropped is not None:
-            self._record_undelivered(dropped, f"queue full: dropped, {self._max_queue} notifications were waiting")
+            self._record_undelivered(
+                dropped, f"queue full: dropped, {self._max_queue} notifications were waiting"
+            )
 
     @property
     def pending(self) -> int:
@@ -848,7 +900,10 @@ class Notifier:
             return len(self._queue) + (1 if self._busy else 0)
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Stop accepting; wait up to ``timeout`` s for the queue to drain. True when everything was handled."""
+        """Stop accepting; wait up to ``timeout`` s for the queue to drain.
+
+        True when everything was handled.
+        """
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -872,7 +927,7 @@ class Notifier:
     def _emit(self, record: DeliveryRecord) -> None:
         try:
             self._log(record)
-        except Exception:  # noqa: BLE001 - the delivery log must not stop deliveries
+        except Exception:
             log.exception("notification delivery log callback failed for %s", record.target)
 
     def _record_undelivered(self, note: Notification, reason: str) -> None:
@@ -880,13 +935,15 @@ class Notifier:
         for target in self.targets:
             if target.wants(note):
                 self._emit(
-                    DeliveryRecord(target.name, note.event, note.warning_id, 0, "failed", None, reason, at, at, 0.0)
+                    DeliveryRecord(
+                        target.name, note.event, note.warning_id, 0, "failed", None, reason, at, at, 0.0
+                    )
                 )
 
     def _safe_now(self) -> datetime:
         try:
             return self._now()
-        except Exception:  # noqa: BLE001 - a broken clock must not lose the record
+        except Exception:
             return datetime.now(UTC)
 
     def _run(self) -> None:
@@ -910,7 +967,7 @@ class Notifier:
                     timezone=self._timezone,
                     cancel=self._cancel,
                 )
-            except Exception:  # noqa: BLE001 - keep the worker alive whatever happens
+            except Exception:
                 log.exception("notification worker: delivering %s failed", note.warning_id)
             finally:
                 with self._cond:

@@ -39,11 +39,15 @@ def map_style(settings: Settings, glyphs_url: str = "/map/glyphs/{fontstack}/{ra
     return offline_style(glyphs_url, tile_url=settings.map.tile_url)
 
 
-def find_external_urls(settings: Settings, app: Any | None = None, assets: Path | None = None) -> list[ExternalUrl]:
+def find_external_urls(
+    settings: Settings, app: Any | None = None, assets: Path | None = None
+) -> list[ExternalUrl]:
     allowed = settings.map.allowed_hosts
     found = [ExternalUrl("map style", u) for u in external_urls(map_style(settings), allowed_hosts=allowed)]
     if app is not None:
-        if not app.config.get("serve_locally", True) or not getattr(app.scripts.config, "serve_locally", True):
+        if not app.config.get("serve_locally", True) or not getattr(
+            app.scripts.config, "serve_locally", True
+        ):
             found.append(ExternalUrl("dash", "scripts are served from a CDN (serve_locally is off)"))
         for kind in ("external_scripts", "external_stylesheets"):
             for item in app.config.get(kind) or []:
@@ -53,7 +57,10 @@ def find_external_urls(settings: Settings, app: Any | None = None, assets: Path 
         for path in sorted(assets.rglob("*")):
             if path.suffix.lower() in (".css", ".js", ".json", ".html"):
                 text = path.read_text("utf-8", errors="replace")
-                found += [ExternalUrl(f"asset {path.relative_to(assets)}", u) for u in external_urls(text, allowed_hosts=allowed)]
+                found += [
+                    ExternalUrl(f"asset {path.relative_to(assets)}", u)
+                    for u in external_urls(text, allowed_hosts=allowed)
+                ]
     return found
 
 
@@ -64,7 +71,10 @@ def outbound_targets(settings: Settings) -> list[ExternalUrl]:
     found = []
     for target in settings.notifications:
         if target.enabled and not target.url.startswith("${"):
-            found += [ExternalUrl(f"notification target {target.name}", u) for u in external_urls(target.url, allowed_hosts=allowed)]
+            found += [
+                ExternalUrl(f"notification target {target.name}", u)
+                for u in external_urls(target.url, allowed_hosts=allowed)
+            ]
     return found
 
 
@@ -79,7 +89,10 @@ def self_check(settings: Settings, app: Any | None = None, assets: Path | None =
         if settings.map.self_check == "refuse":
             raise OfflineCheckError(
                 f"the deployment is marked offline but would load from outside: {listing}",
-                hint="remove those URLs, add the intranet host to map.allowed_hosts, or set map.self_check = 'warn'",
+                hint="remove those URLs, add the intranet host to map.allowed_hosts, "
+                "or set map.self_check = 'warn'",
             )
-        log.warning("OFFLINE CHECK: the deployment is marked offline but would load from outside: %s", listing)
+        log.warning(
+            "OFFLINE CHECK: the deployment is marked offline but would load from outside: %s", listing
+        )
     return found

@@ -20,7 +20,9 @@ def load_reference_data(settings: Settings, warehouse: Warehouse) -> dict[str, i
     try:
         return _load(settings, warehouse)
     except BoundaryFileError as exc:
-        raise ConfigError(str(exc), hint="fix city.districts / city.catalogues in the configuration") from None
+        raise ConfigError(
+            str(exc), hint="fix city.districts / city.catalogues in the configuration"
+        ) from None
 
 
 def _load(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
@@ -35,6 +37,8 @@ def _load(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
             missing = entities["district_code"].isna()
             if missing.any():
                 sub = entities[missing]
-                entities.loc[missing, "district_code"] = assign_districts(sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts)
+                entities.loc[missing, "district_code"] = assign_districts(
+                    sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts
+                )
         counts["entities"] += warehouse.upsert_entities(entities)
     return counts

@@ -7,6 +7,7 @@ gets its own DuckDB cursor from the warehouse.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -30,14 +31,20 @@ from ingest.pipeline import Runtime
 log = logging.getLogger("cityops.server")
 
 
-def open_runtime(settings: Settings, *, clock: Clock | None = None, environ: dict[str, str] | None = None) -> Runtime:
+def open_runtime(
+    settings: Settings, *, clock: Clock | None = None, environ: dict[str, str] | None = None
+) -> Runtime:
     """Open the warehouse (migrating it), load reference data, recover interrupted runs."""
     warehouse = open_warehouse(settings)
-    rt = Runtime(settings, warehouse, clock or SystemClock(), dict(os.environ if environ is None else environ))
+    rt = Runtime(
+        settings, warehouse, clock or SystemClock(), dict(os.environ if environ is None else environ)
+    )
     load_reference_data(settings, warehouse)
     interrupted = warehouse.recover_interrupted_runs(rt.clock.now())
     if interrupted:
-        log.warning("runs interrupted by a previous stop (nothing of them was committed): %s", ", ".join(interrupted))
+        log.warning(
+            "runs interrupted by a previous stop (nothing of them was committed): %s", ", ".join(interrupted)
+        )
     return rt
 
 
@@ -50,8 +57,9 @@ def build_alerting(rt: Runtime) -> Any:
     notifier = None
     targets = [t for t in rt.settings.notifications if t.enabled]
     if targets:
-        notifier = Notifier(targets, log=rt.warehouse.log_delivery, environ=rt.environ,
-                            timezone=rt.settings.city.timezone)  # fmt: skip
+        notifier = Notifier(
+            targets, log=rt.warehouse.log_delivery, environ=rt.environ, timezone=rt.settings.city.timezone
+        )
     return Alerting(rt, pack, notifier=notifier)
 
 
@@ -98,10 +106,8 @@ class Server:
 
         def close_all() -> None:  # runs in the server's own loop thread, so nothing is closed under it
             for channel in list(sockets.values()):
-                try:
+                with contextlib.suppress(OSError):
                     channel.close()
-                except OSError:
-                    pass
             done.set()
 
         if self.thread is not None and self.thread.is_alive():
@@ -126,9 +132,13 @@ class Server:
 
 
 def build_server(
-    rt: Runtime, *, with_scheduler: bool = True, host: str | None = None, port: int | None = None,
+    rt: Runtime,
+    *,
+    with_scheduler: bool = True,
+    host: str | None = None,
+    port: int | None = None,
     on_report: Callable[[Any], None] | None = None,
-) -> Server:  # fmt: skip
+) -> Server:
     from dashboard.app import create_app
 
     settings = rt.settings
@@ -144,9 +154,13 @@ def build_server(
     bind_port = settings.server.port if port is None else port
     try:
         wsgi = create_server(
-            app.server, host=bind_host, port=bind_port, threads=settings.server.threads, ident="cityops",
+            app.server,
+            host=bind_host,
+            port=bind_port,
+            threads=settings.server.threads,
+            ident="cityops",
             clear_untrusted_proxy_headers=True,
-        )  # fmt: skip
+        )
     except OSError as exc:
         raise CityopsError(
             f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}",

@@ -42,7 +42,9 @@ class Services:
                 from cityops.alerting import Alerting
                 from metrics.warnings.rules import RulePack
 
-                self._signals_only = Alerting(self.runtime, RulePack(id="none", version="none", title="", rules=()))
+                self._signals_only = Alerting(
+                    self.runtime, RulePack(id="none", version="none", title="", rules=())
+                )
         return self._signals_only
 
     def wall(self) -> Any:
@@ -74,7 +76,12 @@ class Services:
         event_domains = {n for n, d in BUILTIN_DOMAINS.items() if d.storage == "record"}
         ing = self.settings.ingest
         return compute_feed_health(
-            self.settings.feeds, by_feed, event_domains, self.now(), late_after=ing.late_after, stale_after=ing.stale_after
+            self.settings.feeds,
+            by_feed,
+            event_domains,
+            self.now(),
+            late_after=ing.late_after,
+            stale_after=ing.stale_after,
         )
 
     def health(self) -> dict[str, Any]:
@@ -83,13 +90,25 @@ class Services:
             self.warehouse.ping()
             database = "ok"
         except Exception as exc:  # any failure to answer SELECT 1 means the database is unusable
-            return {"status": "down", "database": f"error: {exc}", "scheduler": self._scheduler_state(), "feeds": {}}
+            return {
+                "status": "down",
+                "database": f"error: {exc}",
+                "scheduler": self._scheduler_state(),
+                "feeds": {},
+            }
         health = self.feed_health()
         feeds = {h.feed: h.freshness for h in health}
         scheduler = self._scheduler_state()
         failing_new = any(h.freshness == "never" and h.consecutive_failures > 0 for h in health)
-        degraded = scheduler == "stopped" or failing_new or any(v in ("late", "stale") for v in feeds.values())
-        return {"status": "degraded" if degraded else "ok", "database": database, "scheduler": scheduler, "feeds": feeds}
+        degraded = (
+            scheduler == "stopped" or failing_new or any(v in ("late", "stale") for v in feeds.values())
+        )
+        return {
+            "status": "degraded" if degraded else "ok",
+            "database": database,
+            "scheduler": scheduler,
+            "feeds": feeds,
+        }
 
     def _scheduler_state(self) -> str:
         if self.scheduler is None:

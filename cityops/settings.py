@@ -38,7 +38,6 @@ from cityops.values import Duration, parse_duration, resolve_secret
 __all__ = ["Duration", "Settings", "load_settings", "parse_duration", "resolve_secret", "settings_from_dict"]
 
 
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -74,10 +73,16 @@ class CitySettings(_Model):
 
 
 class StorageSettings(_Model):
-    data_dir: Path = Field(Path("cityops-data"), description="Directory for the database, raw landing and snapshots.")
+    data_dir: Path = Field(
+        Path("cityops-data"), description="Directory for the database, raw landing and snapshots."
+    )
     database: Path | None = Field(None, description="DuckDB file; default <data_dir>/cityops.duckdb.")
-    memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '4GB'; default DuckDB's own.")
-    threads: int | None = Field(None, ge=1, le=256, description="DuckDB worker threads; default one per core.")
+    memory_limit: str | None = Field(
+        None, description="DuckDB memory_limit, e.g. '4GB'; default DuckDB's own."
+    )
+    threads: int | None = Field(
+        None, ge=1, le=256, description="DuckDB worker threads; default one per core."
+    )
 
     @property
     def database_path(self) -> Path:
@@ -106,21 +111,35 @@ class ServerSettings(_Model):
 class SchedulerSettings(_Model):
     enabled: bool = Field(True, description="Run the ingest and evaluation jobs in this process.")
     max_workers: int = Field(8, ge=1, le=64, description="Threads for concurrent feed runs.")
-    misfire_grace: Duration = Field(timedelta(minutes=2), description="How late a missed run may still start.")
+    misfire_grace: Duration = Field(
+        timedelta(minutes=2), description="How late a missed run may still start."
+    )
 
 
 class IngestSettings(_Model):
-    max_payload_mb: float = Field(200, gt=0, description="A payload larger than this fails the run (terminal).")
+    max_payload_mb: float = Field(
+        200, gt=0, description="A payload larger than this fails the run (terminal)."
+    )
     connect_timeout: Duration = Field(timedelta(seconds=10), description="Connecting to a source.")
-    read_timeout: Duration = Field(timedelta(seconds=30), description="Longest silence while reading a payload.")
-    run_timeout: Duration = Field(timedelta(minutes=5), description="Longest time one fetch may take overall.")
-    retry_attempts: int = Field(3, ge=1, le=10, description="Attempts for transient errors (timeouts, 5xx, refused).")
+    read_timeout: Duration = Field(
+        timedelta(seconds=30), description="Longest silence while reading a payload."
+    )
+    run_timeout: Duration = Field(
+        timedelta(minutes=5), description="Longest time one fetch may take overall."
+    )
+    retry_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts for transient errors (timeouts, 5xx, refused)."
+    )
     retry_backoff: Duration = Field(timedelta(seconds=2), description="First retry delay; doubles each time.")
     future_tolerance: Duration = Field(
         timedelta(minutes=10), description="Rows stamped further than this in the future are quarantined."
     )
-    late_after: float = Field(2.0, gt=0, description="A feed is 'late' when its data is older than this × cadence.")
-    stale_after: float = Field(6.0, gt=0, description="A feed is 'stale' when its data is older than this × cadence.")
+    late_after: float = Field(
+        2.0, gt=0, description="A feed is 'late' when its data is older than this × cadence."
+    )
+    stale_after: float = Field(
+        6.0, gt=0, description="A feed is 'stale' when its data is older than this × cadence."
+    )
 
     @model_validator(mode="after")
     def _stale_after_late(self) -> IngestSettings:
@@ -174,7 +193,8 @@ class Pagination(_Model):
 class Watermark(_Model):
     param: str = Field(..., description="Query parameter (http) carrying the watermark.")
     format: Literal["iso", "iso_local", "epoch_ms", "epoch_s", "local"] = Field(
-        "iso", description="How the watermark is written: ISO UTC, ISO with local offset, epoch, or local naive."
+        "iso",
+        description="How the watermark is written: ISO UTC, ISO with local offset, epoch, or local naive.",
     )
     overlap: Duration = Field(
         timedelta(minutes=30),
@@ -188,12 +208,18 @@ class HttpSource(_Model):
     type: Literal["http"]
     url: str = Field(..., description="URL of the endpoint.")
     format: Literal["json", "csv", "geojson"] = Field("json", description="Payload format.")
-    records: str | None = Field(None, description="Dotted path of the record list in a JSON body, e.g. 'data.items'.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Headers; '${ENV}' values come from the environment.")
+    records: str | None = Field(
+        None, description="Dotted path of the record list in a JSON body, e.g. 'data.items'."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers; '${ENV}' values come from the environment."
+    )
     params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters.")
     pagination: Pagination | None = Field(None, description="Pagination, if the source pages.")
     since: Watermark | None = Field(None, description="Incremental watermark parameter.")
-    encoding: str = Field("auto", description="Text encoding of CSV payloads; 'auto' tries UTF-8 then GB18030.")
+    encoding: str = Field(
+        "auto", description="Text encoding of CSV payloads; 'auto' tries UTF-8 then GB18030."
+    )
     delimiter: str = Field(",", description="CSV delimiter.")
 
     @field_validator("url")
@@ -208,14 +234,20 @@ class FileSource(_Model):
     type: Literal["file"]
     path: Path = Field(..., description="Drop folder watched for new files.")
     pattern: str = Field("*", description="Glob of files to take, e.g. '*.csv'.")
-    format: Literal["csv", "json", "geojson", "xlsx", "auto"] = Field("auto", description="By extension when 'auto'.")
+    format: Literal["csv", "json", "geojson", "xlsx", "auto"] = Field(
+        "auto", description="By extension when 'auto'."
+    )
     records: str | None = Field(None, description="Dotted path of the record list in a JSON file.")
     sheet: str | int = Field(0, description="Sheet of an Excel workbook.")
     encoding: str = Field("auto", description="Text encoding of CSV files; 'auto' tries UTF-8 then GB18030.")
     delimiter: str = Field(",", description="CSV delimiter.")
-    processed_dir: Path | None = Field(None, description="Where processed files go; default <path>/processed.")
+    processed_dir: Path | None = Field(
+        None, description="Where processed files go; default <path>/processed."
+    )
     failed_dir: Path | None = Field(None, description="Where files that failed go; default <path>/failed.")
-    settle: Duration = Field(timedelta(seconds=2), description="A file must be unchanged this long before it is taken.")
+    settle: Duration = Field(
+        timedelta(seconds=2), description="A file must be unchanged this long before it is taken."
+    )
 
 
 class DatabaseSource(_Model):
@@ -226,12 +258,15 @@ class DatabaseSource(_Model):
         "'${ENV}' parts come from the environment.",
     )
     query: str = Field(..., description="SELECT with ':since' where the watermark goes.")
-    watermark_column: str = Field(..., description="Column of the query result that only grows (e.g. updated_at).")
+    watermark_column: str = Field(
+        ..., description="Column of the query result that only grows (e.g. updated_at)."
+    )
     page_size: int = Field(10_000, ge=1, description="Rows per round trip.")
     key_columns: list[str] = Field(
         default_factory=list,
-        description="Columns that identify a row of the query (e.g. ['stcd', 'tm']); they order rows that share "
-        "a watermark value, so paging neither skips nor repeats them. Recommended.",
+        description="Columns that identify a row of the query (e.g. ['stcd', 'tm']); "
+        "they order rows that share a watermark value, so paging neither skips nor repeats them. "
+        "Recommended.",
     )
     initial: Duration = Field(timedelta(days=1), description="How far back the first run asks.")
     overlap: Duration = Field(timedelta(0), description="Ask again for this much before the watermark.")
@@ -262,7 +297,9 @@ class DatabaseSource(_Model):
     @classmethod
     def _has_since(cls, value: str) -> str:
         if ":since" not in value:
-            raise ValueError("the query must contain ':since' where the watermark goes, e.g. WHERE updated_at > :since")
+            raise ValueError(
+                "the query must contain ':since' where the watermark goes, e.g. WHERE updated_at > :since"
+            )
         return value
 
 
@@ -271,7 +308,9 @@ Source = Annotated[HttpSource | FileSource | DatabaseSource, Field(discriminator
 
 class FeedSettings(_Model):
     department: str = Field(..., description="Department that owns the data, as shown to users.")
-    domain: str = Field(..., description="Canonical domain (traffic, air, water, rain, incident) or a [domains] name.")
+    domain: str = Field(
+        ..., description="Canonical domain (traffic, air, water, rain, incident) or a [domains] name."
+    )
     enabled: bool = Field(True, description="Schedule this feed.")
     source: Source
     schedule: Schedule | None = Field(None, description="When to pull; default every 'cadence'.")
@@ -279,11 +318,15 @@ class FeedSettings(_Model):
     timezone: Timezone | None = Field(None, description="Timezone of naive timestamps; default the city's.")
     datum: Literal["wgs84", "gcj02", "bd09", "cgcs2000"] = Field("wgs84", description="Datum of coordinates.")
     fields: dict[str, str] = Field(
-        default_factory=dict, description="Canonical column = source field. Unmapped canonical columns keep their name."
+        default_factory=dict,
+        description="Canonical column = source field. Unmapped canonical columns keep their name.",
     )
-    units: dict[str, str] = Field(default_factory=dict, description="Canonical column = unit the source uses.")
+    units: dict[str, str] = Field(
+        default_factory=dict, description="Canonical column = unit the source uses."
+    )
     values: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Canonical column = {source value = canonical value} for coded fields."
+        default_factory=dict,
+        description="Canonical column = {source value = canonical value} for coded fields.",
     )
     time_format: str | None = Field(
         None, description="strptime format of timestamps, or 'epoch_ms' / 'epoch_s'; default ISO-8601."
@@ -316,7 +359,9 @@ class Silence(_Model):
     """A silence window: warnings of matching rules are suppressed (maintenance, a known event)."""
 
     rules: str = Field(..., description="Glob of rule ids, e.g. 'traffic.*' or 'water.level'.")
-    start: datetime = Field(..., description="Start (ISO-8601 with offset, or local time in the city's timezone).")
+    start: datetime = Field(
+        ..., description="Start (ISO-8601 with offset, or local time in the city's timezone)."
+    )
     end: datetime = Field(..., description="End.")
     reason: str = Field("silenced", description="Shown on the suppressed warnings.")
 
@@ -333,12 +378,19 @@ class WarningSettings(_Model):
     enabled: bool = Field(True, description="Evaluate the rules on a schedule in this process.")
     packs: list[Path] = Field(
         default_factory=list,
-        description="Rule pack TOML files in layering order (national → province → city); relative to this file.",
+        description="Rule pack TOML files in layering order (national → province → city); "
+        "relative to this file.",
     )
-    tick: Duration = Field(timedelta(minutes=1), description="Evaluate every … (also when no new data arrives).")
+    tick: Duration = Field(
+        timedelta(minutes=1), description="Evaluate every … (also when no new data arrives)."
+    )
     backtest_step: Duration = Field(timedelta(minutes=5), description="Step of `cityops rules backtest`.")
-    rain_profile: Literal["national", "guangdong"] = Field("guangdong", description="Rainstorm signal profile.")
-    dashboard_url: str | None = Field(None, description="Base URL of the dashboard, for links in notifications.")
+    rain_profile: Literal["national", "guangdong"] = Field(
+        "guangdong", description="Rainstorm signal profile."
+    )
+    dashboard_url: str | None = Field(
+        None, description="Base URL of the dashboard, for links in notifications."
+    )
     silences: list[Silence] = Field(default_factory=list, description="Silence windows.")
 
 
@@ -350,9 +402,13 @@ class MapLayerSettings(_Model):
     datum: Literal["wgs84", "gcj02", "bd09", "cgcs2000"] = Field(
         "wgs84", description="Datum of the coordinates (Amap/Tencent data are GCJ-02, Baidu's BD-09)."
     )
-    crs: str | None = Field(None, description="CRS when the file declares none, e.g. 'EPSG:4490' or 'EPSG:32649'.")
+    crs: str | None = Field(
+        None, description="CRS when the file declares none, e.g. 'EPSG:4490' or 'EPSG:32649'."
+    )
     layer: str | None = Field(None, description="Layer of a GeoPackage.")
-    kind: Literal["polygon", "line", "point"] | None = Field(None, description="Keep only this geometry kind.")
+    kind: Literal["polygon", "line", "point"] | None = Field(
+        None, description="Keep only this geometry kind."
+    )
     color: str = Field("#3d8fd9", description="Line / outline colour.")
     width: float = Field(3.0, gt=0, description="Line width in px.")
 
@@ -361,21 +417,31 @@ class MapSettings(_Model):
     """Maps for an intranet with no internet: the base is the city's own layers unless a tile server
     on the intranet is configured; every URL the pages would load is checked at start."""
 
-    offline: bool = Field(True, description="The deployment has no internet: no page may load anything from outside.")
+    offline: bool = Field(
+        True, description="The deployment has no internet: no page may load anything from outside."
+    )
     self_check: Literal["refuse", "warn"] = Field(
-        "refuse", description="When offline and an external URL is found at start: refuse to start, or warn loudly."
+        "refuse",
+        description="When offline and an external URL is found at start: refuse to start, or warn loudly.",
     )
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Intranet hosts pages may load from (e.g. the tile server's host)."
     )
     tile_url: str | None = Field(
-        None, description="Optional intranet raster tile URL template, e.g. http://gis.intranet/tiles/{z}/{x}/{y}.png."
+        None,
+        description="Optional intranet raster tile URL template, e.g. http://gis.intranet/tiles/{z}/{x}/{y}.png.",
     )
     tile_datum: Literal["wgs84", "gcj02", "bd09"] = Field(
-        "wgs84", description="Datum of the tiles: overlays are converted to it (GCJ-02 tiles need converted overlays)."
+        "wgs84",
+        description="Datum of the tiles: overlays are converted to it "
+        "(GCJ-02 tiles need converted overlays).",
     )
-    layers: list[MapLayerSettings] = Field(default_factory=list, description="Base layers drawn under the data.")
-    glyph_stack: str = Field("Noto Sans Regular", description="Font stack of the map's Latin/digit label glyphs (served locally).")
+    layers: list[MapLayerSettings] = Field(
+        default_factory=list, description="Base layers drawn under the data."
+    )
+    glyph_stack: str = Field(
+        "Noto Sans Regular", description="Font stack of the map's Latin/digit label glyphs (served locally)."
+    )
     zoom: float = Field(7.6, ge=0, le=20, description="Initial zoom of the city map.")
 
 
@@ -384,9 +450,13 @@ class UserSettings(_Model):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="Sign-in name.")
     role: Literal["viewer", "analyst", "operator", "admin"] = Field(
-        ..., description="viewer < analyst < operator (acknowledge, resolve, silence) < admin (replay, re-render)."
+        ...,
+        description="viewer < analyst < operator (acknowledge, resolve, silence) "
+        "< admin (replay, re-render).",
     )
-    password_hash: str = Field(..., description="scrypt hash from `cityops user hash-password`; never the password.")
+    password_hash: str = Field(
+        ..., description="scrypt hash from `cityops user hash-password`; never the password."
+    )
     display_name: str | None = Field(None, description="Name shown in the audit trail, e.g. '值班员 李明'.")
 
     @field_validator("password_hash")
@@ -402,9 +472,13 @@ class AuthSettings(_Model):
 
     users: list[UserSettings] = Field(default_factory=list, description="Users and their roles.")
     secret_key: str | None = Field(
-        None, description="Key signing session cookies ('${ENV}' from the environment); default a random key kept in <data_dir>/session.key."
+        None,
+        description="Key signing session cookies ('${ENV}' from the environment); "
+        "default a random key kept in <data_dir>/session.key.",
     )
-    session_lifetime: Duration = Field(timedelta(hours=12), description="A sign-in lasts this long (a duty shift).")
+    session_lifetime: Duration = Field(
+        timedelta(hours=12), description="A sign-in lasts this long (a duty shift)."
+    )
 
     @field_validator("users")
     @classmethod
@@ -420,7 +494,13 @@ class CompositeSettings(_Model):
     """The city-operations index: weights of the domains (see metrics/composite.py; a convention)."""
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"traffic": 0.25, "air": 0.20, "water": 0.20, "rain": 0.15, "emergency": 0.20},
+        default_factory=lambda: {
+            "traffic": 0.25,
+            "air": 0.20,
+            "water": 0.20,
+            "rain": 0.15,
+            "emergency": 0.20,
+        },
         description="Domain weights; missing domains are left out and the rest renormalised.",
     )
 
@@ -442,22 +522,34 @@ class SnapshotSettings(_Model):
     """The automated daily warning snapshot (dashboard/snapshot.py). The report for day D covers the 24 h
     from the cut-off on D−1 to the cut-off on D, local time (cut-off 08:00: D−1 08:00 → D 08:00)."""
 
-    enabled: bool = Field(True, description="Render the snapshot on a schedule in the serving process (when rule packs are configured).")
+    enabled: bool = Field(
+        True,
+        description="Render the snapshot on a schedule in the serving process "
+        "(when rule packs are configured).",
+    )
     cron: str = Field(
-        "0 8 * * *", description="When the scheduled render runs: 5-field crontab in the city's timezone "
-        "(at or after the cut-off; it renders the last complete day)."
+        "0 8 * * *",
+        description="When the scheduled render runs: 5-field crontab in the city's timezone "
+        "(at or after the cut-off; it renders the last complete day).",
     )
     cut_off: str = Field("08:00", description="Local time (HH:MM) at which a report day ends.")
-    deliver: bool = Field(True, description="Send the scheduled snapshot to notification targets whose events include 'snapshot'.")
+    deliver: bool = Field(
+        True,
+        description="Send the scheduled snapshot to notification targets whose events include 'snapshot'.",
+    )
     base_url: str | None = Field(
-        None, description="Base URL of the dashboard for the report link (…/snapshots/YYYY-MM-DD/report.html); "
-        "default warnings.dashboard_url."
+        None,
+        description="Base URL of the dashboard for the report link (…/snapshots/YYYY-MM-DD/report.html); "
+        "default warnings.dashboard_url.",
     )
     browser: Path | None = Field(
-        None, description="Chromium executable for the PNG export; default the first of chromium, "
-        "chromium-browser, google-chrome found on PATH (a browser is never downloaded)."
+        None,
+        description="Chromium executable for the PNG export; default the first of chromium, "
+        "chromium-browser, google-chrome found on PATH (a browser is never downloaded).",
     )
-    export_timeout: Duration = Field(timedelta(seconds=60), description="Longest time the PNG export of one figure may take.")
+    export_timeout: Duration = Field(
+        timedelta(seconds=60), description="Longest time the PNG export of one figure may take."
+    )
 
     @field_validator("cron")
     @classmethod
@@ -467,8 +559,10 @@ class SnapshotSettings(_Model):
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
-            raise ValueError(f"a 5-field crontab expression (minute hour day month weekday), e.g. '0 8 * * *'; "
-                             f"{value!r} is invalid: {exc}") from exc  # fmt: skip
+            raise ValueError(
+                f"a 5-field crontab expression (minute hour day month weekday), e.g. '0 8 * * *'; "
+                f"{value!r} is invalid: {exc}"
+            ) from exc
         return value
 
     @field_validator("cut_off")
@@ -527,12 +621,16 @@ class Settings(_Model):
             if not re.match(r"^[a-z0-9][a-z0-9_-]*$", feed_name):
                 raise ValueError(f"{where}: feed names are lower-case letters, digits, '-' and '_'")
             if feed.domain not in known:
-                raise ValueError(f"{where}.domain: {feed.domain!r} is not a domain; allowed: {', '.join(sorted(known))}")
+                raise ValueError(
+                    f"{where}.domain: {feed.domain!r} is not a domain; allowed: {', '.join(sorted(known))}"
+                )
             if feed.domain in BUILTIN_DOMAINS:
                 domain = BUILTIN_DOMAINS[feed.domain]
             else:
                 spec = self.domains[feed.domain]
-                domain = custom_domain(feed.domain, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics])
+                domain = custom_domain(
+                    feed.domain, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics]
+                )
             columns = {c.name: c for c in domain.columns}
             if domain.storage != "record":
                 columns.update({c.name: c for c in ENTITY_COLUMNS})
@@ -549,7 +647,8 @@ class Settings(_Model):
                     unit_factor(unit, target)
                 except ValueError:
                     raise ValueError(
-                        f"{where}.units.{column}: cannot convert {unit!r} to {target or 'a unitless value'!r}; "
+                        f"{where}.units.{column}: "
+                        f"cannot convert {unit!r} to {target or 'a unitless value'!r}; "
                         f"known units: {', '.join(known_units())}"
                     ) from None
         return self
@@ -603,7 +702,9 @@ def _find_line(text: str, key: str) -> int | None:
     """Best effort: the line where the last part of a dotted key is set."""
     last = key.split(".")[-1]
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^\s*\"?{re.escape(last)}\"?\s*=", line) or re.search(rf"[\[.]{re.escape(last)}\]", line):
+        if re.match(rf"^\s*\"?{re.escape(last)}\"?\s*=", line) or re.search(
+            rf"[\[.]{re.escape(last)}\]", line
+        ):
             return number
     return None
 
@@ -655,7 +756,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         }
     )
     storage = settings.storage.model_copy(
-        update={"data_dir": _abs(settings.storage.data_dir, base), "database": _abs(settings.storage.database, base)}
+        update={
+            "data_dir": _abs(settings.storage.data_dir, base),
+            "database": _abs(settings.storage.database, base),
+        }
     )
     feeds = {}
     for name, feed in settings.feeds.items():
@@ -676,7 +780,13 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         update={"layers": [ly.model_copy(update={"path": _abs(ly.path, base)}) for ly in settings.map.layers]}
     )
     return settings.model_copy(
-        update={"city": city, "storage": storage, "feeds": feeds, "warnings": warnings_settings, "map": map_settings}
+        update={
+            "city": city,
+            "storage": storage,
+            "feeds": feeds,
+            "warnings": warnings_settings,
+            "map": map_settings,
+        }
     )
 
 

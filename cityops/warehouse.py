@@ -35,11 +35,32 @@ from geo.boundaries import assign_districts
 from ingest.domains import Domain
 
 ENTITY_COLUMNS = (
-    "entity_id", "kind", "name", "name_en", "department", "district_code", "lon", "lat", "geometry",
-    "road_name", "road_class", "length_m", "free_flow_kmh", "lanes", "river", "basin", "station_type",
-    "warning_level_m", "guaranteed_level_m", "flood_limit_level_m", "historical_level_m", "normal_level_m",
-    "props", "source", "updated_at",
-)  # fmt: skip
+    "entity_id",
+    "kind",
+    "name",
+    "name_en",
+    "department",
+    "district_code",
+    "lon",
+    "lat",
+    "geometry",
+    "road_name",
+    "road_class",
+    "length_m",
+    "free_flow_kmh",
+    "lanes",
+    "river",
+    "basin",
+    "station_type",
+    "warning_level_m",
+    "guaranteed_level_m",
+    "flood_limit_level_m",
+    "historical_level_m",
+    "normal_level_m",
+    "props",
+    "source",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,9 @@ class UpsertCounts:
     unchanged: int = 0
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
-        return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged)
+        return UpsertCounts(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
 
 
 def _utc_naive(value: datetime | None) -> datetime | None:
@@ -177,7 +200,8 @@ class Warehouse:
             with self.transaction() as cur:
                 cur.execute(sql)
                 cur.execute(
-                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, name, _utc_naive(datetime.now(UTC))]
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [version, name, _utc_naive(datetime.now(UTC))],
                 )
             applied.append(version)
         return applied
@@ -201,7 +225,9 @@ class Warehouse:
             cur.register("staged_districts", staged)
             try:
                 cur.execute("DELETE FROM district WHERE code IN (SELECT code FROM staged_districts)")
-                cur.execute(f"INSERT INTO district ({', '.join(cols)}) SELECT {', '.join(cols)} FROM staged_districts")
+                cur.execute(
+                    f"INSERT INTO district ({', '.join(cols)}) SELECT {', '.join(cols)} FROM staged_districts"
+                )
             finally:
                 cur.unregister("staged_districts")
         return len(staged)
@@ -218,7 +244,11 @@ class Warehouse:
                 staged[col] = now if col == "updated_at" else None
         if "props" in staged:
             staged["props"] = staged["props"].map(
-                lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                lambda v: (
+                    None
+                    if v is None or (isinstance(v, float) and np.isnan(v))
+                    else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                )
             )
         staged = staged[list(ENTITY_COLUMNS)].drop_duplicates(subset=["entity_id"], keep="last")
         cols = ", ".join(ENTITY_COLUMNS)
@@ -231,8 +261,12 @@ class Warehouse:
                         "ANTI JOIN entity e ON e.entity_id = s.entity_id"
                     ).fetchall()[0][0]
                 else:
-                    cur.execute("DELETE FROM entity WHERE entity_id IN (SELECT entity_id FROM staged_entities)")
-                    n = cur.execute(f"INSERT INTO entity ({cols}) SELECT {cols} FROM staged_entities").fetchall()[0][0]
+                    cur.execute(
+                        "DELETE FROM entity WHERE entity_id IN (SELECT entity_id FROM staged_entities)"
+                    )
+                    n = cur.execute(
+                        f"INSERT INTO entity ({cols}) SELECT {cols} FROM staged_entities"
+                    ).fetchall()[0][0]
             finally:
                 cur.unregister("staged_entities")
         return int(n)
@@ -244,8 +278,16 @@ class Warehouse:
 
     # -- the write path of one ingest run -----------------------------------------------------
 
-    def start_run(self, run_id: str, feed: str, trigger: str, started_at: datetime, *, replay_of: str | None = None,
-                  watermark_before: str | None = None) -> None:  # fmt: skip
+    def start_run(
+        self,
+        run_id: str,
+        feed: str,
+        trigger: str,
+        started_at: datetime,
+        *,
+        replay_of: str | None = None,
+        watermark_before: str | None = None,
+    ) -> None:
         with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO ingest_run (run_id, feed, trigger, status, started_at, replay_of, watermark_before) "
@@ -279,7 +321,10 @@ class Warehouse:
             on = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key)
             # A missing value in a correction means "not sent", never "erase": keep what is stored.
             sets = ", ".join(f"{_quote(v)} = COALESCE(s.{_quote(v)}, t.{_quote(v)})" for v in values)
-            changed = " OR ".join(f"(s.{_quote(v)} IS NOT NULL AND s.{_quote(v)} IS DISTINCT FROM t.{_quote(v)})" for v in values)
+            changed = " OR ".join(
+                f"(s.{_quote(v)} IS NOT NULL AND s.{_quote(v)} IS DISTINCT FROM t.{_quote(v)})"
+                for v in values
+            )
             extra = ", feed = ?" if domain.storage == "record" else ""
             params: list[Any] = [run_id] + ([feed] if extra else [])
             updated = cur.execute(
@@ -313,8 +358,12 @@ class Warehouse:
         ).fetchone()
         return row is not None
 
-    def _upsert_long(self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, run_id: str) -> UpsertCounts:
-        long = frame.melt(id_vars=["entity_id", "ts"], value_vars=list(domain.values), var_name="metric", value_name="value")
+    def _upsert_long(
+        self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, run_id: str
+    ) -> UpsertCounts:
+        long = frame.melt(
+            id_vars=["entity_id", "ts"], value_vars=list(domain.values), var_name="metric", value_name="value"
+        )
         long = long[long["value"].notna()]
         long.insert(0, "domain", domain.name)
         cur.register("staged_obs", long)
@@ -341,8 +390,9 @@ class Warehouse:
         upd = min(rows - ins, round(int(updated) / cells_per_row))
         return UpsertCounts(ins, upd, rows - ins - upd)
 
-    def _register_entities(self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame,
-                           department: str, feed: str) -> int:  # fmt: skip
+    def _register_entities(
+        self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, department: str, feed: str
+    ) -> int:
         """Entities first seen in a feed (with a position) join the entity table."""
         if domain.storage == "record" or "lon" not in frame or "lat" not in frame:
             return 0
@@ -361,7 +411,9 @@ class Warehouse:
             districts = cur.execute("SELECT code, geometry FROM district").df()
             if len(districts):
                 sub = latest[missing]
-                latest.loc[missing, "district_code"] = assign_districts(sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts)
+                latest.loc[missing, "district_code"] = assign_districts(
+                    sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts
+                )
         cur.register("staged_ent", latest)
         try:
             n = cur.execute(
@@ -403,7 +455,9 @@ class Warehouse:
                     self._refresh_rollups(cur, domain, accepted)
             if len(quarantined):
                 q = quarantined.assign(run_id=run_id, feed=feed, quarantined_at=finished)
-                cur.register("staged_q", q[["run_id", "feed", "row_number", "reason", "raw_row", "quarantined_at"]])
+                cur.register(
+                    "staged_q", q[["run_id", "feed", "row_number", "reason", "raw_row", "quarantined_at"]]
+                )
                 try:
                     cur.execute("INSERT INTO quarantine SELECT * FROM staged_q")
                 finally:
@@ -420,19 +474,46 @@ class Warehouse:
                    error = ?, error_kind = ?, notes = ?, watermark_after = ?, data_from = ?, data_to = ?
                    WHERE run_id = ?""",
                 [
-                    summary["status"], finished, summary["duration_s"], summary.get("attempts", 1),
-                    summary.get("rows_fetched", 0), counts.inserted, counts.updated, counts.unchanged,
-                    len(quarantined), summary.get("rows_duplicate", 0), summary.get("error"),
-                    summary.get("error_kind"), summary.get("notes"), watermark_after, data_from, data_to, run_id,
+                    summary["status"],
+                    finished,
+                    summary["duration_s"],
+                    summary.get("attempts", 1),
+                    summary.get("rows_fetched", 0),
+                    counts.inserted,
+                    counts.updated,
+                    counts.unchanged,
+                    len(quarantined),
+                    summary.get("rows_duplicate", 0),
+                    summary.get("error"),
+                    summary.get("error_kind"),
+                    summary.get("notes"),
+                    watermark_after,
+                    data_from,
+                    data_to,
+                    run_id,
                 ],
-            )  # fmt: skip
+            )
             if update_feed_state:
-                self._update_feed_state(cur, feed, run_id, finished, success, summary.get("error"), watermark_after, data_to)
+                self._update_feed_state(
+                    cur, feed, run_id, finished, success, summary.get("error"), watermark_after, data_to
+                )
         return counts
 
-    def _update_feed_state(self, cur: duckdb.DuckDBPyConnection, feed: str, run_id: str, at: datetime | None,
-                           success: bool, error: str | None, watermark: str | None, data_to: datetime | None) -> None:  # fmt: skip
-        cur.execute("INSERT INTO feed_state (feed) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM feed_state WHERE feed = ?)", [feed, feed])
+    def _update_feed_state(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        feed: str,
+        run_id: str,
+        at: datetime | None,
+        success: bool,
+        error: str | None,
+        watermark: str | None,
+        data_to: datetime | None,
+    ) -> None:
+        cur.execute(
+            "INSERT INTO feed_state (feed) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM feed_state WHERE feed = ?)",
+            [feed, feed],
+        )
         if success:
             cur.execute(
                 """UPDATE feed_state SET last_run_id = ?, last_run_at = ?, last_success_at = ?,
@@ -457,7 +538,9 @@ class Warehouse:
         from ingest.domains import BUILTIN_DOMAINS, custom_domain
 
         out = [d for d in BUILTIN_DOMAINS.values() if d.storage == "wide"]
-        for (name, metrics) in cur.execute("SELECT domain, list(DISTINCT metric) FROM obs_metric GROUP BY domain").fetchall():
+        for name, metrics in cur.execute(
+            "SELECT domain, list(DISTINCT metric) FROM obs_metric GROUP BY domain"
+        ).fetchall():
             out.append(custom_domain(name, None, None, [{"name": m} for m in sorted(metrics)]))
         return out
 
@@ -493,7 +576,9 @@ class Warehouse:
     def _local_day(self, column: str) -> str:
         return f"CAST((({column} AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS DATE)"
 
-    def _refresh_rollups(self, cur: duckdb.DuckDBPyConnection, domain: Domain, accepted: pd.DataFrame) -> None:
+    def _refresh_rollups(
+        self, cur: duckdb.DuckDBPyConnection, domain: Domain, accepted: pd.DataFrame
+    ) -> None:
         """Recompute the hourly and daily buckets the accepted rows touch, and move the latest state on.
 
         Buckets are recomputed from the stored rows (not patched), so corrections and late rows give
@@ -507,14 +592,18 @@ class Warehouse:
             params = {"domain": domain.name, "lo": lo, "hi": hi}
             in_batch = "entity_id IN (SELECT entity_id FROM rollup_entities)"
             window = f"ts >= $lo AND ts < $hi AND {in_batch}"
-            cur.execute(f"DELETE FROM rollup_hourly WHERE domain = $domain AND hour >= $lo AND hour < $hi AND {in_batch}", params)
+            cur.execute(
+                f"DELETE FROM rollup_hourly WHERE domain = $domain AND hour >= $lo AND hour < $hi AND {in_batch}",
+                params,
+            )
             cur.execute(f"INSERT INTO rollup_hourly {self._hourly_select(domain, window)}", params)
             days = {"domain": domain.name, "lo": lo, "hi": hi, "tz": self.timezone}
             day = self._local_day("hour")
             lo_day = self._local_day("CAST($lo AS TIMESTAMP)")
             hi_day = self._local_day("(CAST($hi AS TIMESTAMP) - INTERVAL 1 microsecond)")
             cur.execute(
-                f"DELETE FROM rollup_daily WHERE domain = $domain AND day BETWEEN {lo_day} AND {hi_day} AND {in_batch}", days
+                f"DELETE FROM rollup_daily WHERE domain = $domain AND day BETWEEN {lo_day} AND {hi_day} AND {in_batch}",
+                days,
             )
             cur.execute(
                 f"""INSERT INTO rollup_daily
@@ -545,7 +634,10 @@ class Warehouse:
             cur.execute("DELETE FROM rollup_daily")
             cur.execute("DELETE FROM latest_obs")
             for domain in self._observation_domains(cur):
-                cur.execute(f"INSERT INTO rollup_hourly {self._hourly_select(domain, 'TRUE')}", {"domain": domain.name})
+                cur.execute(
+                    f"INSERT INTO rollup_hourly {self._hourly_select(domain, 'TRUE')}",
+                    {"domain": domain.name},
+                )
             day = self._local_day("hour")
             cur.execute(
                 f"INSERT INTO rollup_daily SELECT domain, entity_id, metric, {day} AS day, sum(n), sum(sum), min(min), "
@@ -561,7 +653,9 @@ class Warehouse:
             )
 
     def _ensure_rollups(self) -> None:
-        row = self.cursor().execute("SELECT value FROM warehouse_meta WHERE key = 'rollup_timezone'").fetchone()
+        row = (
+            self.cursor().execute("SELECT value FROM warehouse_meta WHERE key = 'rollup_timezone'").fetchone()
+        )
         if row is None or row[0] != self.timezone:
             self.rebuild_rollups()
 
@@ -573,7 +667,9 @@ class Warehouse:
             [*domain.values, domain.name],
         )
 
-    def hourly(self, domain: Domain, *, start: datetime, end: datetime, entity_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    def hourly(
+        self, domain: Domain, *, start: datetime, end: datetime, entity_ids: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Hourly rollups in [start, end): domain, entity_id, metric, hour, n, sum, min, max, mean, last."""
         params: list[Any] = [domain.name, _utc_naive(start), _utc_naive(end)]
         where = "domain = ? AND hour >= ? AND hour < ?"
@@ -581,10 +677,13 @@ class Warehouse:
             where += " AND list_contains(?, entity_id)"
             params.append(list(entity_ids))
         return self._df(
-            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_hourly WHERE {where} ORDER BY entity_id, metric, hour", params
+            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_hourly WHERE {where} ORDER BY entity_id, metric, hour",
+            params,
         )
 
-    def daily(self, domain: Domain, *, start: Any, end: Any, entity_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    def daily(
+        self, domain: Domain, *, start: Any, end: Any, entity_ids: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Daily rollups for local calendar days in [start, end)."""
         params: list[Any] = [domain.name, start, end]
         where = "domain = ? AND day >= ? AND day < ?"
@@ -592,18 +691,48 @@ class Warehouse:
             where += " AND list_contains(?, entity_id)"
             params.append(list(entity_ids))
         return self._df(
-            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_daily WHERE {where} ORDER BY entity_id, metric, day", params
+            f"SELECT *, sum / nullif(n, 0) AS mean FROM rollup_daily WHERE {where} ORDER BY entity_id, metric, day",
+            params,
         )
 
     # -- warnings ------------------------------------------------------------------------------
 
     _WARNING_COLUMNS = (
-        "warning_id", "dedup_key", "rule_id", "rule_title", "kind", "domain", "pack_version", "state", "level",
-        "peak_level", "scope", "key", "entity_id", "name", "district_code", "basin", "condition_since", "created_at",
-        "updated_at", "activated_at", "acknowledged_at", "acknowledged_by", "resolved_at", "clear_since",
-        "last_reminder_at", "suppressed_from", "suppressed_reason", "value", "threshold", "summary", "evidence",
-        "data_ts", "assignee", "silenced_until",
-    )  # fmt: skip
+        "warning_id",
+        "dedup_key",
+        "rule_id",
+        "rule_title",
+        "kind",
+        "domain",
+        "pack_version",
+        "state",
+        "level",
+        "peak_level",
+        "scope",
+        "key",
+        "entity_id",
+        "name",
+        "district_code",
+        "basin",
+        "condition_since",
+        "created_at",
+        "updated_at",
+        "activated_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "clear_since",
+        "last_reminder_at",
+        "suppressed_from",
+        "suppressed_reason",
+        "value",
+        "threshold",
+        "summary",
+        "evidence",
+        "data_ts",
+        "assignee",
+        "silenced_until",
+    )
 
     def _warning_row(self, st: Any) -> list[Any]:
         row = []
@@ -627,23 +756,41 @@ class Warehouse:
         with self.transaction() as cur:
             if states:
                 # Staged as one frame and upserted in one statement (row by row costs ~10 ms a warning).
-                staged = pd.DataFrame([self._warning_row(st) for st in states], columns=list(self._WARNING_COLUMNS),
-                                      dtype=object)  # fmt: skip
+                staged = pd.DataFrame(
+                    [self._warning_row(st) for st in states],
+                    columns=list(self._WARNING_COLUMNS),
+                    dtype=object,
+                )
                 cur.register("_staged_warnings", staged)
                 try:
-                    cur.execute(f"INSERT INTO warning ({cols}) SELECT {cols} FROM _staged_warnings "
-                                f"ON CONFLICT (warning_id) DO UPDATE SET {updates}")  # fmt: skip
+                    cur.execute(
+                        f"INSERT INTO warning ({cols}) SELECT {cols} FROM _staged_warnings "
+                        f"ON CONFLICT (warning_id) DO UPDATE SET {updates}"
+                    )
                 finally:
                     cur.unregister("_staged_warnings")
             if transitions:
                 cur.executemany(
                     "INSERT INTO warning_transition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('warning_transition_seq'))",
-                    [[tr.warning_id, tr.dedup_key, _utc_naive(tr.at), tr.from_state, tr.to_state,
-                      None if tr.from_level is None else int(tr.from_level),
-                      None if tr.to_level is None else int(tr.to_level), tr.actor, tr.reason] for tr in transitions],
-                )  # fmt: skip
+                    [
+                        [
+                            tr.warning_id,
+                            tr.dedup_key,
+                            _utc_naive(tr.at),
+                            tr.from_state,
+                            tr.to_state,
+                            None if tr.from_level is None else int(tr.from_level),
+                            None if tr.to_level is None else int(tr.to_level),
+                            tr.actor,
+                            tr.reason,
+                        ]
+                        for tr in transitions
+                    ],
+                )
 
-    def warnings(self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500) -> pd.DataFrame:
+    def warnings(
+        self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500
+    ) -> pd.DataFrame:
         where: list[str] = []
         params: list[Any] = []
         if open_only:
@@ -654,7 +801,8 @@ class Warehouse:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         params.append(limit)
         return self._df(
-            f"SELECT * FROM warning {clause} ORDER BY level, coalesce(activated_at, created_at) DESC LIMIT ?", params
+            f"SELECT * FROM warning {clause} ORDER BY level, coalesce(activated_at, created_at) DESC LIMIT ?",
+            params,
         )
 
     def warning(self, warning_id: str) -> dict[str, Any] | None:
@@ -669,9 +817,19 @@ class Warehouse:
         with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO notification_delivery VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [record.target, record.event, record.warning_id, record.attempts, record.status, record.http_status,
-                 record.error, _utc_naive(record.started_at), _utc_naive(record.finished_at), record.duration_s],
-            )  # fmt: skip
+                [
+                    record.target,
+                    record.event,
+                    record.warning_id,
+                    record.attempts,
+                    record.status,
+                    record.http_status,
+                    record.error,
+                    _utc_naive(record.started_at),
+                    _utc_naive(record.finished_at),
+                    record.duration_s,
+                ],
+            )
 
     def deliveries(self, limit: int = 200) -> pd.DataFrame:
         return self._df("SELECT * FROM notification_delivery ORDER BY finished_at DESC LIMIT ?", [limit])
@@ -714,7 +872,9 @@ class Warehouse:
     def runs(self, feed: str | None = None, limit: int = 50) -> pd.DataFrame:
         if feed is None:
             return self._df("SELECT * FROM ingest_run ORDER BY started_at DESC LIMIT ?", [limit])
-        return self._df("SELECT * FROM ingest_run WHERE feed = ? ORDER BY started_at DESC LIMIT ?", [feed, limit])
+        return self._df(
+            "SELECT * FROM ingest_run WHERE feed = ? ORDER BY started_at DESC LIMIT ?", [feed, limit]
+        )
 
     def last_runs(self) -> pd.DataFrame:
         """The latest run of each feed."""
@@ -729,15 +889,29 @@ class Warehouse:
             return None
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
-    def quarantined(self, run_id: str | None = None, feed: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    def quarantined(
+        self, run_id: str | None = None, feed: str | None = None, limit: int = 1000
+    ) -> pd.DataFrame:
         if run_id is not None:
-            return self._df("SELECT * FROM quarantine WHERE run_id = ? ORDER BY row_number LIMIT ?", [run_id, limit])
+            return self._df(
+                "SELECT * FROM quarantine WHERE run_id = ? ORDER BY row_number LIMIT ?", [run_id, limit]
+            )
         if feed is not None:
-            return self._df("SELECT * FROM quarantine WHERE feed = ? ORDER BY quarantined_at DESC, row_number LIMIT ?", [feed, limit])
+            return self._df(
+                "SELECT * FROM quarantine WHERE feed = ? ORDER BY quarantined_at DESC, row_number LIMIT ?",
+                [feed, limit],
+            )
         return self._df("SELECT * FROM quarantine ORDER BY quarantined_at DESC, row_number LIMIT ?", [limit])
 
-    def observations(self, domain: Domain, *, entity_id: str | None = None, start: datetime | None = None,
-                     end: datetime | None = None, limit: int | None = None) -> pd.DataFrame:  # fmt: skip
+    def observations(
+        self,
+        domain: Domain,
+        *,
+        entity_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
         """Rows of one domain (wide form for every storage), filtered by entity and time."""
         where: list[str] = []
         params: list[Any] = []
@@ -768,8 +942,15 @@ class Warehouse:
 
     def duplicate_keys(self, domain: Domain) -> int:
         """How many keys occur more than once (must always be 0)."""
-        key = ", ".join(_quote(k) for k in (("domain", "entity_id", "ts", "metric") if domain.storage == "long" else domain.key))
-        return int(self._rows(f"SELECT count(*) FROM (SELECT {key} FROM {_quote(domain.table)} GROUP BY ALL HAVING count(*) > 1)")[0][0])
+        key = ", ".join(
+            _quote(k)
+            for k in (("domain", "entity_id", "ts", "metric") if domain.storage == "long" else domain.key)
+        )
+        return int(
+            self._rows(
+                f"SELECT count(*) FROM (SELECT {key} FROM {_quote(domain.table)} GROUP BY ALL HAVING count(*) > 1)"
+            )[0][0]
+        )
 
     # -- explore queries --
     # The analyst explorer (dashboard/explore.py plans them): buckets of one metric, for one station, each
@@ -787,7 +968,9 @@ class Warehouse:
             return "list_contains($entities, entity_id)"
         if q.district is not None:
             params["district"], params["kind"] = q.district, q.kind
-            return "entity_id IN (SELECT entity_id FROM entity WHERE district_code = $district AND kind = $kind)"
+            return (
+                "entity_id IN (SELECT entity_id FROM entity WHERE district_code = $district AND kind = $kind)"
+            )
         return "TRUE"
 
     def _explore_buckets(self, q: Any, params: dict[str, Any]) -> str:
@@ -795,12 +978,19 @@ class Warehouse:
         scope = self._explore_scope(q, params)
         params.update(domain=q.domain.name, metric=q.metric, start=_utc_naive(q.start), end=_utc_naive(q.end))
         if q.resolution == "daily":
-            lo, hi = self._local_day("CAST($start AS TIMESTAMP)"), self._local_day("(CAST($end AS TIMESTAMP) - INTERVAL 1 microsecond)")
-            return (f"SELECT entity_id, CAST(day AS TIMESTAMP) AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_daily "
-                    f"WHERE domain = $domain AND metric = $metric AND day BETWEEN {lo} AND {hi} AND {scope}")  # fmt: skip
+            lo, hi = (
+                self._local_day("CAST($start AS TIMESTAMP)"),
+                self._local_day("(CAST($end AS TIMESTAMP) - INTERVAL 1 microsecond)"),
+            )
+            return (
+                f"SELECT entity_id, CAST(day AS TIMESTAMP) AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_daily "
+                f"WHERE domain = $domain AND metric = $metric AND day BETWEEN {lo} AND {hi} AND {scope}"
+            )
         if q.resolution == "hourly":
-            return ("SELECT entity_id, hour AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_hourly WHERE domain = $domain "
-                    f"AND metric = $metric AND hour >= date_trunc('hour', CAST($start AS TIMESTAMP)) AND hour < $end AND {scope}")  # fmt: skip
+            return (
+                "SELECT entity_id, hour AS b, sum AS s, n, min AS mn, max AS mx FROM rollup_hourly WHERE domain = $domain "
+                f"AND metric = $metric AND hour >= date_trunc('hour', CAST($start AS TIMESTAMP)) AND hour < $end AND {scope}"
+            )
         params["step"] = int(q.step_s)
         if q.domain.storage == "long":
             table, col, extra = "obs_metric", '"value"', "domain = $domain AND metric = $metric AND "
@@ -808,9 +998,11 @@ class Warehouse:
             if q.metric not in q.domain.values:
                 raise WarehouseError(f"{q.metric!r} is not a metric of {q.domain.name!r}")
             table, col, extra = _quote(q.domain.table), _quote(q.metric), ""
-        return (f"SELECT entity_id, time_bucket(to_seconds($step), ts) AS b, sum({col}) AS s, count({col}) AS n, "
-                f"min({col}) AS mn, max({col}) AS mx FROM {table} WHERE {extra}ts >= $start AND ts < $end "
-                f"AND {col} IS NOT NULL AND {scope} GROUP BY ALL")  # fmt: skip
+        return (
+            f"SELECT entity_id, time_bucket(to_seconds($step), ts) AS b, sum({col}) AS s, count({col}) AS n, "
+            f"min({col}) AS mn, max({col}) AS mx FROM {table} WHERE {extra}ts >= $start AND ts < $end "
+            f"AND {col} IS NOT NULL AND {scope} GROUP BY ALL"
+        )
 
     def _explore_incidents(self, q: Any, params: dict[str, Any], *, hourly: bool = False) -> str:
         """Incidents per bucket (reported time) as pseudo-station rows, so the same outer query applies."""
@@ -837,12 +1029,16 @@ class Warehouse:
         local = "b" if (q.resolution == "daily") else "((b AT TIME ZONE 'UTC') AT TIME ZONE $tz)"
         v, lo, hi = ("s", "s", "s") if q.how == "sum" else ("s / nullif(n, 0)", "mn", "mx")
         if q.per_entity or (q.entity_ids is not None and len(q.entity_ids) == 1) or incident:
-            sql = (f"SELECT entity_id, {local} AS time, {v} AS value, {lo} AS min, {hi} AS max, n FROM ({inner}) "
-                   "ORDER BY entity_id, time")  # fmt: skip
+            sql = (
+                f"SELECT entity_id, {local} AS time, {v} AS value, {lo} AS min, {hi} AS max, n FROM ({inner}) "
+                "ORDER BY entity_id, time"
+            )
             frame = self._explore_df(sql, params)
             return frame.drop(columns=["entity_id"]) if not q.per_entity else frame
-        sql = (f"SELECT {local} AS time, avg({v}) AS value, min({lo}) AS min, max({hi}) AS max, sum(n) AS n, "
-               f"count(*) AS stations FROM ({inner}) GROUP BY b ORDER BY time")  # fmt: skip
+        sql = (
+            f"SELECT {local} AS time, avg({v}) AS value, min({lo}) AS min, max({hi}) AS max, sum(n) AS n, "
+            f"count(*) AS stations FROM ({inner}) GROUP BY b ORDER BY time"
+        )
         return self._explore_df(sql, params)
 
     def explore_heatmap(self, q: Any, tz: str) -> pd.DataFrame:
@@ -855,9 +1051,11 @@ class Warehouse:
 
             inner = self._explore_buckets(replace(q, resolution="hourly"), params)
         v = "s" if q.how == "sum" else "s / nullif(n, 0)"
-        sql = (f"SELECT CAST(t AS DATE) AS day, hour(t) AS hour, avg(v) AS value, sum(n) AS n FROM ("
-               f"SELECT ((b AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS t, {v} AS v, n FROM ({inner})) "
-               "GROUP BY ALL ORDER BY day, hour")  # fmt: skip
+        sql = (
+            f"SELECT CAST(t AS DATE) AS day, hour(t) AS hour, avg(v) AS value, sum(n) AS n FROM ("
+            f"SELECT ((b AT TIME ZONE 'UTC') AT TIME ZONE $tz) AS t, {v} AS v, n FROM ({inner})) "
+            "GROUP BY ALL ORDER BY day, hour"
+        )
         return self._explore_df(sql, params)
 
     # -- snapshot queries --
@@ -951,13 +1149,34 @@ class Warehouse:
             [_utc_naive(start), _utc_naive(end)],
         )
 
-    def save_snapshot(self, *, day: Any, status: str, reason: str | None, trigger: str, rendered_at: datetime,
-                      path: str | None, pack_version: str | None, files: int, warnings: int) -> None:  # fmt: skip
+    def save_snapshot(
+        self,
+        *,
+        day: Any,
+        status: str,
+        reason: str | None,
+        trigger: str,
+        rendered_at: datetime,
+        path: str | None,
+        pack_version: str | None,
+        files: int,
+        warnings: int,
+    ) -> None:
         """Record (or replace) the outcome of rendering one report day."""
         with self.transaction() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [day, status, reason, trigger, _utc_naive(rendered_at), path, pack_version, int(files), int(warnings)],
+                [
+                    day,
+                    status,
+                    reason,
+                    trigger,
+                    _utc_naive(rendered_at),
+                    path,
+                    pack_version,
+                    int(files),
+                    int(warnings),
+                ],
             )
 
     def snapshots(self, limit: int = 100) -> pd.DataFrame:
@@ -974,5 +1193,9 @@ class Warehouse:
 def open_warehouse(settings: Any) -> Warehouse:
     """The warehouse a configuration describes (file, memory limit, threads, the city's timezone)."""
     storage = settings.storage
-    return Warehouse(storage.database_path, memory_limit=storage.memory_limit, threads=storage.threads,
-                     timezone=settings.city.timezone)  # fmt: skip
+    return Warehouse(
+        storage.database_path,
+        memory_limit=storage.memory_limit,
+        threads=storage.threads,
+        timezone=settings.city.timezone,
+    )

@@ -36,9 +36,16 @@ def glyph_response(stack: str, start: int, end: int) -> Any:
     for name in stack.split(","):
         path = GLYPHS / name.strip() / f"{start}-{end}.pbf"
         if path.is_file() and path.resolve().is_relative_to(GLYPHS):
-            return Response(path.read_bytes(), mimetype="application/x-protobuf", headers={"Cache-Control": "max-age=86400"})
-    return Response(empty_range(stack.split(",")[0].strip(), start), mimetype="application/x-protobuf",
-                    headers={"Cache-Control": "max-age=86400"})  # fmt: skip
+            return Response(
+                path.read_bytes(),
+                mimetype="application/x-protobuf",
+                headers={"Cache-Control": "max-age=86400"},
+            )
+    return Response(
+        empty_range(stack.split(",")[0].strip(), start),
+        mimetype="application/x-protobuf",
+        headers={"Cache-Control": "max-age=86400"},
+    )
 
 
 def not_found(lang: str = "zh", **_: Any) -> html.Div:
@@ -48,9 +55,14 @@ def not_found(lang: str = "zh", **_: Any) -> html.Div:
     from dashboard.i18n import t
 
     lang = lang if lang in ("zh", "en") else "zh"
-    return html.Div([build_nav("", lang, current_principal()),
-                     html.H1(t("notfound.title", lang)), html.P(t("notfound.hint", lang), className="empty")],
-                    className="page not-found")  # fmt: skip
+    return html.Div(
+        [
+            build_nav("", lang, current_principal()),
+            html.H1(t("notfound.title", lang)),
+            html.P(t("notfound.hint", lang), className="empty"),
+        ],
+        className="page not-found",
+    )
 
 
 def create_app(svc: Services) -> Dash:
@@ -89,7 +101,10 @@ def create_app(svc: Services) -> Dash:
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:
         return glyph_response(stack, start, end)
-    dash.register_page("root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/wall"))
+
+    dash.register_page(
+        "root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/wall")
+    )
     dash.register_page("not_found_404", path="/404", layout=not_found)  # Dash Pages' name for unknown paths
     app.layout = html.Div([dash.page_container], className="app-root")
     return app

@@ -35,8 +35,18 @@ DISPLAY_COOKIE = "cityops_display"
 TOKEN_PARAM = "token"
 # Served to anyone: the app's static files, its health, the sign-in page and Dash's own plumbing
 # (which carries no data: pages' content comes through callbacks, which are checked).
-OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_dash-layout", "/_dash-dependencies", "/_favicon.ico",
-                 "/map/glyphs/", "/login", "/logout", "/healthz", "/_reload-hash")  # fmt: skip
+OPEN_PREFIXES = (
+    "/assets/",
+    "/_dash-component-suites/",
+    "/_dash-layout",
+    "/_dash-dependencies",
+    "/_favicon.ico",
+    "/map/glyphs/",
+    "/login",
+    "/logout",
+    "/healthz",
+    "/_reload-hash",
+)
 WALL_PATHS = ("/wall", "/wall/heartbeat")
 MAX_FAILURES, LOCKOUT_S = 5, 300.0
 
@@ -160,7 +170,11 @@ def is_wall_callback(body: Any) -> bool:
     if ids and all(isinstance(i, str) and i.startswith("wall-") for i in ids):
         return True
     if ids and all(isinstance(i, str) and i.startswith("_pages_") for i in ids):
-        paths = [i.get("value") for i in _flat(body.get("inputs")) if i.get("id") == "_pages_location" and i.get("property") == "pathname"]
+        paths = [
+            i.get("value")
+            for i in _flat(body.get("inputs"))
+            if i.get("id") == "_pages_location" and i.get("property") == "pathname"
+        ]
         return bool(paths) and all(p in WALL_PATHS for p in paths)
     return False
 
@@ -169,29 +183,32 @@ def login_page(lang: str, next_path: str, message: str = "", name: str = "") -> 
     other = "en" if lang == "zh" else "zh"
     msg = f'<p class="login-error" role="alert">{escape(message)}</p>' if message else ""
     return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(t('auth.title', lang))} · cityops</title>
+<title>{escape(t("auth.title", lang))} · cityops</title>
 <link rel="stylesheet" href="/assets/cityops.css"></head>
 <body class="login-body"><main class="login-card">
-<h1>{escape(t('app.title', lang))}</h1><h2>{escape(t('auth.title', lang))}</h2>{msg}
+<h1>{escape(t("app.title", lang))}</h1><h2>{escape(t("auth.title", lang))}</h2>{msg}
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{escape(next_path)}"><input type="hidden" name="lang" value="{lang}">
-<label>{escape(t('auth.name', lang))}<input name="name" id="login-name" autocomplete="username" value="{escape(name)}" required autofocus></label>
-<label>{escape(t('auth.password', lang))}<input name="password" id="login-password" type="password" autocomplete="current-password" required></label>
-<button type="submit" id="login-submit">{escape(t('auth.submit', lang))}</button>
+<label>{escape(t("auth.name", lang))}<input name="name" id="login-name" autocomplete="username"
+ value="{escape(name)}" required autofocus></label>
+<label>{escape(t("auth.password", lang))}<input name="password" id="login-password" type="password"
+ autocomplete="current-password" required></label>
+<button type="submit" id="login-submit">{escape(t("auth.submit", lang))}</button>
 </form>
-<p class="login-foot"><a href="/login?next={quote(next_path)}&lang={other}">{escape(t('lang.switch', lang))}</a></p>
+<p class="login-foot"><a
+ href="/login?next={quote(next_path)}&lang={other}">{escape(t("lang.switch", lang))}</a></p>
 </main></body></html>"""
 
 
 def display_denied_page(lang: str) -> str:
     return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="60"><title>cityops</title>
 <link rel="stylesheet" href="/assets/cityops.css"></head>
-<body class="display-denied"><main><h1>{escape(t('auth.display_denied', lang))}</h1>
-<p>{escape(t('auth.display_denied_hint', lang))}</p></main></body></html>"""
+<body class="display-denied"><main><h1>{escape(t("auth.display_denied", lang))}</h1>
+<p>{escape(t("auth.display_denied_hint", lang))}</p></main></body></html>"""
 
 
 def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
@@ -200,9 +217,11 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
 
     server.secret_key = session_key(settings, environ)
     server.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="cityops_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="cityops_session",
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.auth.session_lifetime.total_seconds()),
-    )  # fmt: skip
+    )
     gate = Gate(settings, DisplayTokens(settings.storage.display_tokens_path))
 
     @server.before_request
@@ -215,7 +234,9 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         is_wall = path in WALL_PATHS
         if path.startswith("/_dash-update-component"):
             if principal.kind == "display" and not is_wall_callback(request.get_json(silent=True)):
-                principal = g.principal = gate.principal(with_token=False)  # the token reads the wall's data only
+                principal = g.principal = gate.principal(
+                    with_token=False
+                )  # the token reads the wall's data only
             if principal.role is None:
                 return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
             return None
@@ -240,7 +261,9 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         token = request.args.get(TOKEN_PARAM)
         principal = current_principal()
         if token and principal.kind == "display":
-            response.set_cookie(DISPLAY_COOKIE, token, max_age=10 * 365 * 86400, httponly=True, samesite="Lax")
+            response.set_cookie(
+                DISPLAY_COOKIE, token, max_age=10 * 365 * 86400, httponly=True, samesite="Lax"
+            )
         return response
 
     @server.get("/wall/heartbeat")
@@ -256,12 +279,18 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         name = (request.form.get("name") or "").strip()
         address = request.remote_addr or ""
         if gate.locked(name, address):
-            log.warning("sign-in for %r locked after repeated failures (from %s)", name[:64], request.remote_addr)
-            return Response(login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html")
+            log.warning(
+                "sign-in for %r locked after repeated failures (from %s)", name[:64], request.remote_addr
+            )
+            return Response(
+                login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html"
+            )
         principal = gate.check(name, request.form.get("password") or "", address)
         if principal is None:
             log.warning("sign-in refused for %r from %s", name[:64], request.remote_addr)
-            return Response(login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html")
+            return Response(
+                login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html"
+            )
         log.info("%s (%s) signed in from %s", principal.name, principal.role, request.remote_addr)
         session.clear()
         session["user"] = principal.name

@@ -11,27 +11,48 @@ from cityops.auth import Principal
 from cityops.times import MISSING_TEXT, aware_utc
 from dashboard.i18n import t
 
-PAGES = (("/map", "nav.map"), ("/explore", "nav.explore"), ("/warnings", "nav.warnings"), ("/feeds", "nav.feeds"),
-         ("/snapshots", "nav.snapshots"), ("/wall", "nav.wall"))  # fmt: skip
+PAGES = (
+    ("/map", "nav.map"),
+    ("/explore", "nav.explore"),
+    ("/warnings", "nav.warnings"),
+    ("/feeds", "nav.feeds"),
+    ("/snapshots", "nav.snapshots"),
+    ("/wall", "nav.wall"),
+)
 
 
 def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
     """Links to the pages (the current one marked) and the user's sign-in state."""
     links = [
-        html.A(t(key, lang), href=f"{path}?lang={lang}", className="nav-link current" if path == current else "nav-link")
+        html.A(
+            t(key, lang),
+            href=f"{path}?lang={lang}",
+            className="nav-link current" if path == current else "nav-link",
+        )
         for path, key in PAGES
     ]
     if principal.kind == "user":
-        who = html.Span([html.Span(principal.label, className="nav-user-name"),
-                         html.Span(t(f"role.{principal.role}", lang), className="nav-role")],  # fmt: skip
-                        className="nav-user", id="nav-user")
+        who = html.Span(
+            [
+                html.Span(principal.label, className="nav-user-name"),
+                html.Span(t(f"role.{principal.role}", lang), className="nav-role"),
+            ],
+            className="nav-user",
+            id="nav-user",
+        )
         action = html.A(t("auth.sign_out", lang), href=f"/logout?lang={lang}", className="nav-auth")
     else:
         who = html.Span(t("auth.anonymous", lang), className="nav-user", id="nav-user")
-        action = html.A(t("auth.sign_in", lang), href=f"/login?next={quote(current)}&lang={lang}", className="nav-auth",
-                        id="nav-sign-in")  # fmt: skip
-    return html.Nav([html.Div(links, className="nav-links"), html.Div([who, action], className="nav-right")],
-                    className="nav-bar")  # fmt: skip
+        action = html.A(
+            t("auth.sign_in", lang),
+            href=f"/login?next={quote(current)}&lang={lang}",
+            className="nav-auth",
+            id="nav-sign-in",
+        )
+    return html.Nav(
+        [html.Div(links, className="nav-links"), html.Div([who, action], className="nav-right")],
+        className="nav-bar",
+    )
 
 
 def local_time(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:

@@ -30,8 +30,12 @@ from ingest.domains import BUILTIN_DOMAINS, INCIDENT, Domain, custom_domain
 Resolution = Literal["raw", "hourly", "daily"]
 
 RANGES: tuple[str, ...] = ("24h", "7d", "30d", "1y", "custom")
-RANGE_SPANS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
-                                     "1y": timedelta(days=365)}  # fmt: skip
+RANGE_SPANS: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
 LANGS = ("zh", "en")
 DEFAULT_DOMAIN = "water"
 #: Raw observations are read (in buckets) up to this span, hourly rollups up to HOURLY_MAX, daily beyond.
@@ -126,8 +130,12 @@ def decode_state(query: str | Mapping[str, Any] | None) -> ExploreState:
             rng, start, end = default.range, None, None
     else:
         start = end = None
-    district = get["district"] if get["district"] and _ok_id(get["district"], max_len=20, extra="-_") else None
-    domain = get["domain"] if get["domain"] and _ok_id(get["domain"], max_len=40, extra="_") else default.domain
+    district = (
+        get["district"] if get["district"] and _ok_id(get["district"], max_len=20, extra="-_") else None
+    )
+    domain = (
+        get["domain"] if get["domain"] and _ok_id(get["domain"], max_len=40, extra="_") else default.domain
+    )
     metric = get["metric"] if get["metric"] and _ok_id(get["metric"], max_len=40, extra="_") else None
     entity = get["entity"] if get["entity"] and _ok_id(get["entity"]) else None
     lang = get["lang"] if get["lang"] in LANGS else default.lang
@@ -183,18 +191,24 @@ def load_catalog(svc: Any) -> Catalog:
 
 def resolve_state(state: ExploreState, catalog: Catalog) -> ExploreState:
     """``state`` with every choice the city does not have replaced by a sensible one."""
-    domain = state.domain if state.domain in catalog.domains else (
-        DEFAULT_DOMAIN if DEFAULT_DOMAIN in catalog.domains else next(iter(catalog.domains)))  # fmt: skip
+    domain = (
+        state.domain
+        if state.domain in catalog.domains
+        else (DEFAULT_DOMAIN if DEFAULT_DOMAIN in catalog.domains else next(iter(catalog.domains)))
+    )
     metrics = catalog.metrics(domain)
     metric = state.metric if state.metric in metrics else metrics[0]
     district = state.district if state.district in set(catalog.districts["code"]) else None
     entity = catalog.entity(state.entity)
     entity_id = None
-    if entity is not None and entity["kind"] == catalog.domains[domain].entity_kind and domain != INCIDENT.name:
-        if district is None or entity["district_code"] == district:
-            entity_id = entity["entity_id"]
-            # a station stands in its district (the comparison and the map follow it)
-            district = entity["district_code"] if isinstance(entity["district_code"], str) else district
+    if (
+        entity is not None
+        and entity["kind"] == catalog.domains[domain].entity_kind
+        and domain != INCIDENT.name
+    ) and (district is None or entity["district_code"] == district):
+        entity_id = entity["entity_id"]
+        # a station stands in its district (the comparison and the map follow it)
+        district = entity["district_code"] if isinstance(entity["district_code"], str) else district
     return replace(state, domain=domain, metric=metric, district=district, entity=entity_id)
 
 
@@ -249,15 +263,34 @@ class SeriesQuery:
     per_entity: bool = False
 
 
-def series_query(domain: Domain, metric: str, start: datetime, end: datetime, *, entity: str | None = None,
-                 district: str | None = None, per_entity: bool = False) -> SeriesQuery:  # fmt: skip
+def series_query(
+    domain: Domain,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    *,
+    entity: str | None = None,
+    district: str | None = None,
+    per_entity: bool = False,
+) -> SeriesQuery:
     resolution = plan_resolution(start, end)
     step = bucket_seconds(start, end, resolution)
     if domain.name == INCIDENT.name:
         step = max(step, 3600)  # counts per minute are noise; an hour is the finest useful bucket
     how: Literal["mean", "sum"] = "sum" if (domain.name, metric) in SUM_METRICS else "mean"
-    return SeriesQuery(domain, metric, start, end, resolution, step, how, (entity,) if entity else None, district,
-                       domain.entity_kind, per_entity)  # fmt: skip
+    return SeriesQuery(
+        domain,
+        metric,
+        start,
+        end,
+        resolution,
+        step,
+        how,
+        (entity,) if entity else None,
+        district,
+        domain.entity_kind,
+        per_entity,
+    )
 
 
 # -- thresholds ---------------------------------------------------------------------------------------
@@ -276,7 +309,9 @@ class Threshold:
 _AQI_ITEMS = {"so2": "SO2", "no2": "NO2", "pm10": "PM10", "pm25": "PM25", "co": "CO", "o3": "O3"}
 
 
-def thresholds_for(domain: str, metric: str, entity: Mapping[str, Any] | None, resolution: Resolution) -> list[Threshold]:
+def thresholds_for(
+    domain: str, metric: str, entity: Mapping[str, Any] | None, resolution: Resolution
+) -> list[Threshold]:
     """Reference levels for the chart, all taken from the metrics modules and the station's attributes."""
     from metrics.levels import LEVEL_INFO, Level
 
@@ -289,10 +324,12 @@ def thresholds_for(domain: str, metric: str, entity: Mapping[str, Any] | None, r
 
     out: list[Threshold] = []
     if domain == "water" and metric == "level_m" and entity is not None:
-        for key, col, level in (("explore.th.flood_limit", "flood_limit_level_m", Level.YELLOW),
-                                ("explore.th.warning", "warning_level_m", Level.YELLOW),
-                                ("explore.th.guaranteed", "guaranteed_level_m", Level.ORANGE),
-                                ("explore.th.historical", "historical_level_m", Level.RED)):  # fmt: skip
+        for key, col, level in (
+            ("explore.th.flood_limit", "flood_limit_level_m", Level.YELLOW),
+            ("explore.th.warning", "warning_level_m", Level.YELLOW),
+            ("explore.th.guaranteed", "guaranteed_level_m", Level.ORANGE),
+            ("explore.th.historical", "historical_level_m", Level.RED),
+        ):
             v = num(entity.get(col))
             if v is not None:
                 out.append(Threshold(key, v, LEVEL_INFO[level].color))
@@ -305,7 +342,9 @@ def thresholds_for(domain: str, metric: str, entity: Mapping[str, Any] | None, r
         for conc, iaqi in breakpoints(item, DEFAULT_EDITION)[1:]:
             if iaqi in (50, 100, 150, 200, 300):
                 below = {50: 1, 100: 2, 150: 3, 200: 4, 300: 5}[iaqi]  # the category below the bound
-                out.append(Threshold(f"explore.th.aqi{below}", float(conc), COLORS[below + 1], f"{item} IAQI {iaqi}"))
+                out.append(
+                    Threshold(f"explore.th.aqi{below}", float(conc), COLORS[below + 1], f"{item} IAQI {iaqi}")
+                )
     elif domain == "traffic" and metric == "speed_kmh" and entity is not None:
         from dashboard.figures.citymap import GRADE_COLORS
         from metrics.traffic import SPEED_THRESHOLDS
@@ -317,11 +356,17 @@ def thresholds_for(domain: str, metric: str, entity: Mapping[str, Any] | None, r
     elif domain == "rain" and metric == "rain_mm" and resolution == "daily":
         from metrics.rain import RAIN_GRADE_LOWER
 
-        colors = {2: "#4da3ff", 3: LEVEL_INFO[Level.YELLOW].color, 4: LEVEL_INFO[Level.ORANGE].color,
-                  5: LEVEL_INFO[Level.RED].color}  # fmt: skip
+        colors = {
+            2: "#4da3ff",
+            3: LEVEL_INFO[Level.YELLOW].color,
+            4: LEVEL_INFO[Level.ORANGE].color,
+            5: LEVEL_INFO[Level.RED].color,
+        }
         for grade, v in enumerate(RAIN_GRADE_LOWER["24h"]):
             if grade + 1 in colors:
-                out.append(Threshold(f"explore.th.rain{grade + 1}", v, colors[grade + 1], "GB/T 28592-2012 24h"))
+                out.append(
+                    Threshold(f"explore.th.rain{grade + 1}", v, colors[grade + 1], "GB/T 28592-2012 24h")
+                )
     return out
 
 
@@ -404,8 +449,18 @@ def load_explore_data(svc: Any, state: ExploreState, catalog: Catalog | None = N
     entity = catalog.entity(state.entity)
     label = _place_label(catalog, state)
     heat = wh.explore_heatmap(replace(q, start=max(start, end - timedelta(days=HEATMAP_DAYS))), tz)
-    data = ExploreData(state, start, end, q.resolution, q.step_s, _unit(domain, metric), label, series, heat,
-                       thresholds=thresholds_for(state.domain, metric, entity, q.resolution))  # fmt: skip
+    data = ExploreData(
+        state,
+        start,
+        end,
+        q.resolution,
+        q.step_s,
+        _unit(domain, metric),
+        label,
+        series,
+        heat,
+        thresholds=thresholds_for(state.domain, metric, entity, q.resolution),
+    )
     data.compare = load_compare(wh, catalog, state.district, start, end, tz)
     return data
 
@@ -423,14 +478,18 @@ def _place_label(catalog: Catalog, state: ExploreState) -> str:
     return ""
 
 
-def load_compare(wh: Any, catalog: Catalog, district: str | None, start: datetime, end: datetime, tz: str) -> list[ComparePanel]:
+def load_compare(
+    wh: Any, catalog: Catalog, district: str | None, start: datetime, end: datetime, tz: str
+) -> list[ComparePanel]:
     """Rain, river levels, traffic speed and incident counts of a district (or the city) on one time axis."""
     panels: list[ComparePanel] = []
     names = catalog.entities.set_index("entity_id")["name"]
-    for key, dom, metric, kind in (("explore.cmp.rain", "rain", "rain_mm", "bar"),
-                                   ("explore.cmp.water", "water", "level_m", "line"),
-                                   ("explore.cmp.traffic", "traffic", "speed_kmh", "line"),
-                                   ("explore.cmp.incident", INCIDENT.name, INCIDENT_METRIC, "bar")):  # fmt: skip
+    for key, dom, metric, kind in (
+        ("explore.cmp.rain", "rain", "rain_mm", "bar"),
+        ("explore.cmp.water", "water", "level_m", "line"),
+        ("explore.cmp.traffic", "traffic", "speed_kmh", "line"),
+        ("explore.cmp.incident", INCIDENT.name, INCIDENT_METRIC, "bar"),
+    ):
         domain = catalog.domains[dom]
         per_entity = dom == "water"  # levels of different stations do not average: one line per station
         q = series_query(domain, metric, start, end, district=district, per_entity=per_entity)
@@ -455,7 +514,19 @@ def _top_stations(frame: pd.DataFrame, catalog: Catalog, n: int) -> pd.DataFrame
 
 # -- export -------------------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("chart", "domain", "metric", "unit", "entity_id", "name", "time_local", "value", "min", "max", "n")
+EXPORT_COLUMNS = (
+    "chart",
+    "domain",
+    "metric",
+    "unit",
+    "entity_id",
+    "name",
+    "time_local",
+    "value",
+    "min",
+    "max",
+    "n",
+)
 
 
 def export_frame(data: ExploreData) -> pd.DataFrame:
@@ -465,19 +536,60 @@ def export_frame(data: ExploreData) -> pd.DataFrame:
     st = data.state
     parts = []
     s = data.series
-    parts.append(pd.DataFrame({"chart": "series", "domain": st.domain, "metric": st.metric, "unit": data.unit,
-                               "entity_id": st.entity, "name": data.label, "time": s["time"], "value": s["value"],
-                               "min": s["min"], "max": s["max"], "n": s["n"]}))  # fmt: skip
+    parts.append(
+        pd.DataFrame(
+            {
+                "chart": "series",
+                "domain": st.domain,
+                "metric": st.metric,
+                "unit": data.unit,
+                "entity_id": st.entity,
+                "name": data.label,
+                "time": s["time"],
+                "value": s["value"],
+                "min": s["min"],
+                "max": s["max"],
+                "n": s["n"],
+            }
+        )
+    )
     h = data.heatmap
-    parts.append(pd.DataFrame({"chart": "heatmap", "domain": st.domain, "metric": st.metric, "unit": data.unit,
-                               "entity_id": st.entity, "name": data.label,
-                               "time": pd.to_datetime(h["day"]) + pd.to_timedelta(h["hour"], unit="h"),
-                               "value": h["value"], "min": np.nan, "max": np.nan, "n": h["n"]}))  # fmt: skip
+    parts.append(
+        pd.DataFrame(
+            {
+                "chart": "heatmap",
+                "domain": st.domain,
+                "metric": st.metric,
+                "unit": data.unit,
+                "entity_id": st.entity,
+                "name": data.label,
+                "time": pd.to_datetime(h["day"]) + pd.to_timedelta(h["hour"], unit="h"),
+                "value": h["value"],
+                "min": np.nan,
+                "max": np.nan,
+                "n": h["n"],
+            }
+        )
+    )
     for p in data.compare:
         f = p.frame
-        parts.append(pd.DataFrame({"chart": f"compare:{p.domain}", "domain": p.domain, "metric": p.metric, "unit": p.unit,
-                                   "entity_id": f["entity_id"], "name": f["name"], "time": f["time"], "value": f["value"],
-                                   "min": f["min"], "max": f["max"], "n": f["n"]}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "chart": f"compare:{p.domain}",
+                    "domain": p.domain,
+                    "metric": p.metric,
+                    "unit": p.unit,
+                    "entity_id": f["entity_id"],
+                    "name": f["name"],
+                    "time": f["time"],
+                    "value": f["value"],
+                    "min": f["min"],
+                    "max": f["max"],
+                    "n": f["n"],
+                }
+            )
+        )
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in EXPORT_COLUMNS})
@@ -493,7 +605,14 @@ def export_frame(data: ExploreData) -> pd.DataFrame:
 def export_filename(state: ExploreState, ext: str) -> str:
     """``cityops-explore-<domain>-<metric>-<range>[-<district>][-<entity>].<ext>`` (ASCII only)."""
     rng = f"{state.start}_{state.end}" if state.range == "custom" else state.range
-    parts = ["cityops-explore", state.domain, state.metric or "", rng, state.district or "", state.entity or ""]
+    parts = [
+        "cityops-explore",
+        state.domain,
+        state.metric or "",
+        rng,
+        state.district or "",
+        state.entity or "",
+    ]
     return "-".join(p for p in parts if p) + f".{ext}"
 
 
@@ -510,7 +629,10 @@ def entity_options(catalog: Catalog, domain: str, district: str | None, lang: st
 
 
 def click_target(click: Mapping[str, Any] | None) -> dict[str, str]:
-    """What a click on a chart or the map points at: ``{"entity": id}``, ``{"district": code}`` or ``{"day": iso}``."""
+    """What a click on a chart or the map points at.
+
+    ``{"entity": id}``, ``{"district": code}`` or ``{"day": iso}``.
+    """
     points = (click or {}).get("points") or []
     if not points or not isinstance(points[0], Mapping):
         return {}
@@ -552,10 +674,25 @@ def utc_naive(value: datetime) -> datetime:
 
 
 __all__ = [
-    "Catalog", "ComparePanel", "ExploreData", "ExploreState", "SeriesQuery", "Threshold", "apply_click", "click_target",
-    "decode_state", "encode_state", "entity_options", "explore_domains", "export_filename", "export_frame",
-    "load_catalog", "load_explore_data", "plan_resolution", "resolve_state", "series_query", "thresholds_for",
+    "Catalog",
+    "ComparePanel",
+    "ExploreData",
+    "ExploreState",
+    "SeriesQuery",
+    "Threshold",
+    "apply_click",
+    "click_target",
+    "decode_state",
+    "encode_state",
+    "entity_options",
+    "explore_domains",
+    "export_filename",
+    "export_frame",
+    "load_catalog",
+    "load_explore_data",
+    "plan_resolution",
+    "resolve_state",
+    "series_query",
+    "thresholds_for",
     "time_window",
-]  # fmt: skip
-
-
+]

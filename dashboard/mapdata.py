@@ -21,12 +21,17 @@ def _entity_points(entities: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def _metric(signals: pd.DataFrame, domain: str, metric: str) -> pd.Series:
-    rows = signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")]
+    rows = signals[
+        (signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")
+    ]
     return rows.set_index("entity_id")["value"]
 
 
 def place_warnings(warnings: pd.DataFrame, entities: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
-    """Active and acknowledged warnings with a position: their entity's, else their district's centre (pure)."""
+    """Active and acknowledged warnings with a position.
+
+    The position is their entity's, else their district's centre (pure).
+    """
     placed = warnings.merge(entities[["entity_id", "lon", "lat"]], on="entity_id", how="left")
     by_district = districts.set_index("code")[["lon", "lat"]]
     # A whole-column ``where``, not ``.loc[mask] = …``: pandas 3 refuses to put an empty string-typed
@@ -50,15 +55,21 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
     districts["index"] = districts["code"].map(index.set_index("district_code")["index"])
     base = svc.base_layers()
 
-    roads = entities[entities["kind"] == "road_segment"][["entity_id", "name", "road_class", "geometry"]].copy()
+    roads = entities[entities["kind"] == "road_segment"][
+        ["entity_id", "name", "road_class", "geometry"]
+    ].copy()
     speed = _metric(signals, "traffic", "speed_kmh")
     roads["speed_kmh"] = roads["entity_id"].map(speed)
-    roads["grade"] = traffic.congestion_grade(roads["speed_kmh"].astype("float64"), roads["road_class"].astype(object))
+    roads["grade"] = traffic.congestion_grade(
+        roads["speed_kmh"].astype("float64"), roads["road_class"].astype(object)
+    )
     roads = roads.dropna(subset=["geometry"])
 
     air = _entity_points(entities, "air_station")
     air["aqi"] = air["entity_id"].map(_metric(signals, "air", "aqi"))
-    air["aqi_level"] = [level_for(int(v)) if not np.isnan(v) else np.nan for v in air["aqi"].astype("float64")]
+    air["aqi_level"] = [
+        level_for(int(v)) if not np.isnan(v) else np.nan for v in air["aqi"].astype("float64")
+    ]
 
     water = _entity_points(entities, "hydro_station")
     water["level_m"] = water["entity_id"].map(_metric(signals, "water", "level_m"))
@@ -68,10 +79,14 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
     for w in (3, 6, 12):
         rain[f"r{w}_mm"] = rain["entity_id"].map(_metric(signals, "rain", f"r{w}_mm")).astype("float64")
     rain["signal"] = pd.to_numeric(
-        rainstorm_signal(rain["r3_mm"].fillna(0), rain["r6_mm"].fillna(0), rain["r12_mm"].fillna(0),
-                         profile=settings.warnings.rain_profile),
+        rainstorm_signal(
+            rain["r3_mm"].fillna(0),
+            rain["r6_mm"].fillna(0),
+            rain["r12_mm"].fillna(0),
+            profile=settings.warnings.rain_profile,
+        ),
         errors="coerce",
-    )  # fmt: skip
+    )
 
     incidents = wh.observations(INCIDENT, start=now - pd.Timedelta(days=2))
     incidents = incidents[incidents["status"] != "closed"].dropna(subset=["lon", "lat"])
@@ -80,9 +95,20 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
     custom = {}
     for name in settings.domains:
         domain = resolve_domain(settings, name)
-        custom[domain.label] = custom_points(domain, _entity_points(entities, domain.entity_kind), wh.latest(domain))
-    return MapLayers(districts=districts, base=base, roads=roads, air=air, water=water, rain=rain,
-                     incidents=incidents, warnings=placed[["lon", "lat", "level", "summary"]], custom=custom)  # fmt: skip
+        custom[domain.label] = custom_points(
+            domain, _entity_points(entities, domain.entity_kind), wh.latest(domain)
+        )
+    return MapLayers(
+        districts=districts,
+        base=base,
+        roads=roads,
+        air=air,
+        water=water,
+        rain=rain,
+        incidents=incidents,
+        warnings=placed[["lon", "lat", "level", "summary"]],
+        custom=custom,
+    )
 
 
 def custom_points(domain: Any, points: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
@@ -96,7 +122,10 @@ def custom_points(domain: Any, points: pd.DataFrame, latest: pd.DataFrame) -> pd
             row = by_entity.loc[eid]
             for col in domain.columns:
                 if col.name in domain.values and pd.notna(row.get(col.name)):
-                    parts.append(f"{col.label or col.name} {float(row[col.name]):.4g}{(' ' + col.unit) if col.unit else ''}")
+                    parts.append(
+                        f"{col.label or col.name} {float(row[col.name]):.4g}"
+                        f"{(' ' + col.unit) if col.unit else ''}"
+                    )
         lines.append("，".join(parts) or "—")
     out["text"] = lines
     return out
@@ -109,9 +138,20 @@ def load_base_layers(settings: Any) -> list[BaseLayer]:
     out = []
     for spec in settings.map.layers:
         try:
-            layer = load_layer(spec.path, name=spec.name, datum=spec.datum, crs=spec.crs, layer=spec.layer, kind=spec.kind)
+            layer = load_layer(
+                spec.path, name=spec.name, datum=spec.datum, crs=spec.crs, layer=spec.layer, kind=spec.kind
+            )
         except LayerError as exc:
-            raise ConfigError(f"map.layers {spec.name!r}: {exc}", hint="fix the layer's path, crs or datum") from None
+            raise ConfigError(
+                f"map.layers {spec.name!r}: {exc}", hint="fix the layer's path, crs or datum"
+            ) from None
         fc = layer_to_geojson(to_datum(layer, "wgs84"))
-        out.append(BaseLayer(spec.name, [f["geometry"] for f in fc["features"] if f.get("geometry")], spec.color, spec.width))
+        out.append(
+            BaseLayer(
+                spec.name,
+                [f["geometry"] for f in fc["features"] if f.get("geometry")],
+                spec.color,
+                spec.width,
+            )
+        )
     return out

@@ -60,6 +60,7 @@ class WallSnapshot:
             text = pio.to_json(self.figure_json, validate=False, engine="json")
             self.extra["figure_key"] = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
         return self.extra["figure_key"]  # type: ignore[no-any-return]
+
     extra: dict[str, Any] = field(default_factory=dict)
     latest_incidents: list[dict[str, Any]] = field(default_factory=list)
 
@@ -78,14 +79,22 @@ def latest_incidents(incidents: pd.DataFrame, names: dict[str, str], now: dateti
     out = []
     for r in recent.to_dict("records"):
         desc = r.get("description")
-        out.append({"at": r["reported_at"].to_pydatetime().replace(tzinfo=UTC), "type": r["type"],
-                    "district": names.get(r.get("district_code") or "", ""), "severity": int(r["severity"]),
-                    "description": (desc if isinstance(desc, str) else "")[:80]})  # fmt: skip
+        out.append(
+            {
+                "at": r["reported_at"].to_pydatetime().replace(tzinfo=UTC),
+                "type": r["type"],
+                "district": names.get(r.get("district_code") or "", ""),
+                "severity": int(r["severity"]),
+                "description": (desc if isinstance(desc, str) else "")[:80],
+            }
+        )
     return out
 
 
 def _metric(signals: pd.DataFrame, domain: str, metric: str, scope: str = "entity") -> pd.DataFrame:
-    return signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == scope)]
+    return signals[
+        (signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == scope)
+    ]
 
 
 def compute_kpis(signals: pd.DataFrame, incidents_open: pd.DataFrame) -> dict[str, Any]:
@@ -95,26 +104,43 @@ def compute_kpis(signals: pd.DataFrame, incidents_open: pd.DataFrame) -> dict[st
     if len(city):
         index = float(city["value"].iloc[0])
         grade = traffic.traffic_index_grade(index)
-        kpis["traffic"] = {"index": index, "grade": grade, "grade_zh": traffic.grade_name(grade, "zh"),
-                           "grade_en": traffic.grade_name(grade, "en")}  # fmt: skip
+        kpis["traffic"] = {
+            "index": index,
+            "grade": grade,
+            "grade_zh": traffic.grade_name(grade, "zh"),
+            "grade_en": traffic.grade_name(grade, "en"),
+        }
     aqi = _metric(signals, "air", "aqi").dropna(subset=["value"])
     if len(aqi):
         worst = aqi.loc[aqi["value"].idxmax()]
         level = level_for(int(worst["value"]))
-        kpis["air"] = {"aqi": int(worst["value"]), "level": level, "category": CATEGORIES[level], "station": worst["name"]}
+        kpis["air"] = {
+            "aqi": int(worst["value"]),
+            "level": level,
+            "category": CATEGORIES[level],
+            "station": worst["name"],
+        }
     over = _metric(signals, "water", "over_warning_m").dropna(subset=["value"])
     if len(over):
         worst = over.loc[over["value"].idxmax()]
-        kpis["water"] = {"above_warning": int((over["value"] >= 0).sum()), "stations": int(len(over)),
-                         "worst_station": worst["name"], "worst_over_m": float(worst["value"])}  # fmt: skip
+        kpis["water"] = {
+            "above_warning": int((over["value"] >= 0).sum()),
+            "stations": len(over),
+            "worst_station": worst["name"],
+            "worst_over_m": float(worst["value"]),
+        }
     r1 = _metric(signals, "rain", "r1_mm").dropna(subset=["value"])
     r3 = _metric(signals, "rain", "r3_mm").dropna(subset=["value"])
     if len(r1):
         top1 = r1.loc[r1["value"].idxmax()]
         top3 = r3.loc[r3["value"].idxmax()] if len(r3) else top1
-        kpis["rain"] = {"max_1h_mm": float(top1["value"]), "gauge_1h": top1["name"], "max_3h_mm": float(top3["value"]),
-                        "gauge_3h": top3["name"]}  # fmt: skip
-    by_class = {c: 0 for c in (1, 2, 3, 4)}
+        kpis["rain"] = {
+            "max_1h_mm": float(top1["value"]),
+            "gauge_1h": top1["name"],
+            "max_3h_mm": float(top3["value"]),
+            "gauge_3h": top3["name"],
+        }
+    by_class = dict.fromkeys((1, 2, 3, 4), 0)
     for s in incidents_open.get("severity", pd.Series(dtype="float64")).dropna():
         by_class[int(s)] = by_class.get(int(s), 0) + 1
     kpis["incident"] = {"open": int(sum(by_class.values())), "by_class": by_class}
@@ -176,15 +202,36 @@ class WallCache:
         for w in warnings.to_dict("records"):
             if w["state"] == "pending":
                 continue
-            since = w["activated_at"] if w["activated_at"] is not None and w["activated_at"] == w["activated_at"] else w["created_at"]
-            rows.append({"id": w["warning_id"], "level": int(w["level"]), "title": w["rule_title"], "state": w["state"],
-                         "summary": w["summary"] or w["rule_title"], "since": since.to_pydatetime().replace(tzinfo=UTC)
-                         if hasattr(since, "to_pydatetime") else since, "acknowledged": w["state"] == "acknowledged"})  # fmt: skip
+            since = (
+                w["activated_at"]
+                if w["activated_at"] is not None and w["activated_at"] == w["activated_at"]
+                else w["created_at"]
+            )
+            rows.append(
+                {
+                    "id": w["warning_id"],
+                    "level": int(w["level"]),
+                    "title": w["rule_title"],
+                    "state": w["state"],
+                    "summary": w["summary"] or w["rule_title"],
+                    "since": since.to_pydatetime().replace(tzinfo=UTC)
+                    if hasattr(since, "to_pydatetime")
+                    else since,
+                    "acknowledged": w["state"] == "acknowledged",
+                }
+            )
         scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
         layers = load_map_layers(svc, state)
         style = map_style(settings)  # the glyph URL is set per screen (the host it reached us on)
-        figure = build_city_map(layers, style=style, center=settings.city.center or (113.0, 24.2), zoom=settings.map.zoom,
-                                datum=settings.map.tile_datum, label_font=settings.map.glyph_stack, uirevision="wall")  # fmt: skip
+        figure = build_city_map(
+            layers,
+            style=style,
+            center=settings.city.center or (113.0, 24.2),
+            zoom=settings.map.zoom,
+            datum=settings.map.tile_datum,
+            label_font=settings.map.glyph_stack,
+            uirevision="wall",
+        )
         allowed = SCENE_LAYERS[scene]
         if allowed is not None:
             # The scene's layers stay bright and the others are dimmed (not removed: taking layers out
@@ -194,9 +241,19 @@ class WallCache:
                 if name not in allowed and name not in ("区县", "") and hasattr(trace, "opacity"):
                     trace.opacity = 0.2
         names = svc.engine().context().names
-        snap = WallSnapshot(now, tick, scene, compute_kpis(signals, open_inc), freshness, as_of, rows,
-                            self._trend(now), figure, self.computations,
-                            latest_incidents=latest_incidents(incidents, names, now))  # fmt: skip
+        snap = WallSnapshot(
+            now,
+            tick,
+            scene,
+            compute_kpis(signals, open_inc),
+            freshness,
+            as_of,
+            rows,
+            self._trend(now),
+            figure,
+            self.computations,
+            latest_incidents=latest_incidents(incidents, names, now),
+        )
         _ = snap.figure_key  # serialise once here, not once per screen
         return snap
 
@@ -205,7 +262,9 @@ class WallCache:
         wh = self.svc.warehouse
         start = now - timedelta(hours=24)
         rain = wh.hourly(RAIN, start=start, end=now)
-        out = pd.DataFrame({"hour": pd.date_range(pd.Timestamp(start).tz_convert(None).floor("h"), periods=25, freq="h")})
+        out = pd.DataFrame(
+            {"hour": pd.date_range(pd.Timestamp(start).tz_convert(None).floor("h"), periods=25, freq="h")}
+        )
         if len(rain):
             by_hour = rain.groupby("hour")["sum"].max()
             out["rain_max_mm"] = out["hour"].map(by_hour)

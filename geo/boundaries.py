@@ -21,10 +21,26 @@ class BoundaryFileError(ValueError):
 
 
 ENTITY_FIELDS = (
-    "entity_id", "kind", "name", "name_en", "department", "district_code", "road_name", "road_class", "length_m",
-    "free_flow_kmh", "lanes", "river", "basin", "station_type", "warning_level_m", "guaranteed_level_m",
-    "flood_limit_level_m", "historical_level_m", "normal_level_m",
-)  # fmt: skip
+    "entity_id",
+    "kind",
+    "name",
+    "name_en",
+    "department",
+    "district_code",
+    "road_name",
+    "road_class",
+    "length_m",
+    "free_flow_kmh",
+    "lanes",
+    "river",
+    "basin",
+    "station_type",
+    "warning_level_m",
+    "guaranteed_level_m",
+    "flood_limit_level_m",
+    "historical_level_m",
+    "normal_level_m",
+)
 
 
 def _read_collection(path: Path, what: str) -> dict[str, Any]:
@@ -73,7 +89,13 @@ def load_entity_catalogue(path: Path, *, source: str = "catalogue") -> pd.DataFr
         row["entity_id"] = str(row["entity_id"])
         if geom:
             g = shape(geom)
-            point = g if g.geom_type == "Point" else g.interpolate(0.5, normalized=True) if g.geom_type == "LineString" else g.representative_point()
+            point = (
+                g
+                if g.geom_type == "Point"
+                else g.interpolate(0.5, normalized=True)
+                if g.geom_type == "LineString"
+                else g.representative_point()
+            )
             row["lon"], row["lat"] = point.x, point.y
             row["geometry"] = json.dumps(geom, separators=(",", ":"))
         row["props"] = json.dumps(props, ensure_ascii=False) if props else None

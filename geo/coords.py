@@ -34,7 +34,8 @@ broadcast shape out. NaN in gives NaN out. Points outside the rectangle
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -163,7 +164,9 @@ def _bd_to_gcj(bx: FloatArray, by: FloatArray) -> tuple[FloatArray, FloatArray]:
     return gx, gy
 
 
-def _apply(fn: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]], lon: Coord, lat: Coord) -> Pair:
+def _apply(
+    fn: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]], lon: Coord, lat: Coord
+) -> Pair:
     x, y, shape = _prepare(lon, lat)
     with np.errstate(invalid="ignore", over="ignore"):
         rx, ry = fn(x, y)

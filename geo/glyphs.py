@@ -68,7 +68,9 @@ class Glyph:
         """The bitmap as a ``(height + 6, width + 6)`` uint8 array (empty for a glyph with no ink)."""
         if not self.bitmap:
             return np.zeros((0, 0), dtype=np.uint8)
-        return np.frombuffer(self.bitmap, dtype=np.uint8).reshape(self.height + 2 * BUFFER, self.width + 2 * BUFFER)
+        return np.frombuffer(self.bitmap, dtype=np.uint8).reshape(
+            self.height + 2 * BUFFER, self.width + 2 * BUFFER
+        )
 
 
 def range_name(start: int) -> str:
@@ -205,8 +207,11 @@ def _decode_glyph(data: bytes) -> Glyph:
     vals: dict[int, int | bytes] = {}
     for field, _wire, value in _fields(data):
         vals[field] = value
-    missing = [name for f, name in ((1, "id"), (3, "width"), (4, "height"), (5, "left"), (6, "top"), (7, "advance"))
-               if f not in vals]  # fmt: skip
+    missing = [
+        name
+        for f, name in ((1, "id"), (3, "width"), (4, "height"), (5, "left"), (6, "top"), (7, "advance"))
+        if f not in vals
+    ]
     if missing:
         raise ValueError(f"glyph lacks required fields: {', '.join(missing)}")
     ints = {f: v for f, v in vals.items() if isinstance(v, int)}

@@ -67,10 +67,14 @@ Datum = Literal["wgs84", "gcj02", "bd09"]
 DATUM_NAMES: dict[str, Datum] = {"wgs84": "wgs84", "cgcs2000": "wgs84", "gcj02": "gcj02", "bd09": "bd09"}
 
 _KIND_OF_TYPE: dict[str, LayerKind] = {
-    "Polygon": "polygon", "MultiPolygon": "polygon",
-    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
-    "Point": "point", "MultiPoint": "point",
-}  # fmt: skip
+    "Polygon": "polygon",
+    "MultiPolygon": "polygon",
+    "LineString": "line",
+    "MultiLineString": "line",
+    "LinearRing": "line",
+    "Point": "point",
+    "MultiPoint": "point",
+}
 _FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "Shapefile", ".gpkg": "GeoPackage"}
 _WGS84 = CRS.from_epsg(4326)
 
@@ -111,20 +115,27 @@ class Layer:
 
 
 def normalise_datum(datum: str | None) -> Datum:
-    """``"GCJ-02"``, ``"gcj02"``, ``"BD09"``, ``"WGS84"``, ``"CGCS2000"``, None (= WGS-84) → canonical name."""
+    """The canonical name of a datum.
+
+    ``"GCJ-02"``, ``"gcj02"``, ``"BD09"``, ``"WGS84"``, ``"CGCS2000"``, None (= WGS-84) → canonical name.
+    """
     if datum is None:
         return "wgs84"
     key = str(datum).lower().replace("-", "").replace("_", "").replace(" ", "")
     if key not in DATUM_NAMES:
-        raise LayerCrsError(f"unknown datum {datum!r}: use one of 'wgs84', 'gcj02', 'bd09' (CGCS2000 counts as wgs84)")
+        raise LayerCrsError(
+            f"unknown datum {datum!r}: use one of 'wgs84', 'gcj02', 'bd09' (CGCS2000 counts as wgs84)"
+        )
     return DATUM_NAMES[key]
 
 
 def _format_of(path: Path) -> str:
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise LayerFileError(f"layer file {path}: unsupported format {path.suffix!r}; use GeoJSON (.geojson/.json), "
-                             "Shapefile (.shp) or GeoPackage (.gpkg)")  # fmt: skip
+        raise LayerFileError(
+            f"layer file {path}: unsupported format {path.suffix!r}; use GeoJSON (.geojson/.json), "
+            "Shapefile (.shp) or GeoPackage (.gpkg)"
+        )
     return fmt
 
 
@@ -165,13 +176,22 @@ def _read(path: Path, fmt: str, layer: str | int | None) -> gpd.GeoDataFrame:
         if fmt == "GeoPackage" and layer is None:
             names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
             if len(names) > 1:
-                raise LayerFileError(f"GeoPackage {path} holds {len(names)} layers ({', '.join(names)}): "
-                                     "set layer = '<name>' for this layer")  # fmt: skip
+                raise LayerFileError(
+                    f"GeoPackage {path} holds {len(names)} layers ({', '.join(names)}): "
+                    "set layer = '<name>' for this layer"
+                )
         return gpd.read_file(path, engine="pyogrio", layer=layer)
     except LayerFileError:
         raise
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-            pyogrio.errors.GeometryError, pyogrio.errors.FeatureError, ValueError, OSError) as exc:  # fmt: skip
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.FeatureError,
+        ValueError,
+        OSError,
+    ) as exc:
         raise LayerFileError(f"cannot read {fmt} layer file {path}: {exc}") from None
 
 
@@ -181,17 +201,23 @@ def _resolve_crs(path: Path, fmt: str, frame: gpd.GeoDataFrame, declared: CRS | 
         file_crs = None  # GDAL assumes EPSG:4326 for every GeoJSON; only an explicit member counts
     if file_crs is not None:
         if declared is not None and not _same_crs(file_crs, declared):
-            warnings.warn(LayerCrsWarning(f"layer file {path}: the declared CRS {_crs_name(declared)} contradicts "
-                                          f"the file's CRS {_crs_name(file_crs)}; using the file's CRS "
-                                          f"{_crs_name(file_crs)}. Remove or correct crs for this layer"),
-                          stacklevel=3)  # fmt: skip
+            warnings.warn(
+                LayerCrsWarning(
+                    f"layer file {path}: the declared CRS {_crs_name(declared)} contradicts "
+                    f"the file's CRS {_crs_name(file_crs)}; using the file's CRS "
+                    f"{_crs_name(file_crs)}. Remove or correct crs for this layer"
+                ),
+                stacklevel=3,
+            )
         return file_crs
     if declared is not None:
         return declared
     if fmt == "GeoJSON":
         return _WGS84  # RFC 7946: GeoJSON coordinates are WGS-84 longitude, latitude
-    raise LayerCrsError(f"{fmt} layer file {path} has no CRS (no .prj / SRS) and none is declared: set "
-                        "crs = 'EPSG:4326' (or the file's CRS) for this layer")  # fmt: skip
+    raise LayerCrsError(
+        f"{fmt} layer file {path} has no CRS (no .prj / SRS) and none is declared: set "
+        "crs = 'EPSG:4326' (or the file's CRS) for this layer"
+    )
 
 
 def _check_degrees(path: Path, frame: gpd.GeoDataFrame, crs: CRS) -> None:
@@ -203,12 +229,16 @@ def _check_degrees(path: Path, frame: gpd.GeoDataFrame, crs: CRS) -> None:
     bad = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180.0) | (np.abs(xy[:, 1]) > 90.0)
     if bad.any():
         x, y = xy[np.flatnonzero(bad)[0]]
-        raise LayerCrsError(f"layer file {path}: coordinate ({x:.6g}, {y:.6g}) read as {_crs_name(crs)} is outside "
-                            "lon -180..180 / lat -90..90: the data looks projected; declare its CRS (e.g. "
-                            "crs = 'EPSG:3857' or its UTM zone) for this layer")  # fmt: skip
+        raise LayerCrsError(
+            f"layer file {path}: coordinate ({x:.6g}, {y:.6g}) read as {_crs_name(crs)} is outside "
+            "lon -180..180 / lat -90..90: the data looks projected; declare its CRS (e.g. "
+            "crs = 'EPSG:3857' or its UTM zone) for this layer"
+        )
 
 
-def _kind_of(path: Path, frame: gpd.GeoDataFrame, kind: LayerKind | None) -> tuple[gpd.GeoDataFrame, LayerKind]:
+def _kind_of(
+    path: Path, frame: gpd.GeoDataFrame, kind: LayerKind | None
+) -> tuple[gpd.GeoDataFrame, LayerKind]:
     types = frame.geometry.geom_type
     kinds = types.map(_KIND_OF_TYPE)
     if kinds.isna().any():
@@ -216,12 +246,16 @@ def _kind_of(path: Path, frame: gpd.GeoDataFrame, kind: LayerKind | None) -> tup
         raise LayerFileError(f"layer file {path}: unsupported geometry type(s) {', '.join(other)}")
     if kind is not None:
         if kind not in ("polygon", "line", "point"):
-            raise LayerFileError(f"layer file {path}: kind must be 'polygon', 'line' or 'point', not {kind!r}")
+            raise LayerFileError(
+                f"layer file {path}: kind must be 'polygon', 'line' or 'point', not {kind!r}"
+            )
         return frame.loc[(kinds == kind).to_numpy()].reset_index(drop=True), kind
     found = sorted(set(kinds))
     if len(found) > 1:
-        raise LayerFileError(f"layer file {path} mixes {', '.join(found)} geometries: set kind = "
-                             f"{found[0]!r} (or another) for this layer to keep one kind")  # fmt: skip
+        raise LayerFileError(
+            f"layer file {path} mixes {', '.join(found)} geometries: set kind = "
+            f"{found[0]!r} (or another) for this layer to keep one kind"
+        )
     return frame, cast(LayerKind, found[0]) if found else "point"
 
 
@@ -258,8 +292,10 @@ def load_layer(
     _check_degrees(path, frame, source_crs)
     frame, the_kind = _kind_of(path, frame, kind)
     if label_field is not None and label_field not in frame.columns:
-        raise LayerFileError(f"layer file {path}: label_field {label_field!r} is not a property "
-                             f"(properties: {', '.join(c for c in frame.columns if c != 'geometry')})")  # fmt: skip
+        raise LayerFileError(
+            f"layer file {path}: label_field {label_field!r} is not a property "
+            f"(properties: {', '.join(c for c in frame.columns if c != 'geometry')})"
+        )
     return Layer(name=name, kind=the_kind, datum=the_datum, frame=frame, label_field=label_field)
 
 
@@ -322,7 +358,10 @@ def _json_value(value: Any) -> Any:
 
 
 def layer_to_geojson(layer: Layer) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection dict of the layer (properties kept, NaN/NA → null, in the layer's datum)."""
+    """A GeoJSON FeatureCollection dict of the layer.
+
+    Properties are kept, NaN/NA → null, coordinates in the layer's datum.
+    """
     frame = layer.frame
     geo_col = frame.geometry.name
     props = [c for c in frame.columns if c != geo_col]

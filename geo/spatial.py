@@ -51,29 +51,36 @@ class SpatialInputError(ValueError):
     """A frame or geometry given to a spatial function cannot be used (the message says why)."""
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Inputs
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _to_wgs84_frame(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if frame.crs is None:
-        raise SpatialInputError(f"{what}: the GeoDataFrame has no CRS; set one (e.g. frame.set_crs('EPSG:4326'))")
+        raise SpatialInputError(
+            f"{what}: the GeoDataFrame has no CRS; set one (e.g. frame.set_crs('EPSG:4326'))"
+        )
     if CRS.from_user_input(frame.crs).equals(_WGS84, ignore_axis_order=True):
         return frame
     return frame.to_crs(_WGS84)
 
 
 def point_coordinates(points: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Longitude and latitude arrays (WGS-84) of a points frame (GeoDataFrame of points, or ``lon``/``lat``)."""
+    """Longitude and latitude arrays (WGS-84) of a points frame.
+
+    The frame is a GeoDataFrame of points, or has ``lon``/``lat`` columns.
+    """
     if isinstance(points, gpd.GeoDataFrame):
         frame = _to_wgs84_frame(points, "points")
         geoms = frame.geometry.to_numpy()
         types = shapely.get_type_id(geoms)
         bad = (types != 0) & ~shapely.is_missing(geoms)
         if bad.any():
-            raise SpatialInputError("points: the GeoDataFrame holds non-point geometries; pass points "
-                                    "(e.g. frame.geometry.representative_point())")  # fmt: skip
+            raise SpatialInputError(
+                "points: the GeoDataFrame holds non-point geometries; pass points "
+                "(e.g. frame.geometry.representative_point())"
+            )
         return shapely.get_x(geoms).astype(np.float64), shapely.get_y(geoms).astype(np.float64)
     if isinstance(points, pd.DataFrame):
         if "lon" not in points.columns or "lat" not in points.columns:
@@ -98,8 +105,10 @@ def _geometry_frame(shapes: Any, what: str) -> tuple[pd.DataFrame, NDArray[np.ob
                 geoms = shapely.points(lon, lat)
                 geoms[~(np.isfinite(lon) & np.isfinite(lat))] = None
                 return shapes.drop(columns=["lon", "lat"]), geoms
-            raise SpatialInputError(f"{what}: a plain frame needs a 'geometry' column (GeoJSON text or shapely) "
-                                    "or 'lon' and 'lat' columns")  # fmt: skip
+            raise SpatialInputError(
+                f"{what}: a plain frame needs a 'geometry' column (GeoJSON text or shapely) "
+                "or 'lon' and 'lat' columns"
+            )
         raw = shapes["geometry"].to_numpy(dtype=object)
         geoms = np.empty(len(raw), dtype=object)
         for i, g in enumerate(raw):
@@ -112,7 +121,9 @@ def _geometry_frame(shapes: Any, what: str) -> tuple[pd.DataFrame, NDArray[np.ob
             elif isinstance(g, shapely.Geometry):
                 geoms[i] = g
             else:
-                raise SpatialInputError(f"{what}: geometry {i} is a {type(g).__name__}, not GeoJSON or shapely")
+                raise SpatialInputError(
+                    f"{what}: geometry {i} is a {type(g).__name__}, not GeoJSON or shapely"
+                )
         return shapes.drop(columns="geometry"), geoms
     raise SpatialInputError(f"{what}: expected a GeoDataFrame, a Layer or a frame with a 'geometry' column")
 
@@ -126,9 +137,9 @@ def _single_geometry(geometry: Any) -> shapely.Geometry:
     return shapely.union_all(geoms[~shapely.is_missing(geoms)])
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Distances and projections
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def geodesic_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> NDArray[np.float64]:
@@ -144,7 +155,9 @@ def geodesic_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> NDArray[np.float6
 
 def local_projection(lon: float, lat: float) -> CRS:
     """An azimuthal equidistant projection (metres, WGS-84 ellipsoid) centred on ``lon``, ``lat``."""
-    return CRS.from_proj4(f"+proj=aeqd +lat_0={lat:.6f} +lon_0={lon:.6f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
+    return CRS.from_proj4(
+        f"+proj=aeqd +lat_0={lat:.6f} +lon_0={lon:.6f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    )
 
 
 def _centre_of(*geoms: NDArray[np.object_] | shapely.Geometry) -> tuple[float, float]:
@@ -182,7 +195,10 @@ def _project(geoms: Any, transformer: Transformer, *, densify: bool = True) -> A
 
 def _transformers(centre: tuple[float, float]) -> tuple[Transformer, Transformer]:
     local = local_projection(*centre)
-    return (Transformer.from_crs(_WGS84, local, always_xy=True), Transformer.from_crs(local, _WGS84, always_xy=True))
+    return (
+        Transformer.from_crs(_WGS84, local, always_xy=True),
+        Transformer.from_crs(local, _WGS84, always_xy=True),
+    )
 
 
 def buffer_km(geometry: Any, distance_km: float, *, quad_segs: int = 16) -> shapely.Geometry:
@@ -195,9 +211,9 @@ def buffer_km(geometry: Any, distance_km: float, *, quad_segs: int = 16) -> shap
     return _project(buffered, back, densify=False)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Operations
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def assign_to_polygons(points_lon: Any, points_lat: Any, polygons: Any, key: str) -> NDArray[np.object_]:
@@ -212,7 +228,9 @@ def assign_to_polygons(points_lon: Any, points_lat: Any, polygons: Any, key: str
         raise SpatialInputError("points_lon and points_lat differ in length")
     attrs, geoms = _geometry_frame(polygons, "polygons")
     if key not in attrs.columns:
-        raise SpatialInputError(f"polygons: no column {key!r} (columns: {', '.join(map(str, attrs.columns))})")
+        raise SpatialInputError(
+            f"polygons: no column {key!r} (columns: {', '.join(map(str, attrs.columns))})"
+        )
     out = np.full(lon.shape, None, dtype=object)
     if lon.size == 0 or len(geoms) == 0:
         return out
@@ -228,7 +246,9 @@ def assign_to_polygons(points_lon: Any, points_lat: Any, polygons: Any, key: str
     return out
 
 
-def nearest(points: Any, targets: Any, *, max_km: float | None = None, key: str | None = "entity_id") -> pd.DataFrame:
+def nearest(
+    points: Any, targets: Any, *, max_km: float | None = None, key: str | None = "entity_id"
+) -> pd.DataFrame:
     """For each point, the nearest target and its distance in km.
 
     Returns a frame on the points' index with ``nearest_id`` (the target's ``key`` column, or its index
@@ -241,10 +261,14 @@ def nearest(points: Any, targets: Any, *, max_km: float | None = None, key: str 
     attrs, geoms = _geometry_frame(targets, "targets")
     if key is not None and key not in attrs.columns:
         raise SpatialInputError(f"targets: no column {key!r}; pass key=None to use the index")
-    ids = (attrs.index.to_numpy(dtype=object) if key is None else attrs[key].to_numpy(dtype=object))
+    ids = attrs.index.to_numpy(dtype=object) if key is None else attrs[key].to_numpy(dtype=object)
     index = points.index
-    result = pd.DataFrame({"nearest_id": pd.Series([None] * len(lon), index=index, dtype=object),
-                           "distance_km": pd.Series(np.full(len(lon), np.nan), index=index)})  # fmt: skip
+    result = pd.DataFrame(
+        {
+            "nearest_id": pd.Series([None] * len(lon), index=index, dtype=object),
+            "distance_km": pd.Series(np.full(len(lon), np.nan), index=index),
+        }
+    )
     present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
     ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     if present.size == 0 or ok.size == 0:
@@ -261,8 +285,12 @@ def nearest(points: Any, targets: Any, *, max_km: float | None = None, key: str 
     dist = shapely.distance(proj_pts[pt_idx], tree.geometries[t_idx]) / 1000.0
     is_point = shapely.get_type_id(chosen) == 0
     if is_point.any():
-        dist[is_point] = geodesic_km(lon[ok][pt_idx][is_point], lat[ok][pt_idx][is_point],
-                                     shapely.get_x(chosen[is_point]), shapely.get_y(chosen[is_point]))  # fmt: skip
+        dist[is_point] = geodesic_km(
+            lon[ok][pt_idx][is_point],
+            lat[ok][pt_idx][is_point],
+            shapely.get_x(chosen[is_point]),
+            shapely.get_y(chosen[is_point]),
+        )
     keep = np.ones(len(pt_idx), dtype=bool) if max_km is None else dist <= float(max_km)
     rows = ok[pt_idx[keep]]
     result.iloc[rows, 0] = ids[present[t_idx[keep]]]
@@ -298,7 +326,9 @@ def within_buffer(points: Any, geometry: Any, distance_km: float) -> Any:
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not geom.is_empty and ok.any():
         fwd, _ = _transformers(_centre_of(geom))
-        dist[ok] = shapely.distance(_project(shapely.points(lon[ok], lat[ok]), fwd), _project(geom, fwd)) / 1000.0
+        dist[ok] = (
+            shapely.distance(_project(shapely.points(lon[ok], lat[ok]), fwd), _project(geom, fwd)) / 1000.0
+        )
     with np.errstate(invalid="ignore"):
         mask = dist <= float(distance_km)
     return _with_distance(points, mask, dist)
@@ -325,7 +355,9 @@ def aggregate_by_polygon(
     counts = work.groupby("_key", sort=False).size().reindex(keys, fill_value=0)
     out = pd.DataFrame({key: keys.to_numpy(), "count": counts.to_numpy(dtype=np.int64)})
     if value is not None:
-        work["_value"] = pd.to_numeric(points[value], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        work["_value"] = pd.to_numeric(points[value], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
         agg = work.dropna(subset=["_key"]).groupby("_key", sort=False)["_value"].agg(how)
         if how == "count":
             out[value] = agg.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)

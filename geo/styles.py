@@ -25,8 +25,9 @@ BACKGROUND = "#0b1420"
 _URL = re.compile(r"""(?:https?:)?//[^\s"'()<>]+""")
 
 
-def offline_style(glyphs_url: str, *, background: str = BACKGROUND, tile_url: str | None = None,
-                  tile_opacity: float = 0.85) -> dict[str, Any]:  # fmt: skip
+def offline_style(
+    glyphs_url: str, *, background: str = BACKGROUND, tile_url: str | None = None, tile_opacity: float = 0.85
+) -> dict[str, Any]:
     """An inline MapLibre style: background (+ intranet raster tiles), glyphs from ``glyphs_url``."""
     style: dict[str, Any] = {
         "version": 8,
@@ -38,7 +39,12 @@ def offline_style(glyphs_url: str, *, background: str = BACKGROUND, tile_url: st
     if tile_url:
         style["sources"]["intranet-tiles"] = {"type": "raster", "tiles": [tile_url], "tileSize": 256}
         style["layers"].append(
-            {"id": "intranet-tiles", "type": "raster", "source": "intranet-tiles", "paint": {"raster-opacity": tile_opacity}}
+            {
+                "id": "intranet-tiles",
+                "type": "raster",
+                "source": "intranet-tiles",
+                "paint": {"raster-opacity": tile_opacity},
+            }
         )
     return style
 

@@ -4,8 +4,8 @@
 measures, driven by a :class:`cityops.clock.Clock`: nothing later than ``clock.now()`` is ever served
 (it has not been measured yet). It is a stdlib ``ThreadingHTTPServer`` in a background thread::
 
-    with DemoFeedServer(generator, clock) as server:      # or server.start() / server.stop()
-        base = server.url                                  # e.g. "http://127.0.0.1:54321"
+    with DemoFeedServer(generator, clock) as server:  # or server.start() / server.stop()
+        base = server.url  # e.g. "http://127.0.0.1:54321"
 
 Common rules (all four departments)
 ===================================
@@ -73,14 +73,24 @@ Common rules (all four departments)
   ``TM > from``.
 * ``levels.json`` → 200, JSON list, one row per station per 5 minutes::
 
-    [{"STCD": "<hydro station id>", "TM": "2026-06-15 08:05:00",  # LOCAL naive time
-      "Z": 1183,         # water level in CENTIMETRES (integer) on the station's own datum
-      "Q": 5437.2}]      # discharge m³/s (1 decimal), null at reservoirs
+    [
+        {
+            "STCD": "<hydro station id>",
+            "TM": "2026-06-15 08:05:00",  # LOCAL naive time
+            "Z": 1183,  # water level in CENTIMETRES (integer) on the station's own datum
+            "Q": 5437.2,
+        }
+    ]  # discharge m³/s (1 decimal), null at reservoirs
 
 * ``rain.json`` → 200, JSON list, one row per gauge per 5 minutes (dry intervals included, DRP 0)::
 
-    [{"STCD": "<rain gauge id>", "TM": "2026-06-15 08:05:00",  # LOCAL naive time, START of the interval
-      "DRP": 37}]        # rain in the 5 minutes from TM, in units of 0.1 mm (integer; 37 = 3.7 mm)
+    [
+        {
+            "STCD": "<rain gauge id>",
+            "TM": "2026-06-15 08:05:00",  # LOCAL naive time, START of the interval
+            "DRP": 37,
+        }
+    ]  # rain in the 5 minutes from TM, in units of 0.1 mm (integer; 37 = 3.7 mm)
 
 4. 应急管理局 — emergency incidents (JSON)
 =========================================
@@ -113,7 +123,8 @@ fail: ``"500"`` → HTTP 500 JSON error; ``"404"`` → HTTP 404 JSON error; ``"h
 until the client gives up (or the fault is cleared or the server stops), then the connection is
 dropped; ``"malformed"`` → HTTP 200 with the normal headers but the body truncated to half its
 length in bytes (``Content-Length`` matches the truncated body, so the HTTP exchange is valid but the
-JSON/CSV is not, and may even end in the middle of a UTF-8 character); ``"none"`` → removes the fault. The longest matching prefix wins.
+JSON/CSV is not, and may even end in the middle of a UTF-8 character); ``"none"`` → removes the fault.
+The longest matching prefix wins.
 """
 
 from __future__ import annotations
@@ -237,7 +248,7 @@ def _local_iso_one(value: Any) -> str | None:
 def _num(v: float) -> str:
     if v is None or not np.isfinite(v):
         return ""
-    return str(int(round(v)))
+    return str(round(v))
 
 
 class _FeedHTTPServer(ThreadingHTTPServer):
@@ -251,10 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     server_version = "CityopsDemoFeed/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         feed = self.server.feed
         parts = urlsplit(self.path)
         path = parts.path
@@ -268,18 +279,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_json(status, "injected_fault", f"injected fault {fault} on {path}")
             return
         try:
-            status, body, ctype = feed._route(path, parse_qs(parts.query, keep_blank_values=True), self.headers)
+            status, body, ctype = feed._route(
+                path, parse_qs(parts.query, keep_blank_values=True), self.headers
+            )
             extra: dict[str, str] = {}
         except _BadRequest as exc:
-            status, body, ctype = 400, _error_body(400, "bad_request", str(exc)), "application/json; charset=utf-8"
+            status, body, ctype = (
+                400,
+                _error_body(400, "bad_request", str(exc)),
+                "application/json; charset=utf-8",
+            )
             extra = {}
         except _HttpError as exc:
-            status, body, ctype = exc.status, _error_body(exc.status, exc.error, exc.message), \
-                "application/json; charset=utf-8"
+            status, body, ctype = (
+                exc.status,
+                _error_body(exc.status, exc.error, exc.message),
+                "application/json; charset=utf-8",
+            )
             extra = exc.headers
         except Exception as exc:  # the demo server must answer, whatever happens
             log.exception("demo feed server error on %s", self.path)
-            status, body, ctype = 500, _error_body(500, "internal", repr(exc)), "application/json; charset=utf-8"
+            status, body, ctype = (
+                500,
+                _error_body(500, "internal", repr(exc)),
+                "application/json; charset=utf-8",
+            )
             extra = {}
         if fault == "malformed":
             body = body[: len(body) // 2]
@@ -288,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _method_not_allowed(self) -> None:
         self._send_error_json(405, "method_not_allowed", f"{self.command} is not supported; use GET")
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _method_not_allowed  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = _method_not_allowed
 
     def _send_error_json(self, status: int, error: str, message: str) -> None:
         self._send(status, _error_body(status, error, message), "application/json; charset=utf-8", {})
@@ -308,12 +332,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error_body(status: int, error: str, message: str) -> bytes:
-    return json.dumps({"code": status, "error": error, "message": message}, ensure_ascii=False).encode("utf-8")
+    return json.dumps({"code": status, "error": error, "message": message}, ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _json(obj: Any) -> tuple[int, bytes, str]:
-    return 200, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), \
-        "application/json; charset=utf-8"
+    return (
+        200,
+        json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        "application/json; charset=utf-8",
+    )
 
 
 class DemoFeedServer:
@@ -346,10 +375,16 @@ class DemoFeedServer:
         self._cache_lock = threading.Lock()
         cat = generator.catalogue
         roads = cat.by_kind.get("road_segment", pd.DataFrame(columns=["entity_id", "lon", "lat"]))
-        glon, glat = wgs84_to_gcj02(roads["lon"].to_numpy(dtype=np.float64), roads["lat"].to_numpy(dtype=np.float64))
-        self._road_gcj = pd.DataFrame({"entity_id": roads["entity_id"].astype(str).to_numpy(),
-                                       "lng": np.round(np.asarray(glon, dtype=np.float64), 6),
-                                       "lat": np.round(np.asarray(glat, dtype=np.float64), 6)}).set_index("entity_id")
+        glon, glat = wgs84_to_gcj02(
+            roads["lon"].to_numpy(dtype=np.float64), roads["lat"].to_numpy(dtype=np.float64)
+        )
+        self._road_gcj = pd.DataFrame(
+            {
+                "entity_id": roads["entity_id"].astype(str).to_numpy(),
+                "lng": np.round(np.asarray(glon, dtype=np.float64), 6),
+                "lat": np.round(np.asarray(glat, dtype=np.float64), 6),
+            }
+        ).set_index("entity_id")
         air = cat.by_kind.get("air_station", pd.DataFrame(columns=["entity_id", "name"]))
         self._air_names = dict(zip(air["entity_id"].astype(str), air["name"].astype(str), strict=True))
 
@@ -363,8 +398,9 @@ class DemoFeedServer:
         httpd = _FeedHTTPServer((self.host, self.port), _Handler)
         httpd.feed = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="demo-feed-server", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-feed-server", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -465,8 +501,12 @@ class DemoFeedServer:
     def _traffic(self, query: dict[str, list[str]], headers: Any) -> tuple[int, bytes, str]:
         auth = headers.get("Authorization") or ""
         if auth != f"Bearer {self.traffic_token}":
-            raise _HttpError(401, "unauthorized", "missing or invalid bearer token",
-                             {"WWW-Authenticate": 'Bearer realm="traffic"'})
+            raise _HttpError(
+                401,
+                "unauthorized",
+                "missing or invalid bearer token",
+                {"WWW-Authenticate": 'Bearer realm="traffic"'},
+            )
         since = _parse_iso("since", _param(query, "since") or "")
         page = _parse_int("page", _param(query, "page", required=False), 1, 1, 10**9)
         size = _parse_int("size", _param(query, "size", required=False), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -475,24 +515,27 @@ class DemoFeedServer:
         total = 0 if frame is None else len(frame)
         items: list[dict[str, Any]] = []
         if frame is not None and (page - 1) * size < total:
-            part = frame.iloc[(page - 1) * size: page * size]
+            part = frame.iloc[(page - 1) * size : page * size]
             coords = self._road_gcj.reindex(part["entity_id"])
-            out = pd.DataFrame({
-                "roadId": part["entity_id"].to_numpy(),
-                "collectTime": _local_iso(part["ts"]).to_numpy(),
-                "avgSpeed": np.round(part["speed_kmh"].to_numpy() / 3.6, 2),
-                "flow": part["volume_vph"].round().astype("int64").to_numpy(),
-                "occ": np.round(part["occupancy_pct"].to_numpy() / 100.0, 4),
-                "lng": coords["lng"].to_numpy(),
-                "lat": coords["lat"].to_numpy(),
-            })
+            out = pd.DataFrame(
+                {
+                    "roadId": part["entity_id"].to_numpy(),
+                    "collectTime": _local_iso(part["ts"]).to_numpy(),
+                    "avgSpeed": np.round(part["speed_kmh"].to_numpy() / 3.6, 2),
+                    "flow": part["volume_vph"].round().astype("int64").to_numpy(),
+                    "occ": np.round(part["occupancy_pct"].to_numpy() / 100.0, 4),
+                    "lng": coords["lng"].to_numpy(),
+                    "lat": coords["lat"].to_numpy(),
+                }
+            )
             items = out.to_dict(orient="records")
             for it in items:  # numpy scalars → plain Python for json
                 it["flow"] = int(it["flow"])
                 for k in ("avgSpeed", "occ", "lng", "lat"):
                     it[k] = float(it[k])
-        return _json({"code": 0, "message": "ok",
-                      "data": {"total": total, "page": page, "size": size, "items": items}})
+        return _json(
+            {"code": 0, "message": "ok", "data": {"total": total, "page": page, "size": size, "items": items}}
+        )
 
     def _air(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
         since = _parse_local("start", _param(query, "start") or "")
@@ -507,9 +550,19 @@ class DemoFeedServer:
             co_ug = f["co"].to_numpy(dtype=np.float64) * 1000.0
             ids = f["entity_id"].to_numpy()
             for i in range(len(f)):
-                writer.writerow([ids[i], self._air_names.get(ids[i], ids[i]), times[i],
-                                 _num(cols["so2"][i]), _num(cols["no2"][i]), _num(cols["pm10"][i]),
-                                 _num(cols["pm25"][i]), _num(co_ug[i]), _num(cols["o3"][i])])
+                writer.writerow(
+                    [
+                        ids[i],
+                        self._air_names.get(ids[i], ids[i]),
+                        times[i],
+                        _num(cols["so2"][i]),
+                        _num(cols["no2"][i]),
+                        _num(cols["pm10"][i]),
+                        _num(cols["pm25"][i]),
+                        _num(co_ug[i]),
+                        _num(cols["o3"][i]),
+                    ]
+                )
         return 200, ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
 
     def _levels(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
@@ -520,9 +573,12 @@ class DemoFeedServer:
         f = self._frame("water", window, 300)
         z = np.round(f["level_m"].to_numpy(dtype=np.float64) * 100.0).astype("int64")
         q = f["discharge_m3s"].to_numpy(dtype=np.float64)
-        rows = [{"STCD": s, "TM": tm, "Z": int(zz), "Q": (None if not np.isfinite(qq) else float(qq))}
-                for s, tm, zz, qq in zip(f["entity_id"].to_numpy(), _local_naive(f["ts"]).to_numpy(), z, q,
-                                         strict=True)]
+        rows = [
+            {"STCD": s, "TM": tm, "Z": int(zz), "Q": (None if not np.isfinite(qq) else float(qq))}
+            for s, tm, zz, qq in zip(
+                f["entity_id"].to_numpy(), _local_naive(f["ts"]).to_numpy(), z, q, strict=True
+            )
+        ]
         return _json(rows)
 
     def _rain(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
@@ -532,8 +588,10 @@ class DemoFeedServer:
             return _json([])
         f = self._frame("rain", window, 300)
         drp = np.round(f["rain_mm"].to_numpy(dtype=np.float64) * 10.0).astype("int64")
-        rows = [{"STCD": s, "TM": tm, "DRP": int(d)}
-                for s, tm, d in zip(f["entity_id"].to_numpy(), _local_naive(f["ts"]).to_numpy(), drp, strict=True)]
+        rows = [
+            {"STCD": s, "TM": tm, "DRP": int(d)}
+            for s, tm, d in zip(f["entity_id"].to_numpy(), _local_naive(f["ts"]).to_numpy(), drp, strict=True)
+        ]
         return _json(rows)
 
     def _incidents(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
@@ -547,30 +605,38 @@ class DemoFeedServer:
         f = self.generator.incidents(pd.Timestamp(lo - lookback), pd.Timestamp(now) + _ONE_NS, now)
         result: list[dict[str, Any]] = []
         if len(f):
-            blon, blat = wgs84_to_bd09(f["lon"].to_numpy(dtype=np.float64), f["lat"].to_numpy(dtype=np.float64))
+            blon, blat = wgs84_to_bd09(
+                f["lon"].to_numpy(dtype=np.float64), f["lat"].to_numpy(dtype=np.float64)
+            )
             blon, blat = np.atleast_1d(blon), np.atleast_1d(blat)
             lo_ts = pd.Timestamp(lo)
             for i, row in enumerate(f.itertuples(index=False)):
-                times = [t for t in (row.reported_at, row.dispatched_at, row.closed_at) if t is not None and t is not pd.NaT]
+                times = [
+                    t
+                    for t in (row.reported_at, row.dispatched_at, row.closed_at)
+                    if t is not None and t is not pd.NaT
+                ]
                 updated = max(pd.Timestamp(t) for t in times)
                 if not updated > lo_ts:
                     continue
-                result.append({
-                    "eventId": row.incident_id,
-                    "eventType": INCIDENT_TYPE_ZH.get(row.type, row.type),
-                    "level": LEVEL_ZH[int(row.severity)],
-                    "state": STATE_ZH[row.status],
-                    "reportTime": _local_iso_one(row.reported_at),
-                    "dispatchTime": _local_iso_one(row.dispatched_at),
-                    "finishTime": _local_iso_one(row.closed_at),
-                    "updateTime": _local_iso_one(updated),
-                    "bdLng": round(float(blon[i]), 6),
-                    "bdLat": round(float(blat[i]), 6),
-                    "areaCode": str(row.district_code),
-                    "content": row.description,
-                    "reportDept": row.department,
-                    "_u": updated,
-                })
+                result.append(
+                    {
+                        "eventId": row.incident_id,
+                        "eventType": INCIDENT_TYPE_ZH.get(row.type, row.type),
+                        "level": LEVEL_ZH[int(row.severity)],
+                        "state": STATE_ZH[row.status],
+                        "reportTime": _local_iso_one(row.reported_at),
+                        "dispatchTime": _local_iso_one(row.dispatched_at),
+                        "finishTime": _local_iso_one(row.closed_at),
+                        "updateTime": _local_iso_one(updated),
+                        "bdLng": round(float(blon[i]), 6),
+                        "bdLat": round(float(blat[i]), 6),
+                        "areaCode": str(row.district_code),
+                        "content": row.description,
+                        "reportDept": row.department,
+                        "_u": updated,
+                    }
+                )
         result.sort(key=lambda r: (r["_u"], r["eventId"]))
         for r in result:
             del r["_u"]

@@ -148,7 +148,9 @@ ENTITY_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def custom_domain(name: str, label: str | None, entity_kind: str | None, metrics: list[Mapping[str, object]]) -> Domain:
+def custom_domain(
+    name: str, label: str | None, entity_kind: str | None, metrics: list[Mapping[str, object]]
+) -> Domain:
     """A configured domain, stored long in ``obs_metric``."""
     values = tuple(
         Column(

@@ -15,7 +15,12 @@ Freshness = Literal["fresh", "late", "stale", "never"]
 
 
 def classify_freshness(
-    last: datetime | None, cadence: timedelta, now: datetime, *, late_after: float = 2.0, stale_after: float = 6.0
+    last: datetime | None,
+    cadence: timedelta,
+    now: datetime,
+    *,
+    late_after: float = 2.0,
+    stale_after: float = 6.0,
 ) -> Freshness:
     """``fresh`` within late_after × cadence, ``late`` within stale_after × cadence, then ``stale``.
 
@@ -69,9 +74,14 @@ def _aware(value: Any) -> datetime | None:
 
 
 def compute_feed_health(
-    feeds: dict[str, Any], states: dict[str, dict[str, Any]], event_domains: set[str], now: datetime,
-    *, late_after: float, stale_after: float,
-) -> list[FeedHealth]:  # fmt: skip
+    feeds: dict[str, Any],
+    states: dict[str, dict[str, Any]],
+    event_domains: set[str],
+    now: datetime,
+    *,
+    late_after: float,
+    stale_after: float,
+) -> list[FeedHealth]:
     """Health of every configured feed from its stored state (``Warehouse.feed_state`` rows by feed)."""
     out = []
     for name, feed in feeds.items():
@@ -79,14 +89,23 @@ def compute_feed_health(
         last_success = _aware(st.get("last_success_at"))
         last_data = _aware(st.get("last_data_at"))
         reference = last_success if feed.domain in event_domains else (last_data or None)
-        fresh = classify_freshness(reference, feed.cadence, now, late_after=late_after, stale_after=stale_after)
+        fresh = classify_freshness(
+            reference, feed.cadence, now, late_after=late_after, stale_after=stale_after
+        )
         failures = int(st.get("consecutive_failures") or 0)
         out.append(
             FeedHealth(
-                feed=name, department=feed.department, domain=feed.domain, freshness=fresh, cadence=feed.cadence,
-                last_success_at=last_success, last_data_at=last_data, last_run_at=_aware(st.get("last_run_at")),
-                last_error=st.get("last_error") if failures else None, consecutive_failures=failures,
+                feed=name,
+                department=feed.department,
+                domain=feed.domain,
+                freshness=fresh,
+                cadence=feed.cadence,
+                last_success_at=last_success,
+                last_data_at=last_data,
+                last_run_at=_aware(st.get("last_run_at")),
+                last_error=st.get("last_error") if failures else None,
+                consecutive_failures=failures,
                 age=(now - reference) if reference else None,
             )
-        )  # fmt: skip
+        )
     return out

@@ -2,8 +2,9 @@
 
 Layout: ``<raw_dir>/<feed>/<YYYY-MM-DD>/<run_id>/part-0001.<fmt>.zst`` plus ``meta.json`` describing
 the parts (format, where it came from, size, SHA-256). Parts are Zstandard-compressed (``zstd -d``
-reads them): several times faster than gzip both ways, which matters on the ingest path. A run's payload is therefore never lost, even
-when it cannot be parsed, and ``cityops ingest replay RUN_ID`` parses the same bytes again.
+reads them): several times faster than gzip both ways, which matters on the ingest path. A run's payload
+is therefore never lost, even when it cannot be parsed, and ``cityops ingest replay RUN_ID`` parses the
+same bytes again.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ class LandingWriter:
 
     def finish(self, **more: Any) -> Path:
         meta = {**self.meta, **more, "parts": [asdict(p) for p in self.parts]}
-        (self.directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8")
+        (self.directory / "meta.json").write_text(
+            json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8"
+        )
         return self.directory
 
 
@@ -100,9 +103,13 @@ class Landing:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def writer(self, feed: str, run_id: str, at: datetime, meta: dict[str, Any], max_bytes: int) -> LandingWriter:
+    def writer(
+        self, feed: str, run_id: str, at: datetime, meta: dict[str, Any], max_bytes: int
+    ) -> LandingWriter:
         directory = self.root / feed / at.strftime("%Y-%m-%d") / run_id
-        return LandingWriter(directory, {"feed": feed, "run_id": run_id, "fetched_at": at.isoformat(), **meta}, max_bytes)
+        return LandingWriter(
+            directory, {"feed": feed, "run_id": run_id, "fetched_at": at.isoformat(), **meta}, max_bytes
+        )
 
     @staticmethod
     def read_meta(directory: Path) -> dict[str, Any]:

@@ -99,7 +99,9 @@ def _as_text(series: pd.Series) -> pd.Series:
     arr = _arrow_strings(series)
     if arr is not None:
         trimmed = pc.utf8_trim_whitespace(arr)
-        cleaned = pc.if_else(pc.is_in(trimmed, value_set=_MISSING_ARROW), pa.scalar(None, trimmed.type), trimmed)
+        cleaned = pc.if_else(
+            pc.is_in(trimmed, value_set=_MISSING_ARROW), pa.scalar(None, trimmed.type), trimmed
+        )
         return pd.Series(cleaned, index=series.index, dtype=pd.StringDtype(storage="pyarrow"))
     out = series.astype("string").str.strip()
     return out.mask(out.isin(_MISSING))
@@ -134,7 +136,13 @@ def _as_number(series: pd.Series, name: str, rejects: list[tuple[int, str]], row
 
 
 def parse_times(
-    series: pd.Series, *, tz: str, time_format: str | None, name: str, rejects: list[tuple[int, str]], rows: np.ndarray
+    series: pd.Series,
+    *,
+    tz: str,
+    time_format: str | None,
+    name: str,
+    rejects: list[tuple[int, str]],
+    rows: np.ndarray,
 ) -> pd.Series:
     """Any timestamps → naive UTC ``datetime64[us]``; naive inputs are local times in ``tz``."""
     n = len(series)
@@ -186,7 +194,8 @@ def _parse_times_arrow(series: pd.Series, tz: str, time_format: str | None) -> p
     try:
         if offsets == 0:
             local = pc.cast(arr, pa.timestamp("us"))
-            # Ambiguous or skipped local times (DST changes) raise here and go to the slow path, which rejects them.
+            # Ambiguous or skipped local times (DST changes) raise here and go to the slow path,
+            # which rejects them.
             aware = pc.assume_timezone(local, timezone=tz, ambiguous="raise", nonexistent="raise")
             utc = pc.cast(aware, pa.timestamp("us", tz="UTC"))
         elif offsets == nonnull:
@@ -228,12 +237,19 @@ def map_records(raw: pd.DataFrame, domain: Domain, spec: MappingSpec, *, what: s
                 try:
                     factor = unit_factor(source_unit, col.unit)
                 except ValueError as exc:  # a configuration problem: fail the run, do not crash it
-                    raise TerminalError(f"{what}: units.{col.name}: {exc}", hint="fix the feed's [units] table") from None
+                    raise TerminalError(
+                        f"{what}: units.{col.name}: {exc}", hint="fix the feed's [units] table"
+                    ) from None
                 values = values * factor
             out[col.name] = values
         elif col.type == "ts":
             out[col.name] = parse_times(
-                series, tz=spec.timezone, time_format=spec.time_format, name=col.name, rejects=rejects, rows=rows
+                series,
+                tz=spec.timezone,
+                time_format=spec.time_format,
+                name=col.name,
+                rejects=rejects,
+                rows=rows,
             )
     frame = pd.DataFrame(out, index=raw.index)
     if spec.entity_prefix:

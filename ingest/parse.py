@@ -58,7 +58,9 @@ def decode_text(data: bytes, encoding: str = "auto", *, what: str = "payload") -
     try:
         return data.decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding), encoding
     except LookupError:
-        raise ParseError(f"unknown encoding {encoding!r}", hint="use e.g. 'utf-8', 'gbk', 'gb18030' or 'auto'") from None
+        raise ParseError(
+            f"unknown encoding {encoding!r}", hint="use e.g. 'utf-8', 'gbk', 'gb18030' or 'auto'"
+        ) from None
     except UnicodeDecodeError as exc:
         raise ParseError(
             f"{what} is not valid {encoding} text (bad byte 0x{data[exc.start]:02x} at offset {exc.start})",
@@ -68,7 +70,9 @@ def decode_text(data: bytes, encoding: str = "auto", *, what: str = "payload") -
 
 def _check_not_empty(data: bytes, what: str) -> None:
     if not data or not data.strip():
-        raise ParseError(f"{what} is empty ({len(data)} bytes)", hint="check the source; an empty list would be '[]'")
+        raise ParseError(
+            f"{what} is empty ({len(data)} bytes)", hint="check the source; an empty list would be '[]'"
+        )
 
 
 def dig(obj: Any, path: str | None, *, what: str = "payload") -> Any:
@@ -104,7 +108,9 @@ def _frame_from_records(records: list[Any], what: str, first_row: int = 1) -> Pa
             good.append(rec)
             rows.append(i)
         else:
-            bad.append(BadRecord(i, f"record {i} is a {type(rec).__name__}, not an object", json.dumps(rec)[:2000]))
+            bad.append(
+                BadRecord(i, f"record {i} is a {type(rec).__name__}, not an object", json.dumps(rec)[:2000])
+            )
     frame = pd.DataFrame.from_records(good) if good else pd.DataFrame()
     frame[ROW] = rows
     return Parsed(frame, bad)
@@ -117,7 +123,8 @@ def parse_json(data: bytes, *, records: str | None = None, what: str = "payload"
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
-            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (of {len(data)} bytes)",
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            f"(of {len(data)} bytes)",
             hint="the payload may be truncated; the raw file is kept in the landing area",
         ) from None
     parsed = _frame_from_records(_json_records(dig(obj, records, what=what), what), what)
@@ -153,8 +160,14 @@ def parse_geojson(data: bytes, *, what: str = "payload") -> Parsed:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"{what} is not valid GeoJSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection" or not isinstance(obj.get("features"), list):
+        raise ParseError(
+            f"{what} is not valid GeoJSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if (
+        not isinstance(obj, dict)
+        or obj.get("type") != "FeatureCollection"
+        or not isinstance(obj.get("features"), list)
+    ):
         raise ParseError(f"{what}: expected a GeoJSON FeatureCollection")
     records: list[Any] = []
     for feat in obj["features"]:
@@ -202,6 +215,7 @@ def parse_csv(data: bytes, *, encoding: str = "auto", delimiter: str = ",", what
     names = next(csv.reader([first_line], delimiter=delimiter), [])
     if not names or len(set(names)) != len(names):
         raise ParseError(f"{what}: the CSV header {first_line[:200]!r} is empty or repeats a column name")
+
     def read(threads: bool) -> pa.Table:
         return pacsv.read_csv(
             io.BytesIO(body),
@@ -274,7 +288,13 @@ def parse_payload(
 
 def format_for_filename(name: str) -> str:
     lower = name.lower()
-    for ext, fmt in ((".geojson", "geojson"), (".json", "json"), (".csv", "csv"), (".xlsx", "xlsx"), (".txt", "csv")):
+    for ext, fmt in (
+        (".geojson", "geojson"),
+        (".json", "json"),
+        (".csv", "csv"),
+        (".xlsx", "xlsx"),
+        (".txt", "csv"),
+    ):
         if lower.endswith(ext):
             return fmt
     raise ParseError(f"cannot tell the format of {name!r} from its extension", hint="set source.format")

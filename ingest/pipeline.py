@@ -58,7 +58,12 @@ from ingest.validate import validate_rows
 log = logging.getLogger("cityops.ingest")
 
 PART_STRIDE = 1_000_000_000
-_EMPTY_DTYPES = {"str": "string", "float": "float64", "int": "float64", "ts": "datetime64[us]"}  # ROW = part index × stride + row within the part
+_EMPTY_DTYPES = {
+    "str": "string",
+    "float": "float64",
+    "int": "float64",
+    "ts": "datetime64[us]",
+}  # ROW = part index × stride + row within the part
 
 
 @dataclass
@@ -147,8 +152,9 @@ class Processed:
     data_max: datetime | None
 
 
-def _quarantine_frame(entries: list[tuple[int, str]], raw_by_row: dict[int, str], multi_part: bool,
-                      part_names: list[str]) -> pd.DataFrame:  # fmt: skip
+def _quarantine_frame(
+    entries: list[tuple[int, str]], raw_by_row: dict[int, str], multi_part: bool, part_names: list[str]
+) -> pd.DataFrame:
     if not entries:
         return pd.DataFrame(columns=["row_number", "reason", "raw_row"])
     reasons: dict[int, list[str]] = {}
@@ -194,8 +200,15 @@ def process_payload(
         what = f"{feed_name} {part.get('origin') or part['name']}"
         try:
             data = Landing.read_part(directory, part["name"])
-            parsed = parse_payload(data, part["format"], records=records, encoding=encoding, delimiter=delimiter,
-                                   sheet=sheet, what=what)  # fmt: skip
+            parsed = parse_payload(
+                data,
+                part["format"],
+                records=records,
+                encoding=encoding,
+                delimiter=delimiter,
+                sheet=sheet,
+                what=what,
+            )
             if parsed.encoding and parsed.encoding not in ("utf-8",) and part["format"] == "csv":
                 notes.append(f"{part.get('origin')}: decoded as {parsed.encoding}")
             raw = parsed.frame
@@ -215,7 +228,10 @@ def process_payload(
             failed[part["name"]] = str(exc)
             continue
         if mapped.unmapped_fields:
-            notes.append(f"{part.get('origin') or part['name']}: fields not mapped: {', '.join(mapped.unmapped_fields[:12])}")
+            notes.append(
+                f"{part.get('origin') or part['name']}: "
+                f"fields not mapped: {', '.join(mapped.unmapped_fields[:12])}"
+            )
         entries.extend(mapped.rejects)
         mapped_frames.append(mapped.frame)
         raw_frames.append(raw)
@@ -223,7 +239,10 @@ def process_payload(
     if mapped_frames:
         frame = pd.concat(mapped_frames, ignore_index=True) if len(mapped_frames) > 1 else mapped_frames[0]
     else:
-        frame = pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for c in domain.columns} | {ROW: pd.Series(dtype="int64")})
+        frame = pd.DataFrame(
+            {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for c in domain.columns}
+            | {ROW: pd.Series(dtype="int64")}
+        )
     rejected_rows = {r for r, _ in entries}
     if rejected_rows:
         frame = frame[~frame[ROW].isin(rejected_rows)]
@@ -237,7 +256,11 @@ def process_payload(
         subset = raw_all[raw_all[ROW].isin(wanted)]
         for rec in subset.to_dict("records"):
             row = int(rec.pop(ROW))
-            clean = {k: json_safe(v) for k, v in rec.items() if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))}
+            clean = {
+                k: json_safe(v)
+                for k, v in rec.items()
+                if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))
+            }
             raw_by_row[row] = json.dumps(clean, ensure_ascii=False, default=str)
     quarantined = _quarantine_frame(entries, raw_by_row, len(parts) > 1, names)
     accepted = validated.accepted.drop(columns=[ROW])
@@ -292,7 +315,9 @@ def run_feed(
     now = rt.clock.now()
     run_id = new_run_id(name, now)
     if not lock.acquire(blocking=False):
-        return RunReport(run_id, name, "skipped", trigger, notes=["a run of this feed is already in progress"])
+        return RunReport(
+            run_id, name, "skipped", trigger, notes=["a run of this feed is already in progress"]
+        )
     t0 = time.monotonic()
     try:
         state = rt.warehouse.feed_state(name)
@@ -314,11 +339,18 @@ def run_feed(
         )
         report = RunReport(run_id, name, "failed", trigger)
         try:
-            writer = rt.landing.writer(name, run_id, now, {"source": feed.source.type, "since": ctx.since},
-                                       int(ing.max_payload_mb * 1e6))  # fmt: skip
+            writer = rt.landing.writer(
+                name,
+                run_id,
+                now,
+                {"source": feed.source.type, "since": ctx.since},
+                int(ing.max_payload_mb * 1e6),
+            )
         except OSError as exc:  # the landing area cannot be written (full disk, permissions)
-            problem = IngestError(f"{name}: cannot write the raw landing area: {exc}",
-                                  hint=f"check {rt.settings.storage.raw_dir} (space, permissions)")  # fmt: skip
+            problem = IngestError(
+                f"{name}: cannot write the raw landing area: {exc}",
+                hint=f"check {rt.settings.storage.raw_dir} (space, permissions)",
+            )
             return _fail(rt, report, feed, domain, problem, 0, t0, now)
         rt.warehouse.set_run_raw_path(run_id, str(writer.directory))
         attempts = 0
@@ -341,17 +373,24 @@ def run_feed(
             outcome = retrying(attempt)
             writer.finish(attempts=attempts)
             processed = process_payload(
-                writer.directory, feed_name=name, feed=feed, domain=domain, spec=mapping_spec(settings, feed),
-                now=now, future_tolerance=ing.future_tolerance,
-            )  # fmt: skip
+                writer.directory,
+                feed_name=name,
+                feed=feed,
+                domain=domain,
+                spec=mapping_spec(settings, feed),
+                now=now,
+                future_tolerance=ing.future_tolerance,
+            )
         except IngestError as exc:
             writer.finish(attempts=attempts, error=str(exc))
             return _fail(rt, report, feed, domain, exc, attempts, t0, now)
         except Exception as exc:  # a bug must not leave the run 'running' or stop the scheduler thread
             log.exception("feed %s: run %s failed with an internal error", name, run_id)
             writer.finish(attempts=attempts, error=repr(exc))
-            internal = IngestError(f"{name}: internal error: {type(exc).__name__}: {exc}",
-                                   hint="the raw payload is kept; report this with the run id")  # fmt: skip
+            internal = IngestError(
+                f"{name}: internal error: {type(exc).__name__}: {exc}",
+                hint="the raw payload is kept; report this with the run id",
+            )
             return _fail(rt, report, feed, domain, internal, attempts, t0, now)
         except RetryError as exc:  # pragma: no cover - reraise=True makes tenacity re-raise the cause
             return _fail(rt, report, feed, domain, TransientError(str(exc)), attempts, t0, now)
@@ -360,7 +399,11 @@ def run_feed(
         status = "ok"
         notes = processed.notes + outcome.notes
         if processed.failed_parts or outcome.extra.get("oversize"):
-            status = "partial" if (outcome.files and len(processed.failed_parts) < len(outcome.files)) else "failed"
+            status = (
+                "partial"
+                if (outcome.files and len(processed.failed_parts) < len(outcome.files))
+                else "failed"
+            )
             notes += [f"{k}: {v}" for k, v in processed.failed_parts.items()]
         report.status = status
         report.attempts = attempts
@@ -375,16 +418,28 @@ def run_feed(
         summary = _summary(report, rt.clock.now())
         try:
             counts = rt.warehouse.commit_run(
-                run_id=run_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
-                quarantined=processed.quarantined, summary=summary, watermark_after=watermark_after,
+                run_id=run_id,
+                feed=name,
+                department=feed.department,
+                domain=domain,
+                accepted=processed.accepted,
+                quarantined=processed.quarantined,
+                summary=summary,
+                watermark_after=watermark_after,
                 success=status != "failed",
-            )  # fmt: skip
+            )
         except Exception as exc:  # the write rolled back: record the failure in a transaction of its own
             log.exception("feed %s: run %s could not be written", name, run_id)
-            problem = IngestError(f"{name}: writing the run failed: {type(exc).__name__}: {exc}",
-                                  hint="the raw payload is kept; `cityops ingest replay " + run_id + "` once fixed")  # fmt: skip
+            problem = IngestError(
+                f"{name}: writing the run failed: {type(exc).__name__}: {exc}",
+                hint="the raw payload is kept; `cityops ingest replay " + run_id + "` once fixed",
+            )
             return _fail(rt, report, feed, domain, problem, attempts, t0, now)
-        report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
+        report.rows_inserted, report.rows_updated, report.rows_unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
         if isinstance(feed.source, FileSource):
             _move_files(feed.source, outcome, processed, now)
         return report
@@ -396,7 +451,9 @@ def _move_files(src: FileSource, outcome: FetchOutcome, processed: Processed, no
     processed_dir = src.processed_dir or src.path / "processed"
     failed_dir = src.failed_dir or src.path / "failed"
     by_part = {f"part-{i:04d}": f for i, f in enumerate(outcome.files, start=1)}
-    failed_files = {by_part[k.split(".")[0]]: v for k, v in processed.failed_parts.items() if k.split(".")[0] in by_part}
+    failed_files = {
+        by_part[k.split(".")[0]]: v for k, v in processed.failed_parts.items() if k.split(".")[0] in by_part
+    }
     for path in outcome.files:
         if path in failed_files:
             move_aside(path, failed_dir, now, failed_files[path])
@@ -406,7 +463,9 @@ def _move_files(src: FileSource, outcome: FetchOutcome, processed: Processed, no
         move_aside(path, failed_dir, now, "over the payload size limit")
 
 
-def _watermark_after(feed: FeedSettings, domain: Domain, outcome: FetchOutcome, processed: Processed, now: datetime) -> str | None:
+def _watermark_after(
+    feed: FeedSettings, domain: Domain, outcome: FetchOutcome, processed: Processed, now: datetime
+) -> str | None:
     src = feed.source
     if isinstance(src, DatabaseSource):
         return outcome.watermark
@@ -432,8 +491,16 @@ def _summary(report: RunReport, finished: datetime) -> dict[str, Any]:
     }
 
 
-def _fail(rt: Runtime, report: RunReport, feed: FeedSettings, domain: Domain, exc: IngestError, attempts: int,
-          t0: float, now: datetime) -> RunReport:  # fmt: skip
+def _fail(
+    rt: Runtime,
+    report: RunReport,
+    feed: FeedSettings,
+    domain: Domain,
+    exc: IngestError,
+    attempts: int,
+    t0: float,
+    now: datetime,
+) -> RunReport:
     report.status = "failed"
     report.error = str(exc)
     report.error_kind = "transient" if isinstance(exc, TransientError) else "terminal"
@@ -441,9 +508,16 @@ def _fail(rt: Runtime, report: RunReport, feed: FeedSettings, domain: Domain, ex
     report.duration_s = time.monotonic() - t0
     empty = pd.DataFrame()
     rt.warehouse.commit_run(
-        run_id=report.run_id, feed=report.feed, department=feed.department, domain=domain, accepted=empty,
-        quarantined=empty, summary=_summary(report, rt.clock.now()), watermark_after=None, success=False,
-    )  # fmt: skip
+        run_id=report.run_id,
+        feed=report.feed,
+        department=feed.department,
+        domain=domain,
+        accepted=empty,
+        quarantined=empty,
+        summary=_summary(report, rt.clock.now()),
+        watermark_after=None,
+        success=False,
+    )
     return report
 
 
@@ -460,7 +534,8 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
         raise SourceError(f"the raw payload of run {run_id} is not in the landing area ({directory})")
     if not Landing.read_meta(directory).get("parts"):
         raise SourceError(
-            f"run {run_id} landed no payload (its fetch failed: {old.get('error') or 'no data'}); there is nothing to replay",
+            f"run {run_id} landed no payload (its fetch failed: {old.get('error') or 'no data'}); "
+            "there is nothing to replay",
             hint="run the feed again with `cityops ingest run " + name + "`",
         )
     feed = rt.settings.feeds[name]
@@ -471,8 +546,15 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
     rt.warehouse.start_run(new_id, name, "replay", now, replay_of=run_id)
     report = RunReport(new_id, name, "failed", "replay", raw_path=str(directory))
     try:
-        processed = process_payload(directory, feed_name=name, feed=feed, domain=domain, spec=mapping_spec(rt.settings, feed),
-                                    now=now, future_tolerance=rt.settings.ingest.future_tolerance)  # fmt: skip
+        processed = process_payload(
+            directory,
+            feed_name=name,
+            feed=feed,
+            domain=domain,
+            spec=mapping_spec(rt.settings, feed),
+            now=now,
+            future_tolerance=rt.settings.ingest.future_tolerance,
+        )
     except (IngestError, TerminalError) as exc:
         return _fail(rt, report, feed, domain, exc, 1, t0, now)
     report.status = "ok"
@@ -482,10 +564,21 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
     report.notes = processed.notes
     report.duration_s = time.monotonic() - t0
     counts = rt.warehouse.commit_run(
-        run_id=new_id, feed=name, department=feed.department, domain=domain, accepted=processed.accepted,
-        quarantined=processed.quarantined, summary=_summary(report, rt.clock.now()), watermark_after=None, success=True,
+        run_id=new_id,
+        feed=name,
+        department=feed.department,
+        domain=domain,
+        accepted=processed.accepted,
+        quarantined=processed.quarantined,
+        summary=_summary(report, rt.clock.now()),
+        watermark_after=None,
+        success=True,
         update_feed_state=False,  # a replay says nothing about whether the department's source works now
-    )  # fmt: skip
-    report.rows_inserted, report.rows_updated, report.rows_unchanged = counts.inserted, counts.updated, counts.unchanged
+    )
+    report.rows_inserted, report.rows_updated, report.rows_unchanged = (
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+    )
     rt.warehouse.set_run_raw_path(new_id, str(directory))
     return report

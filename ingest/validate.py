@@ -54,9 +54,17 @@ def schema_for(domain: Domain) -> pa.DataFrameSchema:
             elif col.max is not None:
                 checks.append(pa.Check.le(col.max, error=f"{col.name} {_check_text(col)}"))
             if col.type == "int":
-                checks.append(pa.Check(lambda s: s.isna() | (s == np.floor(s)), element_wise=False, error=f"{col.name} is not a whole number"))
+                checks.append(
+                    pa.Check(
+                        lambda s: s.isna() | (s == np.floor(s)),
+                        element_wise=False,
+                        error=f"{col.name} is not a whole number",
+                    )
+                )
         if col.allowed:
-            checks.append(pa.Check.isin(list(col.allowed), error=f"{col.name} not one of {', '.join(col.allowed)}"))
+            checks.append(
+                pa.Check.isin(list(col.allowed), error=f"{col.name} not one of {', '.join(col.allowed)}")
+            )
         dtype = {"str": "string", "float": "float64", "int": "float64", "ts": "datetime64[us]"}[col.type]
         columns[col.name] = pa.Column(dtype, checks=checks, nullable=not col.required, required=False)
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
@@ -75,12 +83,18 @@ def _reasons_from_failures(failures: pd.DataFrame, rows: np.ndarray) -> list[tup
             reason = f"{column}: required value missing"
         else:
             value = rec.failure_case
-            reason = f"{check} (value {value!r})" if column and check.startswith(str(column)) else f"{column}: {check} (value {value!r})"
+            reason = (
+                f"{check} (value {value!r})"
+                if column and check.startswith(str(column))
+                else f"{column}: {check} (value {value!r})"
+            )
         out.append((int(rows[int(idx)]), reason))
     return out
 
 
-def validate_rows(frame: pd.DataFrame, domain: Domain, *, now: datetime, future_tolerance: timedelta) -> Validated:
+def validate_rows(
+    frame: pd.DataFrame, domain: Domain, *, now: datetime, future_tolerance: timedelta
+) -> Validated:
     """Validate mapped rows (index must be 0..n-1, with ROW)."""
     frame = frame.reset_index(drop=True)
     if frame.empty:
@@ -97,7 +111,9 @@ def validate_rows(frame: pd.DataFrame, domain: Domain, *, now: datetime, future_
         limit = pd.Timestamp(now).tz_convert("UTC").tz_localize(None) + pd.Timedelta(future_tolerance)
         future = (frame[time_col] > limit).to_numpy()
         for i in np.flatnonzero(future):
-            rejects.append((int(rows[i]), f"{time_col}: {frame[time_col].iloc[i]:%Y-%m-%d %H:%M} UTC is in the future"))
+            rejects.append(
+                (int(rows[i]), f"{time_col}: {frame[time_col].iloc[i]:%Y-%m-%d %H:%M} UTC is in the future")
+            )
     if domain.values:
         empty = frame[list(domain.values)].isna().all(axis=1).to_numpy()
         for i in np.flatnonzero(empty):
@@ -117,12 +133,15 @@ def validate_rows(frame: pd.DataFrame, domain: Domain, *, now: datetime, future_
         conflicting = ok[dup_mask & ~exact]
         if len(conflicting):
             last_row = ok.drop_duplicates(subset=key, keep="last").set_index(key)[ROW]
-            for rec in conflicting[key + [ROW]].to_dict("records"):
+            for rec in conflicting[[*key, ROW]].to_dict("records"):
                 k = tuple(rec[c] for c in key)
                 later = last_row.loc[k if len(k) > 1 else k[0]]
                 key_text = ", ".join(f"{c}={v}" for c, v in zip(key, k, strict=True))
                 rejects.append(
-                    (int(rec[ROW]), f"duplicate key ({key_text}) with other values; superseded by row {int(later)}")
+                    (
+                        int(rec[ROW]),
+                        f"duplicate key ({key_text}) with other values; superseded by row {int(later)}",
+                    )
                 )
         ok = ok[~dup_mask]
     return Validated(ok.reset_index(drop=True), rejects, dropped)

@@ -187,7 +187,14 @@ _DECIMALS_2026: Final = {item: (1 if item.startswith("CO") else 0) for item in I
 
 #: Level boundaries (upper AQI of levels 1–5), categories and colours (standards §1.5).
 _LEVEL_UPPER: Final = (50, 100, 150, 200, 300)
-CATEGORIES: Final[Mapping[int, str]] = {1: "优", 2: "良", 3: "轻度污染", 4: "中度污染", 5: "重度污染", 6: "严重污染"}
+CATEGORIES: Final[Mapping[int, str]] = {
+    1: "优",
+    2: "良",
+    3: "轻度污染",
+    4: "中度污染",
+    5: "重度污染",
+    6: "严重污染",
+}
 COLORS: Final[Mapping[int, str]] = {
     1: "#00E400",
     2: "#FFFF00",
@@ -222,7 +229,7 @@ def breakpoints(item: str, edition: str = DEFAULT_EDITION) -> tuple[tuple[int, i
     """
     _check_edition(edition)
     _check_item(item)
-    return tuple(zip(_TABLES[edition][item], _STEPS))
+    return tuple(zip(_TABLES[edition][item], _STEPS, strict=False))
 
 
 def _exact(value: Any) -> Fraction | None:
@@ -269,7 +276,9 @@ def level_for(aqi_value: int) -> int:
 # --------------------------------------------------------------------------------------------- scalar
 
 
-def iaqi(item: str, concentration: Any, *, edition: str = DEFAULT_EDITION, companion: Any = None) -> int | None:
+def iaqi(
+    item: str, concentration: Any, *, edition: str = DEFAULT_EDITION, companion: Any = None
+) -> int | None:
     """The individual AQI (IAQI) of one item, exactly (see the module docstring for the conventions).
 
     ``companion`` is only used by HJ 633-2012 above the top of the SO2_1H and O3_8H tables
@@ -334,7 +343,9 @@ def aqi(values: Mapping[str, Any], *, edition: str = DEFAULT_EDITION, missing: s
     rule = _missing_rule(edition, missing)
     unknown = sorted(set(values) - set(ITEM_POLLUTANT))
     if unknown:
-        raise ValueError(f"unknown AQI item(s) {', '.join(map(str, unknown))}; expected some of {' '.join(ITEMS)}")
+        raise ValueError(
+            f"unknown AQI item(s) {', '.join(map(str, unknown))}; expected some of {' '.join(ITEMS)}"
+        )
     sub: dict[str, int | None] = dict.fromkeys(POLLUTANTS)
     for item, conc in values.items():
         fallback = _FALLBACK_2012.get(item)
@@ -475,12 +486,16 @@ def iaqi_array(
         if edition == EDITION_2026:
             s = xr * 10 ** _DECIMALS_2026[item]
             safe = np.abs(s - np.floor(s) - 0.5) > _MARGIN
-            val, _ = _iaqi_rational(item, edition, np.rint(s[safe]).astype(np.int64), 10 ** _DECIMALS_2026[item])
+            val, _ = _iaqi_rational(
+                item, edition, np.rint(s[safe]).astype(np.int64), 10 ** _DECIMALS_2026[item]
+            )
         else:
             lim = np.asarray(limits, dtype=np.float64)
             seg = np.clip(np.searchsorted(lim, xr, side="left"), 1, len(lim) - 1)
             steps = np.asarray(_STEPS, dtype=np.float64)
-            v = steps[seg - 1] + (steps[seg] - steps[seg - 1]) * (xr - lim[seg - 1]) / (lim[seg] - lim[seg - 1])
+            v = steps[seg - 1] + (steps[seg] - steps[seg - 1]) * (xr - lim[seg - 1]) / (
+                lim[seg] - lim[seg - 1]
+            )
             safe = np.abs(v - np.rint(v)) > _MARGIN
             val = np.ceil(v[safe])
         out[rest_idx[safe]] = val
@@ -527,7 +542,9 @@ def _combine(sub: NDArray[np.float64], is_2026: NDArray[np.bool_], missing: str)
     has = ~np.isnan(value)
     is_primary = avail & (sub == value[:, None]) & (value > 50)[:, None]
     code = (is_primary * (1 << np.arange(len(POLLUTANTS)))).sum(axis=1)
-    level = np.searchsorted(np.asarray(_LEVEL_UPPER, dtype=np.float64), np.where(has, value, 0), side="left") + 1
+    level = (
+        np.searchsorted(np.asarray(_LEVEL_UPPER, dtype=np.float64), np.where(has, value, 0), side="left") + 1
+    )
     return {
         "aqi": _int_array(value),
         "primary_pollutants": _PRIMARY_LABELS.take(np.where(has, code, -1), allow_fill=True),
@@ -550,7 +567,14 @@ def _int_array(values: NDArray[np.float64]) -> pd.arrays.IntegerArray:
 # --------------------------------------------------------------------------------------------- reports
 
 _OBS_COLUMNS: Final = ("so2", "no2", "pm10", "pm25", "co", "o3")
-_COLUMN_POLLUTANT: Final = {"pm25": "PM2.5", "pm10": "PM10", "so2": "SO2", "no2": "NO2", "co": "CO", "o3": "O3"}
+_COLUMN_POLLUTANT: Final = {
+    "pm25": "PM2.5",
+    "pm10": "PM10",
+    "so2": "SO2",
+    "no2": "NO2",
+    "co": "CO",
+    "o3": "O3",
+}
 _MICRO: Final = 10**6  # hourly values enter averages as exact multiples of 1e-6
 _CLIP: Final = 1e6  # hourly values above this enter averages as 1e6 (any average is then off the tables)
 
@@ -582,16 +606,20 @@ def _prepare(obs: pd.DataFrame, hour_label: str) -> pd.DataFrame:
     ts_ns = ts.to_numpy(dtype="datetime64[ns]")
     hours = ts_ns.astype("datetime64[h]")
     if (hours != ts_ns).any():
-        raise ValueError("hourly observations must be timestamped on the hour (ts with minutes/seconds found)")
+        raise ValueError(
+            "hourly observations must be timestamped on the hour (ts with minutes/seconds found)"
+        )
     frame = pd.DataFrame(
         {
             "entity_id": obs["entity_id"].to_numpy(),
             "ts": ts_ns,
             "_h": hours.astype(np.int64) - (1 if hour_label == "end" else 0),  # hour START, hours since epoch
-            **{c: pd.to_numeric(obs[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-               for c in _OBS_COLUMNS},
+            **{
+                c: pd.to_numeric(obs[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                for c in _OBS_COLUMNS
+            },
         }
-    )  # fmt: skip
+    )
     frame = frame.drop_duplicates(subset=["entity_id", "_h"], keep="last")
     return frame.sort_values(["entity_id", "_h"], kind="stable").reset_index(drop=True)
 
@@ -619,9 +647,13 @@ def _window_sums(
 
 
 def _iaqi_of_means(
-    item: str, is_2026: NDArray[np.bool_], total: NDArray[np.int64], count: NDArray[np.int64], valid: NDArray[np.bool_],
+    item: str,
+    is_2026: NDArray[np.bool_],
+    total: NDArray[np.int64],
+    count: NDArray[np.int64],
+    valid: NDArray[np.bool_],
     companion: NDArray[np.float64] | None = None,
-) -> NDArray[np.float64]:  # fmt: skip
+) -> NDArray[np.float64]:
     """Exact IAQI of means total / (count·1e6) where ``valid``, per row edition; NaN elsewhere."""
     out = np.full(total.shape, np.nan)
     for edition, rows in ((EDITION_2026, is_2026 & valid), (EDITION_2012, ~is_2026 & valid)):
@@ -635,7 +667,10 @@ def _iaqi_of_means(
 
 
 def _iaqi_of_values(
-    item: str, is_2026: NDArray[np.bool_], values: NDArray[np.float64], companion: NDArray[np.float64] | None = None
+    item: str,
+    is_2026: NDArray[np.bool_],
+    values: NDArray[np.float64],
+    companion: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """IAQI of single (1-h) values per row edition; ``companion`` is the fallback IAQI (2012)."""
     out = np.full(values.shape, np.nan)
@@ -649,7 +684,9 @@ def _iaqi_of_values(
     return out
 
 
-def _mean(total: NDArray[np.int64], count: NDArray[np.int64], valid: NDArray[np.bool_]) -> NDArray[np.float64]:
+def _mean(
+    total: NDArray[np.int64], count: NDArray[np.int64], valid: NDArray[np.bool_]
+) -> NDArray[np.float64]:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(valid, total / (count * float(_MICRO)), np.nan)
 
@@ -701,7 +738,9 @@ def realtime_report(
     vals = {c: f[c].to_numpy(dtype=np.float64) for c in _OBS_COLUMNS}
     q = {c: _quantize(vals[c]) for c in ("so2", "pm10", "pm25", "o3")}
 
-    def moving(col: str, width: int, need: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+    def moving(
+        col: str, width: int, need: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
         scaled, ok = q[col]
         total, count = _window_sums(key, scaled, ok, width)
         return total, count, old & (count >= need)
@@ -711,17 +750,25 @@ def realtime_report(
     pm25_24 = moving("pm25", 24, min_hours_24h)
     so2_24 = moving("so2", 24, min_hours_24h)
 
-    i_so2 = _iaqi_of_values("SO2_1H", is_2026, vals["so2"], companion=_iaqi_of_means("SO2_24H", is_2026, *so2_24))
+    i_so2 = _iaqi_of_values(
+        "SO2_1H", is_2026, vals["so2"], companion=_iaqi_of_means("SO2_24H", is_2026, *so2_24)
+    )
     i_no2 = _iaqi_of_values("NO2_1H", is_2026, vals["no2"])
     i_co = _iaqi_of_values("CO_1H", is_2026, vals["co"])
     i_o3_1h = _iaqi_of_values("O3_1H", is_2026, vals["o3"])
     # 2012: O3 8-h moving average too; above 800 µg/m³ its IAQI is the 1-h one (NaN if that is missing).
     i_o3_8h = _iaqi_of_means("O3_8H", is_2026, *o3_8, companion=i_o3_1h)
     i_o3 = np.fmax(i_o3_1h, i_o3_8h)
-    i_pm10 = np.where(is_2026, _iaqi_of_values("PM10_1H", is_2026, vals["pm10"]),
-                      _iaqi_of_means("PM10_24H", is_2026, *pm10_24))  # fmt: skip
-    i_pm25 = np.where(is_2026, _iaqi_of_values("PM25_1H", is_2026, vals["pm25"]),
-                      _iaqi_of_means("PM25_24H", is_2026, *pm25_24))  # fmt: skip
+    i_pm10 = np.where(
+        is_2026,
+        _iaqi_of_values("PM10_1H", is_2026, vals["pm10"]),
+        _iaqi_of_means("PM10_24H", is_2026, *pm10_24),
+    )
+    i_pm25 = np.where(
+        is_2026,
+        _iaqi_of_values("PM25_1H", is_2026, vals["pm25"]),
+        _iaqi_of_means("PM25_24H", is_2026, *pm25_24),
+    )
 
     sub = {"PM2.5": i_pm25, "PM10": i_pm10, "SO2": i_so2, "NO2": i_no2, "CO": i_co, "O3": i_o3}
     out = pd.DataFrame(
@@ -800,7 +847,9 @@ def daily_report(
     group, first = np.unique(group_key, return_index=True)
     gid = np.searchsorted(group, group_key)
     g = group.size
-    day_start_utc = np.asarray(day_local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]"))[first]
+    day_start_utc = np.asarray(
+        day_local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    )[first]
     is_2026 = _edition_mask(g, day_start_utc.astype(np.int64) >= _EFFECTIVE_UTC_NS, edition)
     old = ~is_2026
 
@@ -816,8 +865,13 @@ def daily_report(
 
     columns: dict[str, Any] = {}
     sub: dict[str, NDArray[np.float64]] = {}
-    for col, item in (("so2", "SO2_24H"), ("no2", "NO2_24H"), ("co", "CO_24H"), ("pm10", "PM10_24H"),
-                      ("pm25", "PM25_24H")):  # fmt: skip
+    for col, item in (
+        ("so2", "SO2_24H"),
+        ("no2", "NO2_24H"),
+        ("co", "CO_24H"),
+        ("pm10", "PM10_24H"),
+        ("pm25", "PM25_24H"),
+    ):
         s, m, _ = grid(col)
         total, count = s.sum(axis=1), m.sum(axis=1)
         valid = count >= min_hours_24h

@@ -62,17 +62,34 @@ __all__ = [
 
 DOMAINS = ("traffic", "air", "water", "rain", "emergency")
 #: Default domain weights (convention; configurable).
-DEFAULT_WEIGHTS: dict[str, float] = {"traffic": 0.25, "air": 0.20, "water": 0.20, "rain": 0.15, "emergency": 0.20}
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "traffic": 0.25,
+    "air": 0.20,
+    "water": 0.20,
+    "rain": 0.15,
+    "emergency": 0.20,
+}
 #: Cap on the index above the worst sub-score (convention); ``None`` disables the cap.
 WORST_CAP_MARGIN: float | None = 30.0
 
 TRAFFIC_SCORE_POINTS: tuple[tuple[float, float], ...] = ((0, 100), (4, 85), (6, 70), (8, 50), (10, 20))
-AIR_SCORE_POINTS: tuple[tuple[float, float], ...] = ((0, 100), (100, 85), (150, 70), (200, 50), (300, 20), (500, 0))
+AIR_SCORE_POINTS: tuple[tuple[float, float], ...] = (
+    (0, 100),
+    (100, 85),
+    (150, 70),
+    (200, 50),
+    (300, 20),
+    (500, 0),
+)
 EMERGENCY_LOAD_POINTS: tuple[tuple[float, float], ...] = ((0, 100), (2, 85), (5, 70), (10, 50), (30, 0))
 #: Score of a domain whose worst warning level is this (``None`` = no level).
 LEVEL_SCORES: dict[Level | None, float] = {
-    None: 100.0, Level.BLUE: 75.0, Level.YELLOW: 55.0, Level.ORANGE: 30.0, Level.RED: 10.0,
-}  # fmt: skip
+    None: 100.0,
+    Level.BLUE: 75.0,
+    Level.YELLOW: 55.0,
+    Level.ORANGE: 30.0,
+    Level.RED: 10.0,
+}
 #: Incident severity (1 = Ⅰ 特别重大 … 4 = Ⅳ 一般) → load weight (convention).
 SEVERITY_WEIGHTS: dict[int, float] = {1: 30.0, 2: 10.0, 3: 3.0, 4: 1.0}
 
@@ -86,8 +103,12 @@ GRADE_NAMES: dict[str, dict[int, str]] = {
 
 def _interp(x: ArrayLike, points: tuple[tuple[float, float], ...]) -> NDArray[np.float64]:
     """Piecewise-linear map of values through ``points`` (clamped at the ends; NaN stays NaN)."""
-    arr = np.asarray(pd.to_numeric(pd.Series(np.ravel(np.asarray(x, dtype=object))), errors="coerce")
-                     .to_numpy(dtype="float64", na_value=np.nan), dtype=np.float64)  # fmt: skip
+    arr = np.asarray(
+        pd.to_numeric(pd.Series(np.ravel(np.asarray(x, dtype=object))), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        dtype=np.float64,
+    )
     xs, ys = zip(*points, strict=True)
     return np.asarray(np.where(np.isnan(arr), np.nan, np.interp(arr, xs, ys)), dtype=np.float64)
 
@@ -117,7 +138,10 @@ def emergency_score(load: ArrayLike) -> NDArray[np.float64]:
 
 
 def index_grade(index: ArrayLike) -> NDArray[np.float64]:
-    """Grade 1 正常 … 4 严重 of composite indices (NaN for NaN): ≥85 → 1, [70,85) → 2, [50,70) → 3, <50 → 4."""
+    """Grade 1 正常 … 4 严重 of composite indices (NaN for NaN).
+
+    ≥85 → 1, [70,85) → 2, [50,70) → 3, <50 → 4.
+    """
     x = np.asarray(index, dtype=np.float64)
     grade = 4.0 - np.digitize(x, GRADE_BOUNDS[::-1], right=False)
     return np.asarray(np.where(np.isnan(x), np.nan, grade), dtype=np.float64)
@@ -163,15 +187,23 @@ def district_subscores(
     out["score_traffic"] = np.nan
     if traffic is not None and not traffic.empty:
         t = traffic.dropna(subset=["district_code"]).groupby("district_code")["index"].max()
-        out["score_traffic"] = pd.Series(traffic_score(t.to_numpy()), index=t.index.astype(str)).reindex(index)
+        out["score_traffic"] = pd.Series(traffic_score(t.to_numpy()), index=t.index.astype(str)).reindex(
+            index
+        )
     out["score_air"] = np.nan
     if air is not None and not air.empty:
-        aqi = pd.to_numeric(air["aqi"], errors="coerce").groupby(air["district_code"].astype(str)).agg(air_aggregate)
+        aqi = (
+            pd.to_numeric(air["aqi"], errors="coerce")
+            .groupby(air["district_code"].astype(str))
+            .agg(air_aggregate)
+        )
         out["score_air"] = pd.Series(air_score(aqi.to_numpy()), index=aqi.index).reindex(index)
     for name, frame in (("water", water), ("rain", rain)):
         out[f"score_{name}"] = np.nan
         if frame is not None and not frame.empty:
-            worst = _worst_level(frame.assign(district_code=frame["district_code"].astype(str)), "signal_level")
+            worst = _worst_level(
+                frame.assign(district_code=frame["district_code"].astype(str)), "signal_level"
+            )
             levels = [None if r == 0 else 5 - int(r) for r in worst]
             out[f"score_{name}"] = pd.Series(level_score(levels), index=worst.index).reindex(index)
     out["score_emergency"] = np.nan
@@ -188,7 +220,9 @@ def combine(
     *,
     worst_cap_margin: float | None = WORST_CAP_MARGIN,
 ) -> pd.DataFrame:
-    """The composite index from ``score_<domain>`` columns (weighted mean over available domains, renormalised).
+    """The composite index from ``score_<domain>`` columns.
+
+    A weighted mean over the available domains, renormalised.
 
     Adds ``index`` (0–100, NaN when no domain is available), ``grade`` (``Int64`` 1–4), ``grade_zh``,
     ``grade_en``, ``coverage`` (share of the total weight that was available), ``domains`` (comma-separated
@@ -210,7 +244,9 @@ def combine(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(avail, scores * wv, 0.0).sum(axis=1) / wsum
     mean = np.where(wsum > 0, mean, np.nan)
-    worst = np.where(avail.any(axis=1), np.nanmin(np.where(avail, scores, np.inf), axis=1, initial=np.inf), np.nan)
+    worst = np.where(
+        avail.any(axis=1), np.nanmin(np.where(avail, scores, np.inf), axis=1, initial=np.inf), np.nan
+    )
     index = np.minimum(mean, worst + worst_cap_margin) if worst_cap_margin is not None else mean
     out["index"] = index
     grade = index_grade(index)
@@ -221,7 +257,9 @@ def combine(
     out["domains"] = [",".join(d for d, a in zip(names, row, strict=True) if a) for row in avail]
     worst_names: list[str] = []
     for row_scores, row_avail in zip(scores, avail, strict=True):
-        worst_names.append(names[int(np.argmin(np.where(row_avail, row_scores, np.inf)))] if row_avail.any() else "")
+        worst_names.append(
+            names[int(np.argmin(np.where(row_avail, row_scores, np.inf)))] if row_avail.any() else ""
+        )
     out["worst_domain"] = worst_names
     return out
 

@@ -50,7 +50,10 @@ _TS = ("reported_at", "dispatched_at", "closed_at")
 
 
 def severity_class(severity: object, lang: str = "zh") -> str:
-    """``Ⅰ 特别重大`` … ``Ⅳ 一般`` (or the English name) for a severity 1–4; ``""`` when missing or invalid."""
+    """``Ⅰ 特别重大`` … ``Ⅳ 一般`` (or the English name) for a severity 1–4.
+
+    ``""`` when missing or invalid.
+    """
     try:
         roman, zh, en = SEVERITY_CLASSES[int(severity)]  # type: ignore[call-overload]
     except (TypeError, ValueError, KeyError):
@@ -69,19 +72,26 @@ def _prepared(incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 def incident_state(incidents: pd.DataFrame, as_of: pd.Timestamp | str) -> pd.Series:
-    """Each incident's state at ``as_of``: ``not_reported | open | dispatched | closed`` (module docstring)."""
+    """Each incident's state at ``as_of``.
+
+    One of ``not_reported | open | dispatched | closed`` (see the module docstring).
+    """
     data = _prepared(incidents)
     t = pd.Timestamp(as_of)
     status = data["status"].astype(object) if "status" in data.columns else pd.Series(None, index=data.index)
     closed = (data["closed_at"] <= t) | (data["closed_at"].isna() & (status == "closed"))
     dispatched = data["dispatched_at"] <= t
     state = np.select(
-        [~(data["reported_at"] <= t), closed, dispatched], ["not_reported", "closed", "dispatched"], default="open"
+        [~(data["reported_at"] <= t), closed, dispatched],
+        ["not_reported", "closed", "dispatched"],
+        default="open",
     )
     return pd.Series(state, index=data.index, name="state")
 
 
-def open_incidents(incidents: pd.DataFrame, as_of: pd.Timestamp | str, *, by_district: bool = False) -> pd.DataFrame:
+def open_incidents(
+    incidents: pd.DataFrame, as_of: pd.Timestamp | str, *, by_district: bool = False
+) -> pd.DataFrame:
     """Active incidents at ``as_of`` counted by type and severity class (only non-zero combinations).
 
     Columns: ``[district_code,] type, severity, class_roman, class_zh, class_en, open, dispatched,
@@ -177,12 +187,23 @@ def response_stats(
     response = ((data["dispatched_at"] - data["reported_at"]).dt.total_seconds() / 60.0).where(
         data["dispatched_at"] <= t
     )
-    handling = ((data["closed_at"] - data["reported_at"]).dt.total_seconds() / 60.0).where(data["closed_at"] <= t)
+    handling = ((data["closed_at"] - data["reported_at"]).dt.total_seconds() / 60.0).where(
+        data["closed_at"] <= t
+    )
     groups: list[tuple[str, pd.Index]] = [(str(k), g.index) for k, g in data.groupby("type", sort=True)]
     if include_all:
         groups.append((ALL_TYPES, data.index))
-    rows = [{"type": name, **_stats(response.loc[idx], "response"), **_stats(handling.loc[idx], "handling")}
-            for name, idx in groups]  # fmt: skip
-    columns = ["type", "response_count", "response_median_min", "response_p90_min",
-               "handling_count", "handling_median_min", "handling_p90_min"]  # fmt: skip
+    rows = [
+        {"type": name, **_stats(response.loc[idx], "response"), **_stats(handling.loc[idx], "handling")}
+        for name, idx in groups
+    ]
+    columns = [
+        "type",
+        "response_count",
+        "response_median_min",
+        "response_p90_min",
+        "handling_count",
+        "handling_median_min",
+        "handling_p90_min",
+    ]
     return pd.DataFrame(rows, columns=columns)

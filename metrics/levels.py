@@ -1,9 +1,9 @@
 """The four early-warning levels as data, shared by every metric and by the warning engine.
 
-Source: 《中华人民共和国突发事件应对法》 (2024 revision, Art. 63; 2007 text Art. 42): warnings "分为一级、二级、
-三级和四级，分别用红色、橙色、黄色和蓝色标示，一级为最高级别". The Roman numerals and the usual wording
-(特别严重 / 严重 / 较重 / 一般) follow the 2006 national general emergency plan; the CAP severities are
-QWeather's mapping (standards §2.2).
+Source: 《中华人民共和国突发事件应对法》 (2024 revision, Art. 63; 2007 text Art. 42): warnings
+"分为一级、二级、三级和四级，分别用红色、橙色、黄色和蓝色标示，一级为最高级别". The Roman numerals
+and the usual wording (特别严重 / 严重 / 较重 / 一般) follow the 2006 national general emergency plan; the CAP
+severities are QWeather's mapping (standards §2.2).
 
 Representation
 --------------
@@ -118,14 +118,18 @@ class LevelInfo:
 WALL_BACKGROUND = "#0b1220"
 
 LEVEL_INFO: dict[Level, LevelInfo] = {
-    Level.RED: LevelInfo(Level.RED, "一级", "红色", "red", "Level I", "Ⅰ", "特别严重", "Extreme", "#ff4d4f", "#ffffff"),
+    Level.RED: LevelInfo(
+        Level.RED, "一级", "红色", "red", "Level I", "Ⅰ", "特别严重", "Extreme", "#ff4d4f", "#ffffff"
+    ),
     Level.ORANGE: LevelInfo(
         Level.ORANGE, "二级", "橙色", "orange", "Level II", "Ⅱ", "严重", "Severe", "#ff9a2e", "#111111"
     ),
     Level.YELLOW: LevelInfo(
         Level.YELLOW, "三级", "黄色", "yellow", "Level III", "Ⅲ", "较重", "Moderate", "#ffd60a", "#111111"
     ),
-    Level.BLUE: LevelInfo(Level.BLUE, "四级", "蓝色", "blue", "Level IV", "Ⅳ", "一般", "Minor", "#4da3ff", "#111111"),
+    Level.BLUE: LevelInfo(
+        Level.BLUE, "四级", "蓝色", "blue", "Level IV", "Ⅳ", "一般", "Minor", "#4da3ff", "#111111"
+    ),
 }
 
 #: Levels from the most to the least severe.
@@ -133,7 +137,15 @@ LEVELS_BY_SEVERITY: tuple[Level, ...] = (Level.RED, Level.ORANGE, Level.YELLOW, 
 
 _ALIASES: dict[str, Level] = {}
 for _lv, _inf in LEVEL_INFO.items():
-    for _name in (_inf.zh_level, _inf.zh_color, _inf.zh_color[0], _inf.en, _inf.roman, _inf.en_level, _lv.name):
+    for _name in (
+        _inf.zh_level,
+        _inf.zh_color,
+        _inf.zh_color[0],
+        _inf.en,
+        _inf.roman,
+        _inf.en_level,
+        _lv.name,
+    ):
         _ALIASES[_name.lower()] = _lv
 for _lv, _roman in zip(LEVELS_BY_SEVERITY, ("i", "ii", "iii", "iv"), strict=True):
     _ALIASES[_roman] = _lv
@@ -149,7 +161,9 @@ def _is_missing(value: object) -> bool:
 
 
 def parse_level(value: object) -> Level | None:
-    """A :class:`Level` from a level, an int 1–4, or a name (一级, 红色, 红, red, Ⅰ, I, RED); ``None`` for none.
+    """A :class:`Level` from a level, an int 1–4, or a name (一级, 红色, 红, red, Ⅰ, I, RED).
+
+    ``None`` for none.
 
     ``None``, ``NaN``, ``pd.NA`` and the empty string mean "no level". Anything else raises ``ValueError``.
     """

@@ -1,4 +1,6 @@
-"""Rainfall: rolling totals per gauge, the "rain exceeds rainstorm-signal threshold" level, rain amount grades.
+"""Rainfall: rolling totals per gauge, the rainstorm-signal level, rain amount grades.
+
+The level is "rain exceeds rainstorm-signal threshold".
 
 Sources (standards §2.1):
 
@@ -55,7 +57,12 @@ INTERVAL = pd.Timedelta("5min")
 
 #: (level, window hours, threshold mm) from the most severe down; standards §2.1 dashboard rule.
 SIGNAL_THRESHOLDS: dict[str, tuple[tuple[Level, int, float], ...]] = {
-    "national": ((Level.RED, 3, 100.0), (Level.ORANGE, 3, 50.0), (Level.YELLOW, 6, 50.0), (Level.BLUE, 12, 50.0)),
+    "national": (
+        (Level.RED, 3, 100.0),
+        (Level.ORANGE, 3, 50.0),
+        (Level.YELLOW, 6, 50.0),
+        (Level.BLUE, 12, 50.0),
+    ),
     "guangdong": ((Level.RED, 3, 100.0), (Level.ORANGE, 3, 50.0), (Level.YELLOW, 6, 50.0)),
 }
 
@@ -66,9 +73,16 @@ RAIN_GRADE_LOWER: dict[str, tuple[float, ...]] = {
 }
 RAIN_GRADE_NAMES: dict[str, dict[int, str]] = {
     "zh": {0: "无降水", 1: "小雨", 2: "中雨", 3: "大雨", 4: "暴雨", 5: "大暴雨", 6: "特大暴雨"},
-    "en": {0: "no rain", 1: "light rain", 2: "moderate rain", 3: "heavy rain", 4: "rainstorm", 5: "downpour",
-           6: "heavy downpour"},
-}  # fmt: skip
+    "en": {
+        0: "no rain",
+        1: "light rain",
+        2: "moderate rain",
+        3: "heavy rain",
+        4: "rainstorm",
+        5: "downpour",
+        6: "heavy downpour",
+    },
+}
 
 
 def rolling_totals(
@@ -99,15 +113,21 @@ def rolling_totals(
         sub = data[inside]
         expected = pd.Timedelta(hours=float(w)) / step
         out[f"r{name}"] = sub.groupby("entity_id")["rain_mm"].sum(min_count=0).reindex(gauges).fillna(0.0)
-        out[f"coverage_{name}"] = sub.groupby("entity_id")["rain_mm"].count().reindex(gauges).fillna(0) / expected
+        out[f"coverage_{name}"] = (
+            sub.groupby("entity_id")["rain_mm"].count().reindex(gauges).fillna(0) / expected
+        )
     out["now"] = end
     return out.reset_index()
 
 
 def _floats(x: Any) -> NDArray[np.float64]:
     """Coerce scalars / arrays / series to a float array of the same shape (non-numeric → NaN)."""
-    return np.asarray(pd.to_numeric(pd.Series(np.ravel(np.asarray(x, dtype=object))), errors="coerce")
-                      .to_numpy(dtype="float64", na_value=np.nan), dtype=np.float64).reshape(np.shape(x))  # fmt: skip
+    return np.asarray(
+        pd.to_numeric(pd.Series(np.ravel(np.asarray(x, dtype=object))), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        dtype=np.float64,
+    ).reshape(np.shape(x))
 
 
 @overload

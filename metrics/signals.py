@@ -41,13 +41,22 @@ from metrics import composite, emergency, rain, traffic, water
 FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
 #: The metrics each built-in domain's signals carry (the table above), for checking rule packs.
 SIGNAL_METRICS: dict[str, tuple[str, ...]] = {
-    "water": ("level_m", "over_warning_m", "over_guaranteed_m", "over_historical_m", "over_flood_limit_m",
-              "rise_1h_m", "rise_3h_m", "flood_signal", "eta_warning_min"),
+    "water": (
+        "level_m",
+        "over_warning_m",
+        "over_guaranteed_m",
+        "over_historical_m",
+        "over_flood_limit_m",
+        "rise_1h_m",
+        "rise_3h_m",
+        "flood_signal",
+        "eta_warning_min",
+    ),
     "rain": ("r1_mm", "r3_mm", "r6_mm", "r12_mm", "r24_mm"),
     "air": ("aqi", "pm25", "pm10", "o3", "no2", "so2", "co"),
     "traffic": ("speed_kmh", "tti", "congestion_grade", "traffic_index", "congested_share"),
     "incident": ("open_incidents", "open_severe", "open_waterlogging"),
-}  # fmt: skip
+}
 DEFAULT_MAX_AGE = {
     "water": timedelta(minutes=30),
     "rain": timedelta(minutes=30),
@@ -63,8 +72,21 @@ LOOKBACK = {
     "custom": timedelta(hours=24),
 }
 
-COLUMNS = ["domain", "scope", "key", "metric", "value", "ts", "entity_id", "name", "district_code", "basin",
-           "entity_kind", "eta_low", "eta_high"]  # fmt: skip
+COLUMNS = [
+    "domain",
+    "scope",
+    "key",
+    "metric",
+    "value",
+    "ts",
+    "entity_id",
+    "name",
+    "district_code",
+    "basin",
+    "entity_kind",
+    "eta_low",
+    "eta_high",
+]
 
 
 @dataclass
@@ -86,14 +108,20 @@ class Window:
                 return frame
             lo = now - LOOKBACK.get(domain, timedelta(hours=24))
             ts = frame["ts"].to_numpy()
-            i, j = np.searchsorted(ts, np.datetime64(lo), "left"), np.searchsorted(ts, np.datetime64(now), "right")
+            i, j = (
+                np.searchsorted(ts, np.datetime64(lo), "left"),
+                np.searchsorted(ts, np.datetime64(now), "right"),
+            )
             return frame.iloc[i:j]
 
         return Window(
-            traffic=cut(self.traffic, "traffic"), air=cut(self.air, "air"), water=cut(self.water, "water"),
-            rain=cut(self.rain, "rain"), incidents=self.incidents,
+            traffic=cut(self.traffic, "traffic"),
+            air=cut(self.air, "air"),
+            water=cut(self.water, "water"),
+            rain=cut(self.rain, "rain"),
+            incidents=self.incidents,
             custom={k: cut(v, "custom") for k, v in self.custom.items()},
-        )  # fmt: skip
+        )
 
 
 def _naive(now: datetime) -> pd.Timestamp:
@@ -101,8 +129,9 @@ def _naive(now: datetime) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def _entity_rows(domain: str, frame: pd.DataFrame, metrics: list[str], entities: pd.DataFrame,
-                 kind: str | None) -> pd.DataFrame:  # fmt: skip
+def _entity_rows(
+    domain: str, frame: pd.DataFrame, metrics: list[str], entities: pd.DataFrame, kind: str | None
+) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     present = [m for m in metrics if m in frame.columns]
@@ -110,7 +139,9 @@ def _entity_rows(domain: str, frame: pd.DataFrame, metrics: list[str], entities:
     long = long.dropna(subset=["value"])
     long["value"] = long["value"].astype("float64")
     long["domain"], long["scope"], long["key"] = domain, "entity", long["entity_id"]
-    meta = entities.reindex(columns=["entity_id", "name", "district_code", "basin", "kind"]).drop_duplicates("entity_id")
+    meta = entities.reindex(columns=["entity_id", "name", "district_code", "basin", "kind"]).drop_duplicates(
+        "entity_id"
+    )
     long = long.merge(meta.rename(columns={"kind": "entity_kind"}), on="entity_id", how="left")
     if kind is not None:
         long["entity_kind"] = long["entity_kind"].fillna(kind)
@@ -124,21 +155,32 @@ def _latest(frame: pd.DataFrame, now: pd.Timestamp, max_age: timedelta) -> pd.Da
     return recent.sort_values("ts", kind="stable").drop_duplicates("entity_id", keep="last")
 
 
-def water_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta) -> pd.DataFrame:
+def water_signals(
+    obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta
+) -> pd.DataFrame:
     if obs.empty:
         return pd.DataFrame(columns=COLUMNS)
     stations = entities[entities["kind"] == "hydro_station"]
     state = water.water_state(obs[obs["ts"] <= now], stations, now)
     state = state[state["age_min"] <= max_age.total_seconds() / 60]
-    frame = pd.DataFrame({
-        "entity_id": state["entity_id"], "ts": state["ts"], "level_m": state["level_m"],
-        "over_warning_m": state.get("over_warning_m"), "over_guaranteed_m": state.get("over_guaranteed_m"),
-        "over_historical_m": state.get("over_historical_m"), "over_flood_limit_m": state.get("over_flood_limit_m"),
-        "rise_1h_m": state["rise_1h_m_per_h"], "rise_3h_m": state["rise_3h_m_per_h"],
-        "flood_signal": pd.to_numeric(state.get("signal_level"), errors="coerce"),
-        "eta_warning_min": state["eta_minutes"],
-    })  # fmt: skip
-    rows = _entity_rows("water", frame, [c for c in frame.columns if c not in ("entity_id", "ts")], entities, "hydro_station")
+    frame = pd.DataFrame(
+        {
+            "entity_id": state["entity_id"],
+            "ts": state["ts"],
+            "level_m": state["level_m"],
+            "over_warning_m": state.get("over_warning_m"),
+            "over_guaranteed_m": state.get("over_guaranteed_m"),
+            "over_historical_m": state.get("over_historical_m"),
+            "over_flood_limit_m": state.get("over_flood_limit_m"),
+            "rise_1h_m": state["rise_1h_m_per_h"],
+            "rise_3h_m": state["rise_3h_m_per_h"],
+            "flood_signal": pd.to_numeric(state.get("signal_level"), errors="coerce"),
+            "eta_warning_min": state["eta_minutes"],
+        }
+    )
+    rows = _entity_rows(
+        "water", frame, [c for c in frame.columns if c not in ("entity_id", "ts")], entities, "hydro_station"
+    )
     eta = state.set_index("entity_id")
     for bound, col in (("eta_low", "eta_earliest"), ("eta_high", "eta_latest")):
         minutes = (eta[col] - now).dt.total_seconds() / 60
@@ -147,7 +189,9 @@ def water_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, 
     return rows
 
 
-def rain_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta) -> pd.DataFrame:
+def rain_signals(
+    obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta
+) -> pd.DataFrame:
     if obs.empty:
         return pd.DataFrame(columns=COLUMNS)
     recent = obs[obs["ts"] < now]
@@ -161,7 +205,9 @@ def rain_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, m
     return _entity_rows("rain", frame, [f"r{w}_mm" for w in (1, 3, 6, 12, 24)], entities, "rain_gauge")
 
 
-def air_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta) -> pd.DataFrame:
+def air_signals(
+    obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta
+) -> pd.DataFrame:
     if obs.empty:
         return pd.DataFrame(columns=COLUMNS)
     from metrics import aqi
@@ -171,19 +217,25 @@ def air_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, ma
     report = report[report["ts"] >= now - max_age].sort_values("ts").drop_duplicates("entity_id", keep="last")
     latest = _latest(recent, now, max_age)
     frame = latest.merge(report[["entity_id", "aqi"]], on="entity_id", how="left")
-    return _entity_rows("air", frame, ["aqi", "pm25", "pm10", "o3", "no2", "so2", "co"], entities, "air_station")
+    return _entity_rows(
+        "air", frame, ["aqi", "pm25", "pm10", "o3", "no2", "so2", "co"], entities, "air_station"
+    )
 
 
-def traffic_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta,
-                    city_code: str | None) -> pd.DataFrame:  # fmt: skip
+def traffic_signals(
+    obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp, max_age: timedelta, city_code: str | None
+) -> pd.DataFrame:
     latest = _latest(obs, now, max_age)
     if latest.empty:
         return pd.DataFrame(columns=COLUMNS)
     segments = entities[entities["kind"] == "road_segment"]
     seg = latest.merge(segments[["entity_id", "road_class", "free_flow_kmh"]], on="entity_id", how="left")
-    seg["tti"] = traffic.segment_tti(seg["speed_kmh"].astype("float64"), seg["free_flow_kmh"].astype("float64"))
+    seg["tti"] = traffic.segment_tti(
+        seg["speed_kmh"].astype("float64"), seg["free_flow_kmh"].astype("float64")
+    )
     seg["congestion_grade"] = pd.to_numeric(
-        traffic.congestion_grade(seg["speed_kmh"].astype("float64"), seg["road_class"].astype(object)), errors="coerce"
+        traffic.congestion_grade(seg["speed_kmh"].astype("float64"), seg["road_class"].astype(object)),
+        errors="coerce",
     )
     rows = _entity_rows("traffic", seg, ["speed_kmh", "tti", "congestion_grade"], entities, "road_segment")
     state = traffic.network_state(latest, segments, city_code=city_code)
@@ -191,9 +243,22 @@ def traffic_signals(obs: pd.DataFrame, entities: pd.DataFrame, now: pd.Timestamp
     for rec in state.to_dict("records"):
         scope = rec["scope"]
         key = rec["district_code"] if scope == "district" else "city"
-        for metric, col in (("tti", "tti"), ("traffic_index", "index"), ("congested_share", "congested_share")):
-            groups.append({"domain": "traffic", "scope": scope, "key": key, "metric": metric, "value": rec[col],
-                           "ts": latest["ts"].max(), "district_code": rec["district_code"] if scope == "district" else None})  # fmt: skip
+        for metric, col in (
+            ("tti", "tti"),
+            ("traffic_index", "index"),
+            ("congested_share", "congested_share"),
+        ):
+            groups.append(
+                {
+                    "domain": "traffic",
+                    "scope": scope,
+                    "key": key,
+                    "metric": metric,
+                    "value": rec[col],
+                    "ts": latest["ts"].max(),
+                    "district_code": rec["district_code"] if scope == "district" else None,
+                }
+            )
     return pd.concat([rows, pd.DataFrame(groups).reindex(columns=COLUMNS)], ignore_index=True)
 
 
@@ -208,21 +273,39 @@ def incident_signals(incidents: pd.DataFrame, districts: list[str], now: pd.Time
         total = float(mine["active"].sum()) if len(mine) else 0.0
         severe = float(mine[mine["severity"] <= 2]["active"].sum()) if len(mine) else 0.0
         water_logged = float(mine[mine["type"] == "waterlogging"]["active"].sum()) if len(mine) else 0.0
-        for metric, value in (("open_incidents", total), ("open_severe", severe), ("open_waterlogging", water_logged)):
-            rows.append({"domain": "incident", "scope": "district", "key": district, "metric": metric, "value": value,
-                         "ts": now, "district_code": district})  # fmt: skip
+        for metric, value in (
+            ("open_incidents", total),
+            ("open_severe", severe),
+            ("open_waterlogging", water_logged),
+        ):
+            rows.append(
+                {
+                    "domain": "incident",
+                    "scope": "district",
+                    "key": district,
+                    "metric": metric,
+                    "value": value,
+                    "ts": now,
+                    "district_code": district,
+                }
+            )
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
 
 
 def feed_signals(feeds: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """``feeds``: name, domain, department, freshness, last_data_at."""
     rows = [
-        {"domain": f["domain"], "scope": "feed", "key": f["name"], "metric": "freshness_rank",
-         "value": float(FRESHNESS_RANK[f["freshness"]]),
-         "ts": None if f.get("last_data_at") is None else _naive(f["last_data_at"]),
-         "name": f.get("department") or f["name"]}
+        {
+            "domain": f["domain"],
+            "scope": "feed",
+            "key": f["name"],
+            "metric": "freshness_rank",
+            "value": float(FRESHNESS_RANK[f["freshness"]]),
+            "ts": None if f.get("last_data_at") is None else _naive(f["last_data_at"]),
+            "name": f.get("department") or f["name"],
+        }
         for f in feeds
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["freshness"] = [f["freshness"] for f in feeds]
     return frame
@@ -280,10 +363,18 @@ def district_index(
     """The city-operations index (0–100) per district from the signals (see ``metrics.composite``)."""
 
     def entity(domain: str, metric: str, column: str) -> pd.DataFrame:
-        rows = signals[(signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")]
-        return pd.DataFrame({"entity_id": rows["entity_id"], "district_code": rows["district_code"], column: rows["value"]})
+        rows = signals[
+            (signals["domain"] == domain) & (signals["metric"] == metric) & (signals["scope"] == "entity")
+        ]
+        return pd.DataFrame(
+            {"entity_id": rows["entity_id"], "district_code": rows["district_code"], column: rows["value"]}
+        )
 
-    traffic_rows = signals[(signals["domain"] == "traffic") & (signals["scope"] == "district") & (signals["metric"] == "traffic_index")]
+    traffic_rows = signals[
+        (signals["domain"] == "traffic")
+        & (signals["scope"] == "district")
+        & (signals["metric"] == "traffic_index")
+    ]
     traffic_frame = pd.DataFrame({"district_code": traffic_rows["key"], "index": traffic_rows["value"]})
     water_frame = entity("water", "flood_signal", "signal_level")
     wide = {}
@@ -292,15 +383,20 @@ def district_index(
     rain_frame = pd.DataFrame()
     if len(wide[3]):
         joined = wide[3].join(wide[6][["r6"]]).join(wide[12][["r12"]])
-        joined["signal_level"] = rain.rainstorm_signal(joined["r3"], joined["r6"], joined["r12"], profile=rain_profile)
+        joined["signal_level"] = rain.rainstorm_signal(
+            joined["r3"], joined["r6"], joined["r12"], profile=rain_profile
+        )
         rain_frame = joined.reset_index()[["district_code", "signal_level"]]
     active = pd.DataFrame(columns=["district_code", "severity"])
     if len(incidents):
         state = emergency.incident_state(incidents, _naive(now))
         active = incidents[state.isin(["open", "dispatched"]).to_numpy()][["district_code", "severity"]]
     scores = composite.district_subscores(
-        traffic=traffic_frame if len(traffic_frame) else None, air=entity("air", "aqi", "aqi"),
-        water=water_frame if len(water_frame) else None, rain=rain_frame if len(rain_frame) else None,
-        emergency=active, districts=districts,
-    )  # fmt: skip
+        traffic=traffic_frame if len(traffic_frame) else None,
+        air=entity("air", "aqi", "aqi"),
+        water=water_frame if len(water_frame) else None,
+        rain=rain_frame if len(rain_frame) else None,
+        emergency=active,
+        districts=districts,
+    )
     return composite.combine(scores, weights)

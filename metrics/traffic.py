@@ -112,7 +112,8 @@ TTI_INDEX_POINTS: tuple[tuple[float, float], ...] = (
     (2.4, 10.0),
 )
 
-#: Lower bounds of index grades 2..5: [0,2) 畅通, [2,4) 基本畅通, [4,6) 轻度, [6,8) 中度, [8,10] 严重 (standards §4.1).
+#: Lower bounds of index grades 2..5: [0,2) 畅通, [2,4) 基本畅通, [4,6) 轻度, [6,8) 中度, [8,10] 严重
+#: (standards §4.1).
 INDEX_GRADE_BOUNDS = (2.0, 4.0, 6.0, 8.0)
 
 
@@ -167,7 +168,9 @@ def segment_tti(
     speed_kmh: NDArray[Any] | Sequence[float], free_flow_kmh: float | NDArray[Any] | Sequence[float]
 ) -> NDArray[np.float64]: ...
 def segment_tti(speed_kmh: Any, free_flow_kmh: Any) -> Any:
-    """Segment travel-time index ``v_free / max(v, MIN_SPEED_KMH)`` (standards §4.2); NaN when either is missing.
+    """Segment travel-time index ``v_free / max(v, MIN_SPEED_KMH)`` (standards §4.2).
+
+    NaN when either is missing.
 
     Not clipped at 1: a segment faster than its free-flow speed has TTI < 1.
 
@@ -183,7 +186,10 @@ def segment_tti(speed_kmh: Any, free_flow_kmh: Any) -> Any:
 
 
 def _fill_weights(frame: pd.DataFrame, weight: str | None) -> NDArray[np.float64]:
-    """Per-row weights from ``weight``; missing ones filled with the road-class median (see module docstring)."""
+    """Per-row weights from ``weight``.
+
+    Missing ones are filled with the road-class median (see the module docstring).
+    """
     if weight is None or weight not in frame.columns:
         return np.ones(len(frame))
     w = pd.to_numeric(frame[weight], errors="coerce").astype("float64")
@@ -309,7 +315,9 @@ def free_flow_speed(
         local_hour = pd.to_datetime(data["ts"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.hour
         start, end = night_hours
         night = (
-            (local_hour >= start) & (local_hour < end) if start <= end else (local_hour >= start) | (local_hour < end)
+            (local_hour >= start) & (local_hour < end)
+            if start <= end
+            else (local_hour >= start) | (local_hour < end)
         )
         for entity, group in data[night.to_numpy()].groupby("entity_id", sort=True):
             speeds = group["speed_kmh"].to_numpy(dtype="float64")
@@ -364,14 +372,18 @@ def network_state(
     """
     obs = _latest_per_entity(latest)
     cols = [c for c in ("entity_id", "speed_kmh", "volume_vph") if c in obs.columns]
-    seg_cols = [c for c in ("entity_id", "road_class", "length_m", "free_flow_kmh", "district_code") if c in segments]
+    seg_cols = [
+        c for c in ("entity_id", "road_class", "length_m", "free_flow_kmh", "district_code") if c in segments
+    ]
     frame = obs.loc[:, cols].merge(segments.loc[:, seg_cols], on="entity_id", how="inner")
     if free_flow is not None:
         derived = free_flow.drop_duplicates("entity_id").set_index("entity_id")["free_flow_kmh"]
         override = pd.to_numeric(frame["entity_id"].map(derived), errors="coerce")
         frame["free_flow_kmh"] = override.where(override.notna(), frame["free_flow_kmh"])
     frame["speed_kmh"] = pd.to_numeric(frame["speed_kmh"], errors="coerce")
-    frame["grade"] = congestion_grade(frame["speed_kmh"].astype("float64"), frame["road_class"].astype(object))
+    frame["grade"] = congestion_grade(
+        frame["speed_kmh"].astype("float64"), frame["road_class"].astype(object)
+    )
 
     def summarise(group: pd.DataFrame) -> dict[str, Any]:
         """TTI, index, grade and length statistics of one group of segments."""
@@ -381,7 +393,9 @@ def network_state(
         w = _fill_weights(seen, weight) * length.to_numpy()
         congested = (seen["grade"].fillna(0) >= CONGESTED_GRADE).to_numpy()
         share = float(w[congested].sum() / w.sum()) if w.sum() > 0 else float("nan")
-        mean_speed = float((seen["speed_kmh"] * length).sum() / length.sum()) if length.sum() > 0 else float("nan")
+        mean_speed = (
+            float((seen["speed_kmh"] * length).sum() / length.sum()) if length.sum() > 0 else float("nan")
+        )
         index = traffic_index(tti)
         grade = traffic_index_grade(index)
         return {

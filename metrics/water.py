@@ -127,7 +127,9 @@ def _eta_hours(forecast_eta: pd.Series | dict[Any, Any] | None, ids: pd.Series) 
     """Forecast ETA per row in hours (NaN when unknown) from a Series or dict of Timedelta keyed by entity."""
     if forecast_eta is None:
         return pd.Series(np.nan, index=ids.index)
-    mapping = pd.Series(forecast_eta, dtype=object) if isinstance(forecast_eta, dict) else pd.Series(forecast_eta)
+    mapping = (
+        pd.Series(forecast_eta, dtype=object) if isinstance(forecast_eta, dict) else pd.Series(forecast_eta)
+    )
     hours = pd.to_timedelta(mapping, errors="coerce").dt.total_seconds() / 3600.0
     hours = hours[~hours.index.duplicated(keep="last")]
     return pd.Series(hours.reindex(ids.to_numpy()).to_numpy(dtype="float64"), index=ids.index)
@@ -156,13 +158,21 @@ def flood_signal_level(
     (``historical | q50 | guaranteed | q20 | warning | q5 | flood_limit | approach |
     flood_limit_approach | forecast | ""``), ``signal_zh``, ``signal_en``.
     """
-    merged = _with_station(level.loc[:, [c for c in ("entity_id", "level_m", "discharge_m3s") if c in level]], station)
+    merged = _with_station(
+        level.loc[:, [c for c in ("entity_id", "level_m", "discharge_m3s") if c in level]], station
+    )
     h = _num(merged, "level_m")
     q = _num(merged, "discharge_m3s")
-    warn, guar, hist, flim = (_num(merged, c) for c in ("warning_level_m", "guaranteed_level_m",
-                                                        "historical_level_m", "flood_limit_level_m"))  # fmt: skip
+    warn, guar, hist, flim = (
+        _num(merged, c)
+        for c in ("warning_level_m", "guaranteed_level_m", "historical_level_m", "flood_limit_level_m")
+    )
     delta = _num(merged, "approach_m").fillna(approach_m)
-    is_res = (merged["station_type"] == "reservoir") if "station_type" in merged else pd.Series(False, merged.index)
+    is_res = (
+        (merged["station_type"] == "reservoir")
+        if "station_type" in merged
+        else pd.Series(False, merged.index)
+    )
     eta_h = _eta_hours(forecast_eta, merged["entity_id"])
     lead_h = pd.Timedelta(lead).total_seconds() / 3600.0
     esc_h = None if escalate_within is None else pd.Timedelta(escalate_within).total_seconds() / 3600.0
@@ -244,14 +254,20 @@ def rise_at_last(
     j = int(np.searchsorted(t, target))
     best = -1
     for k in (j - 1, j):
-        if 0 <= k < len(t) and abs(t[k] - target) <= tol.value and (best < 0 or abs(t[k] - target) < abs(t[best] - target)):
+        if (
+            0 <= k < len(t)
+            and abs(t[k] - target) <= tol.value
+            and (best < 0 or abs(t[k] - target) < abs(t[best] - target))
+        ):
             best = k
     if best < 0 or t[-1] <= t[best]:
         return math.nan
     return float((h[-1] - h[best]) / ((t[-1] - t[best]) / 3.6e12))
 
 
-def theil_sen(x: ArrayLike, y: ArrayLike, *, confidence: float = ETA_CONFIDENCE) -> tuple[float, float, float, float]:
+def theil_sen(
+    x: ArrayLike, y: ArrayLike, *, confidence: float = ETA_CONFIDENCE
+) -> tuple[float, float, float, float]:
     """Theil–Sen fit: ``(slope, intercept, slope_low, slope_high)`` (module docstring for the band).
 
     Slope = median of pairwise slopes over pairs with distinct ``x``; intercept = median of ``y − slope·x``.
@@ -406,33 +422,58 @@ def water_state(
         st = cat.loc[entity] if entity in cat.index else pd.Series(dtype=object)
         target_name, target = _primary_target(st)
         eta = eta_to_level(group["ts"], group["level_m"], target, now=now_ts, window=eta_window)
-        rows.append({
-            "entity_id": entity,
-            "ts": last["ts"],
-            "age_min": (now_ts - last["ts"]).total_seconds() / 60.0,
-            "level_m": float(last["level_m"]),
-            "discharge_m3s": float(pd.to_numeric(last.get("discharge_m3s"), errors="coerce")),
-            "rise_1h_m_per_h": r1,
-            "rise_3h_m_per_h": r3,
-            "eta_target": target_name,
-            "eta_target_m": target,
-            "eta_warning": pd.NaT if eta is None else eta.eta,
-            "eta_earliest": pd.NaT if eta is None else eta.earliest,
-            "eta_latest": pd.NaT if eta is None or eta.latest is None else eta.latest,
-            "eta_minutes": math.nan if eta is None else eta.minutes,
-        })  # fmt: skip
-    columns = ["entity_id", "ts", "age_min", "level_m", "discharge_m3s", "rise_1h_m_per_h", "rise_3h_m_per_h",
-               "eta_target", "eta_target_m", "eta_warning", "eta_earliest", "eta_latest", "eta_minutes"]  # fmt: skip
+        rows.append(
+            {
+                "entity_id": entity,
+                "ts": last["ts"],
+                "age_min": (now_ts - last["ts"]).total_seconds() / 60.0,
+                "level_m": float(last["level_m"]),
+                "discharge_m3s": float(pd.to_numeric(last.get("discharge_m3s"), errors="coerce")),
+                "rise_1h_m_per_h": r1,
+                "rise_3h_m_per_h": r3,
+                "eta_target": target_name,
+                "eta_target_m": target,
+                "eta_warning": pd.NaT if eta is None else eta.eta,
+                "eta_earliest": pd.NaT if eta is None else eta.earliest,
+                "eta_latest": pd.NaT if eta is None or eta.latest is None else eta.latest,
+                "eta_minutes": math.nan if eta is None else eta.minutes,
+            }
+        )
+    columns = [
+        "entity_id",
+        "ts",
+        "age_min",
+        "level_m",
+        "discharge_m3s",
+        "rise_1h_m_per_h",
+        "rise_3h_m_per_h",
+        "eta_target",
+        "eta_target_m",
+        "eta_warning",
+        "eta_earliest",
+        "eta_latest",
+        "eta_minutes",
+    ]
     state = pd.DataFrame(rows, columns=columns)
     for col in ("eta_warning", "eta_earliest", "eta_latest"):
         state[col] = pd.to_datetime(state[col]).astype("datetime64[us]")
     meta = [c for c in ("station_type", "district_code", "basin", "river") if c in stations.columns]
-    state = state.merge(stations.drop_duplicates("entity_id").loc[:, ["entity_id", *meta]], on="entity_id", how="left")
+    state = state.merge(
+        stations.drop_duplicates("entity_id").loc[:, ["entity_id", *meta]], on="entity_id", how="left"
+    )
     exc = exceedance(state, stations).drop(columns="entity_id")
     eta_td = pd.Series((state["eta_warning"] - now_ts).to_numpy(), index=state["entity_id"].to_numpy())
-    sig = flood_signal_level(state, stations, approach_m=approach_m, forecast_eta=eta_td, lead=lead,
-                             escalate_within=escalate_within).drop(columns="entity_id")  # fmt: skip
-    out = pd.concat([state.reset_index(drop=True), exc.reset_index(drop=True), sig.reset_index(drop=True)], axis=1)
+    sig = flood_signal_level(
+        state,
+        stations,
+        approach_m=approach_m,
+        forecast_eta=eta_td,
+        lead=lead,
+        escalate_within=escalate_within,
+    ).drop(columns="entity_id")
+    out = pd.concat(
+        [state.reset_index(drop=True), exc.reset_index(drop=True), sig.reset_index(drop=True)], axis=1
+    )
     front = ["entity_id", *meta]
     return out.loc[:, front + [c for c in out.columns if c not in front]]
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # allow running as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from geo.coords import gcj02_to_wgs84  # noqa: E402
+from geo.coords import gcj02_to_wgs84
 
 DEFAULT_SOURCE = Path("/work/shared/data/boundaries/qingyuan-amap")
 OUTPUT = ROOT / "sample_data" / "qingyuan" / "districts.geojson"
@@ -109,7 +109,9 @@ def derive(source: Path, tolerance: float) -> tuple[dict[str, Any], dict[str, fl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE, help="folder of <code>.geojson")
+    parser.add_argument(
+        "source", nargs="?", type=Path, default=DEFAULT_SOURCE, help="folder of <code>.geojson"
+    )
     parser.add_argument("--tolerance", type=float, default=0.005, help="simplification tolerance, degrees")
     parser.add_argument("--out", type=Path, default=OUTPUT, help="output GeoJSON path")
     args = parser.parse_args(argv)

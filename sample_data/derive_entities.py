@@ -62,33 +62,107 @@ SHORT = {
 }
 #: Towns and sub-districts per district (names only; used as station labels).
 TOWNS: dict[str, list[tuple[str, str]]] = {
-    "441802": [("凤城", "Fengcheng"), ("东城", "Dongcheng"), ("洲心", "Zhouxin"), ("横荷", "Henghe"),
-               ("新城", "Xincheng"), ("源潭", "Yuantan"), ("龙塘", "Longtang"), ("石角", "Shijiao"),
-               ("飞来峡", "Feilaixia"), ("银盏", "Yinzhan")],
-    "441803": [("太和", "Taihe"), ("山塘", "Shantang"), ("三坑", "Sankeng"), ("龙颈", "Longjing"),
-               ("禾云", "Heyun"), ("太平", "Taiping"), ("浸潭", "Jintan"), ("石潭", "Shitan")],
-    "441821": [("石角", "Shijiao"), ("汤塘", "Tangtang"), ("迳头", "Jingtou"), ("水头", "Shuitou"),
-               ("龙山", "Longshan"), ("高岗", "Gaogang")],
-    "441823": [("阳城", "Yangcheng"), ("七拱", "Qigong"), ("黎埠", "Libu"), ("青莲", "Qinglian"),
-               ("杜步", "Dubu"), ("小江", "Xiaojiang"), ("岭背", "Lingbei"), ("黄坌", "Huangben"),
-               ("江英", "Jiangying"), ("秤架", "Chengjia")],
-    "441825": [("吉田", "Jitian"), ("太保", "Taibao"), ("永和", "Yonghe"), ("福堂", "Futang"),
-               ("小三江", "Xiaosanjiang"), ("上帅", "Shangshuai")],
-    "441826": [("三江", "Sanjiang"), ("寨岗", "Zhaigang"), ("大麦山", "Damaishan"), ("香坪", "Xiangping"),
-               ("三排", "Sanpai"), ("涡水", "Woshui")],
-    "441881": [("英城", "Yingcheng"), ("大站", "Dazhan"), ("望埠", "Wangbu"), ("横石塘", "Hengshitang"),
-               ("青塘", "Qingtang"), ("桥头", "Qiaotou"), ("浛洸", "Hanguang"), ("西牛", "Xiniu"),
-               ("大湾", "Dawan"), ("连江口", "Lianjiangkou"), ("黄花", "Huanghua"), ("九龙", "Jiulong"),
-               ("石灰铺", "Shihuipu"), ("沙口", "Shakou"), ("白沙", "Baisha"), ("东华", "Donghua")],
-    "441882": [("连州", "Lianzhou"), ("星子", "Xingzi"), ("大路边", "Dalubian"), ("龙坪", "Longping"),
-               ("西岸", "Xi'an"), ("保安", "Bao'an"), ("丰阳", "Fengyang"), ("东陂", "Dongbei"),
-               ("九陂", "Jiubei")],
+    "441802": [
+        ("凤城", "Fengcheng"),
+        ("东城", "Dongcheng"),
+        ("洲心", "Zhouxin"),
+        ("横荷", "Henghe"),
+        ("新城", "Xincheng"),
+        ("源潭", "Yuantan"),
+        ("龙塘", "Longtang"),
+        ("石角", "Shijiao"),
+        ("飞来峡", "Feilaixia"),
+        ("银盏", "Yinzhan"),
+    ],
+    "441803": [
+        ("太和", "Taihe"),
+        ("山塘", "Shantang"),
+        ("三坑", "Sankeng"),
+        ("龙颈", "Longjing"),
+        ("禾云", "Heyun"),
+        ("太平", "Taiping"),
+        ("浸潭", "Jintan"),
+        ("石潭", "Shitan"),
+    ],
+    "441821": [
+        ("石角", "Shijiao"),
+        ("汤塘", "Tangtang"),
+        ("迳头", "Jingtou"),
+        ("水头", "Shuitou"),
+        ("龙山", "Longshan"),
+        ("高岗", "Gaogang"),
+    ],
+    "441823": [
+        ("阳城", "Yangcheng"),
+        ("七拱", "Qigong"),
+        ("黎埠", "Libu"),
+        ("青莲", "Qinglian"),
+        ("杜步", "Dubu"),
+        ("小江", "Xiaojiang"),
+        ("岭背", "Lingbei"),
+        ("黄坌", "Huangben"),
+        ("江英", "Jiangying"),
+        ("秤架", "Chengjia"),
+    ],
+    "441825": [
+        ("吉田", "Jitian"),
+        ("太保", "Taibao"),
+        ("永和", "Yonghe"),
+        ("福堂", "Futang"),
+        ("小三江", "Xiaosanjiang"),
+        ("上帅", "Shangshuai"),
+    ],
+    "441826": [
+        ("三江", "Sanjiang"),
+        ("寨岗", "Zhaigang"),
+        ("大麦山", "Damaishan"),
+        ("香坪", "Xiangping"),
+        ("三排", "Sanpai"),
+        ("涡水", "Woshui"),
+    ],
+    "441881": [
+        ("英城", "Yingcheng"),
+        ("大站", "Dazhan"),
+        ("望埠", "Wangbu"),
+        ("横石塘", "Hengshitang"),
+        ("青塘", "Qingtang"),
+        ("桥头", "Qiaotou"),
+        ("浛洸", "Hanguang"),
+        ("西牛", "Xiniu"),
+        ("大湾", "Dawan"),
+        ("连江口", "Lianjiangkou"),
+        ("黄花", "Huanghua"),
+        ("九龙", "Jiulong"),
+        ("石灰铺", "Shihuipu"),
+        ("沙口", "Shakou"),
+        ("白沙", "Baisha"),
+        ("东华", "Donghua"),
+    ],
+    "441882": [
+        ("连州", "Lianzhou"),
+        ("星子", "Xingzi"),
+        ("大路边", "Dalubian"),
+        ("龙坪", "Longping"),
+        ("西岸", "Xi'an"),
+        ("保安", "Bao'an"),
+        ("丰阳", "Fengyang"),
+        ("东陂", "Dongbei"),
+        ("九陂", "Jiubei"),
+    ],
 }
 
 RIVER_EN = {
-    "北江": "Bei River", "连江": "Lian River", "滃江": "Weng River", "滨江": "Bin River",
-    "潖江": "Pa River", "大燕河": "Dayan River", "七拱河": "Qigong River", "水边河": "Shuibian River",
-    "东陂河": "Dongbei River", "三江河": "Sanjiang River", "吉田河": "Jitian River",
+    "北江": "Bei River",
+    "连江": "Lian River",
+    "滃江": "Weng River",
+    "滨江": "Bin River",
+    "潖江": "Pa River",
+    "大燕河": "Dayan River",
+    "七拱河": "Qigong River",
+    "水边河": "Shuibian River",
+    "东陂河": "Dongbei River",
+    "三江河": "Sanjiang River",
+    "吉田河": "Jitian River",
 }
 
 
@@ -114,25 +188,108 @@ class Hydro:
 # Published names and levels (standards.md §6.3); positions are approximate.
 PUBLISHED_HYDRO: tuple[Hydro, ...] = (
     Hydro("HYD-BJ-SHIJIAO", "石角", "Shijiao", "441802", 113.08, 23.56, "北江", "北江干流", "river", 11.00),
-    Hydro("HYD-BJ-QINGYUAN", "清远(三)", "Qingyuan (III)", "441802", 113.03, 23.68, "北江", "北江干流", "river", 12.00),
-    Hydro("HYD-BJ-FEILAIXIA", "飞来峡", "Feilaixia", "441802", 113.22, 23.80, "北江", "北江干流", "river", 18.00),
-    Hydro("HYD-BJ-YINGDE", "英德(五)", "Yingde (V)", "441881", 113.40, 24.18, "北江", "北江干流", "river", 26.00),
-    Hydro("HYD-LJ-GAODAO", "高道(昂坝)", "Gaodao (Angba)", "441881", 113.07, 24.23, "连江", "连江", "river", 31.5),
+    Hydro(
+        "HYD-BJ-QINGYUAN",
+        "清远(三)",
+        "Qingyuan (III)",
+        "441802",
+        113.03,
+        23.68,
+        "北江",
+        "北江干流",
+        "river",
+        12.00,
+    ),
+    Hydro(
+        "HYD-BJ-FEILAIXIA", "飞来峡", "Feilaixia", "441802", 113.22, 23.80, "北江", "北江干流", "river", 18.00
+    ),
+    Hydro(
+        "HYD-BJ-YINGDE", "英德(五)", "Yingde (V)", "441881", 113.40, 24.18, "北江", "北江干流", "river", 26.00
+    ),
+    Hydro(
+        "HYD-LJ-GAODAO",
+        "高道(昂坝)",
+        "Gaodao (Angba)",
+        "441881",
+        113.07,
+        24.23,
+        "连江",
+        "连江",
+        "river",
+        31.5,
+    ),
     Hydro("HYD-SB-SHABA", "沙坝", "Shaba", "441881", 113.03, 24.28, "水边河", "水边河", "river", 42.40),
     # The bulletin gives no river for 大湾; 连江 is an assumption.
-    Hydro("HYD-LJ-DAWAN", "大湾", "Dawan", "441881", 112.97, 24.35, "连江", "连江", "river", 42.00,
-          synthetic_fields=("river", "basin")),
-    Hydro("HYD-QG-LONGTOUGANG", "龙头岗", "Longtougang", "441823", 112.78, 24.55, "七拱河", "连江", "river", 96.3),
-    Hydro("HYD-PJ-JIANGKOUXU", "江口圩", "Jiangkouxu", "441802", 113.26, 23.76, "潖江", "潖江", "river", 16.50),
+    Hydro(
+        "HYD-LJ-DAWAN",
+        "大湾",
+        "Dawan",
+        "441881",
+        112.97,
+        24.35,
+        "连江",
+        "连江",
+        "river",
+        42.00,
+        synthetic_fields=("river", "basin"),
+    ),
+    Hydro(
+        "HYD-QG-LONGTOUGANG",
+        "龙头岗",
+        "Longtougang",
+        "441823",
+        112.78,
+        24.55,
+        "七拱河",
+        "连江",
+        "river",
+        96.3,
+    ),
+    Hydro(
+        "HYD-PJ-JIANGKOUXU", "江口圩", "Jiangkouxu", "441802", 113.26, 23.76, "潖江", "潖江", "river", 16.50
+    ),
     Hydro("HYD-DY-CHANGBU", "长怖", "Changbu", "441802", 113.30, 23.70, "大燕河", "大燕河", "river", 16.00),
     Hydro("HYD-DY-YUANTAN", "源潭", "Yuantan", "441802", 113.23, 23.66, "大燕河", "大燕河", "river", 15.00),
     Hydro("HYD-DY-LONGLI", "龙沥", "Longli", "441802", 113.15, 23.60, "大燕河", "大燕河", "river", 13.00),
-    Hydro("HYD-RES-LANDIAN", "兰靛水库", "Landian Reservoir", "441882", 112.28, 24.98, "连江", "连江", "reservoir",
-          flood_limit=305.00, synthetic_fields=("river", "basin")),
-    Hydro("HYD-RES-LONGXUDAI", "龙须带水库", "Longxudai Reservoir", "441803", 112.80, 24.10, "滨江", "滨江",
-          "reservoir", flood_limit=267.00, synthetic_fields=("river", "basin")),
-    Hydro("HYD-RES-DAQIN", "大秦水库", "Daqin Reservoir", "441803", 112.90, 23.78, "滨江", "滨江", "reservoir",
-          flood_limit=65.00, synthetic_fields=("river", "basin")),
+    Hydro(
+        "HYD-RES-LANDIAN",
+        "兰靛水库",
+        "Landian Reservoir",
+        "441882",
+        112.28,
+        24.98,
+        "连江",
+        "连江",
+        "reservoir",
+        flood_limit=305.00,
+        synthetic_fields=("river", "basin"),
+    ),
+    Hydro(
+        "HYD-RES-LONGXUDAI",
+        "龙须带水库",
+        "Longxudai Reservoir",
+        "441803",
+        112.80,
+        24.10,
+        "滨江",
+        "滨江",
+        "reservoir",
+        flood_limit=267.00,
+        synthetic_fields=("river", "basin"),
+    ),
+    Hydro(
+        "HYD-RES-DAQIN",
+        "大秦水库",
+        "Daqin Reservoir",
+        "441803",
+        112.90,
+        23.78,
+        "滨江",
+        "滨江",
+        "reservoir",
+        flood_limit=65.00,
+        synthetic_fields=("river", "basin"),
+    ),
 )
 
 # Invented stations: (id, name, name_en, district, lon, lat, river, basin, type, warning or flood limit).
@@ -155,7 +312,18 @@ SYNTHETIC_HYDRO: tuple[tuple[str, str, str, str, float, float, str, str, str, fl
     ("HYD-PJ-SHUITOU", "水头", "Shuitou", "441821", 113.62, 24.00, "潖江", "潖江", "river", 95.0),
     ("HYD-SJ-SANJIANG", "三江", "Sanjiang", "441826", 112.29, 24.71, "三江河", "连江", "river", 118.0),
     ("HYD-JT-JITIAN", "吉田", "Jitian", "441825", 112.09, 24.57, "吉田河", "连江", "river", 232.0),
-    ("HYD-RES-XIAOJIANG", "小江水库", "Xiaojiang Reservoir", "441823", 112.72, 24.68, "连江", "连江", "reservoir", 182.0),
+    (
+        "HYD-RES-XIAOJIANG",
+        "小江水库",
+        "Xiaojiang Reservoir",
+        "441823",
+        112.72,
+        24.68,
+        "连江",
+        "连江",
+        "reservoir",
+        182.0,
+    ),
 )
 
 
@@ -165,55 +333,143 @@ SYNTHETIC_HYDRO: tuple[tuple[str, str, str, str, float, float, str, str, str, fl
 #: Expressways: (name, name_en, polyline vertices lon/lat, approximate alignment).
 EXPRESSWAYS: tuple[tuple[str, str, list[tuple[float, float]]], ...] = (
     ("广清高速", "Guangzhou-Qingyuan Expressway", [(113.16, 23.46), (113.08, 23.58), (113.04, 23.66)]),
-    ("二广高速", "Erlianhot-Guangzhou Expressway",
-     [(113.04, 23.66), (112.96, 23.82), (112.82, 24.06), (112.66, 24.38), (112.50, 24.62), (112.40, 24.85),
-      (112.36, 25.10)]),
-    ("广乐高速", "Guangzhou-Lechang Expressway",
-     [(113.28, 23.55), (113.32, 23.78), (113.38, 24.02), (113.42, 24.26), (113.44, 24.50)]),
-    ("京港澳高速", "Beijing-Hong Kong-Macao Expressway",
-     [(113.47, 23.69), (113.52, 23.88), (113.60, 24.05), (113.66, 24.30), (113.72, 24.50)]),
-    ("汕湛高速", "Shantou-Zhanjiang Expressway",
-     [(113.75, 23.76), (113.50, 23.74), (113.25, 23.72), (113.05, 23.76), (112.80, 23.78), (112.62, 23.80)]),
+    (
+        "二广高速",
+        "Erlianhot-Guangzhou Expressway",
+        [
+            (113.04, 23.66),
+            (112.96, 23.82),
+            (112.82, 24.06),
+            (112.66, 24.38),
+            (112.50, 24.62),
+            (112.40, 24.85),
+            (112.36, 25.10),
+        ],
+    ),
+    (
+        "广乐高速",
+        "Guangzhou-Lechang Expressway",
+        [(113.28, 23.55), (113.32, 23.78), (113.38, 24.02), (113.42, 24.26), (113.44, 24.50)],
+    ),
+    (
+        "京港澳高速",
+        "Beijing-Hong Kong-Macao Expressway",
+        [(113.47, 23.69), (113.52, 23.88), (113.60, 24.05), (113.66, 24.30), (113.72, 24.50)],
+    ),
+    (
+        "汕湛高速",
+        "Shantou-Zhanjiang Expressway",
+        [
+            (113.75, 23.76),
+            (113.50, 23.74),
+            (113.25, 23.72),
+            (113.05, 23.76),
+            (112.80, 23.78),
+            (112.62, 23.80),
+        ],
+    ),
 )
 
 #: Street names by district and class: (zh, en).
 URBAN_STREETS: dict[str, dict[str, list[tuple[str, str]]]] = {
     "441802": {
-        "arterial": [("北江一路", "Beijiang 1st Road"), ("北江二路", "Beijiang 2nd Road"),
-                     ("人民一路", "Renmin 1st Road"), ("人民二路", "Renmin 2nd Road"),
-                     ("人民三路", "Renmin 3rd Road"), ("先锋东路", "Xianfeng East Road"),
-                     ("先锋西路", "Xianfeng West Road"), ("清远大道", "Qingyuan Avenue"),
-                     ("广清大道", "Guangqing Avenue"), ("连江路", "Lianjiang Road"),
-                     ("凤城大道", "Fengcheng Avenue"), ("东城大道", "Dongcheng Avenue"),
-                     ("洲心大道", "Zhouxin Avenue"), ("龙塘大道", "Longtang Avenue")],
-        "secondary": [("桥北路", "Qiaobei Road"), ("松岗路", "Songgang Road"), ("静福路", "Jingfu Road"),
-                      ("锦霞路", "Jinxia Road"), ("学府路", "Xuefu Road"), ("新城东路", "Xincheng East Road"),
-                      ("新城西路", "Xincheng West Road"), ("茶园路", "Chayuan Road"), ("银泉路", "Yinquan Road"),
-                      ("建设路", "Jianshe Road"), ("沿江路", "Yanjiang Road"), ("横荷路", "Henghe Road"),
-                      ("城南路", "Chengnan Road"), ("五一路", "Wuyi Road"), ("华园路", "Huayuan Road"),
-                      ("明霞路", "Mingxia Road")],
-        "branch": [("仁和街", "Renhe Street"), ("上廓街", "Shangkuo Street"), ("下廓街", "Xiakuo Street"),
-                   ("和平巷", "Heping Lane"), ("文化巷", "Wenhua Lane"), ("学宫街", "Xuegong Street"),
-                   ("永安街", "Yong'an Street"), ("民乐街", "Minle Street"), ("桃园巷", "Taoyuan Lane"),
-                   ("东兴巷", "Dongxing Lane"), ("百福巷", "Baifu Lane"), ("顺景巷", "Shunjing Lane")],
+        "arterial": [
+            ("北江一路", "Beijiang 1st Road"),
+            ("北江二路", "Beijiang 2nd Road"),
+            ("人民一路", "Renmin 1st Road"),
+            ("人民二路", "Renmin 2nd Road"),
+            ("人民三路", "Renmin 3rd Road"),
+            ("先锋东路", "Xianfeng East Road"),
+            ("先锋西路", "Xianfeng West Road"),
+            ("清远大道", "Qingyuan Avenue"),
+            ("广清大道", "Guangqing Avenue"),
+            ("连江路", "Lianjiang Road"),
+            ("凤城大道", "Fengcheng Avenue"),
+            ("东城大道", "Dongcheng Avenue"),
+            ("洲心大道", "Zhouxin Avenue"),
+            ("龙塘大道", "Longtang Avenue"),
+        ],
+        "secondary": [
+            ("桥北路", "Qiaobei Road"),
+            ("松岗路", "Songgang Road"),
+            ("静福路", "Jingfu Road"),
+            ("锦霞路", "Jinxia Road"),
+            ("学府路", "Xuefu Road"),
+            ("新城东路", "Xincheng East Road"),
+            ("新城西路", "Xincheng West Road"),
+            ("茶园路", "Chayuan Road"),
+            ("银泉路", "Yinquan Road"),
+            ("建设路", "Jianshe Road"),
+            ("沿江路", "Yanjiang Road"),
+            ("横荷路", "Henghe Road"),
+            ("城南路", "Chengnan Road"),
+            ("五一路", "Wuyi Road"),
+            ("华园路", "Huayuan Road"),
+            ("明霞路", "Mingxia Road"),
+        ],
+        "branch": [
+            ("仁和街", "Renhe Street"),
+            ("上廓街", "Shangkuo Street"),
+            ("下廓街", "Xiakuo Street"),
+            ("和平巷", "Heping Lane"),
+            ("文化巷", "Wenhua Lane"),
+            ("学宫街", "Xuegong Street"),
+            ("永安街", "Yong'an Street"),
+            ("民乐街", "Minle Street"),
+            ("桃园巷", "Taoyuan Lane"),
+            ("东兴巷", "Dongxing Lane"),
+            ("百福巷", "Baifu Lane"),
+            ("顺景巷", "Shunjing Lane"),
+        ],
     },
     "441803": {
-        "arterial": [("清新大道", "Qingxin Avenue"), ("太和大道", "Taihe Avenue"), ("玄真路", "Xuanzhen Road"),
-                     ("飞水大道", "Feishui Avenue"), ("笔架路", "Bijia Road")],
-        "secondary": [("禾云路", "Heyun Road"), ("新城路", "Xincheng Road"), ("沙河路", "Shahe Road"),
-                      ("环城路", "Huancheng Road"), ("太平路", "Taiping Road"), ("龙颈路", "Longjing Road"),
-                      ("东街", "East Street")],
-        "branch": [("和平街", "Heping Street"), ("南街", "South Street"), ("北街", "North Street"),
-                   ("中和巷", "Zhonghe Lane"), ("文昌巷", "Wenchang Lane")],
+        "arterial": [
+            ("清新大道", "Qingxin Avenue"),
+            ("太和大道", "Taihe Avenue"),
+            ("玄真路", "Xuanzhen Road"),
+            ("飞水大道", "Feishui Avenue"),
+            ("笔架路", "Bijia Road"),
+        ],
+        "secondary": [
+            ("禾云路", "Heyun Road"),
+            ("新城路", "Xincheng Road"),
+            ("沙河路", "Shahe Road"),
+            ("环城路", "Huancheng Road"),
+            ("太平路", "Taiping Road"),
+            ("龙颈路", "Longjing Road"),
+            ("东街", "East Street"),
+        ],
+        "branch": [
+            ("和平街", "Heping Street"),
+            ("南街", "South Street"),
+            ("北街", "North Street"),
+            ("中和巷", "Zhonghe Lane"),
+            ("文昌巷", "Wenchang Lane"),
+        ],
     },
 }
 COUNTY_STREETS: dict[str, list[tuple[str, str]]] = {
-    "arterial": [("{c}大道", "{e} Avenue"), ("迎宾大道", "Yingbin Avenue"), ("人民路", "Renmin Road"),
-                 ("城东大道", "Chengdong Avenue")],
-    "secondary": [("城南路", "Chengnan Road"), ("城北路", "Chengbei Road"), ("建设路", "Jianshe Road"),
-                  ("解放路", "Jiefang Road"), ("环城路", "Huancheng Road"), ("沿河路", "Yanhe Road")],
-    "branch": [("文化街", "Wenhua Street"), ("兴隆街", "Xinglong Street"), ("新华街", "Xinhua Street"),
-               ("中山街", "Zhongshan Street"), ("和平巷", "Heping Lane")],
+    "arterial": [
+        ("{c}大道", "{e} Avenue"),
+        ("迎宾大道", "Yingbin Avenue"),
+        ("人民路", "Renmin Road"),
+        ("城东大道", "Chengdong Avenue"),
+    ],
+    "secondary": [
+        ("城南路", "Chengnan Road"),
+        ("城北路", "Chengbei Road"),
+        ("建设路", "Jianshe Road"),
+        ("解放路", "Jiefang Road"),
+        ("环城路", "Huancheng Road"),
+        ("沿河路", "Yanhe Road"),
+    ],
+    "branch": [
+        ("文化街", "Wenhua Street"),
+        ("兴隆街", "Xinglong Street"),
+        ("新华街", "Xinhua Street"),
+        ("中山街", "Zhongshan Street"),
+        ("和平巷", "Heping Lane"),
+    ],
 }
 #: Urban boxes (lon0, lon1, lat0, lat1) where city streets are laid out.
 URBAN_BOX = {"441802": (113.00, 113.10, 23.65, 23.75), "441803": (112.93, 113.02, 23.70, 23.78)}
@@ -229,20 +485,52 @@ ROAD_PLAN: dict[str, dict[str, int]] = {
     "441882": {"arterial": 7, "secondary": 8, "branch": 5},
 }
 N_EXPRESSWAY = 40
-SEG_LENGTH_M = {"expressway": (3000, 8000), "arterial": (600, 3000), "secondary": (400, 2000), "branch": (300, 1000)}
+SEG_LENGTH_M = {
+    "expressway": (3000, 8000),
+    "arterial": (600, 3000),
+    "secondary": (400, 2000),
+    "branch": (300, 1000),
+}
 FREE_FLOW = {"expressway": (90, 110), "arterial": (50, 60), "secondary": (40, 50), "branch": (30, 40)}
 LANES = {"expressway": (4, 6, 8), "arterial": (4, 6), "secondary": (2, 4), "branch": (1, 2)}
 
 #: Air stations per district (weighted by population).
-AIR_PLAN = {"441802": 10, "441803": 6, "441881": 8, "441882": 4, "441823": 3, "441821": 3, "441826": 3,
-            "441825": 3}
+AIR_PLAN = {
+    "441802": 10,
+    "441803": 6,
+    "441881": 8,
+    "441882": 4,
+    "441823": 3,
+    "441821": 3,
+    "441826": 3,
+    "441825": 3,
+}
 #: Rain gauges per district (not counting gauges co-located with hydrological stations).
-RAIN_PLAN = {"441802": 4, "441803": 4, "441821": 3, "441823": 4, "441825": 3, "441826": 3, "441881": 5,
-             "441882": 4}
+RAIN_PLAN = {
+    "441802": 4,
+    "441803": 4,
+    "441821": 3,
+    "441823": 4,
+    "441825": 3,
+    "441826": 3,
+    "441881": 5,
+    "441882": 4,
+}
 #: Hydrological stations that also carry a rain gauge.
-COLOCATED = ("HYD-BJ-SHIJIAO", "HYD-BJ-FEILAIXIA", "HYD-BJ-YINGDE", "HYD-LJ-GAODAO", "HYD-QG-LONGTOUGANG",
-             "HYD-PJ-JIANGKOUXU", "HYD-DY-YUANTAN", "HYD-RES-LANDIAN", "HYD-RES-LONGXUDAI", "HYD-PJ-FOGANG",
-             "HYD-LJ-YANGSHAN", "HYD-SJ-SANJIANG")
+COLOCATED = (
+    "HYD-BJ-SHIJIAO",
+    "HYD-BJ-FEILAIXIA",
+    "HYD-BJ-YINGDE",
+    "HYD-LJ-GAODAO",
+    "HYD-QG-LONGTOUGANG",
+    "HYD-PJ-JIANGKOUXU",
+    "HYD-DY-YUANTAN",
+    "HYD-RES-LANDIAN",
+    "HYD-RES-LONGXUDAI",
+    "HYD-PJ-FOGANG",
+    "HYD-LJ-YANGSHAN",
+    "HYD-SJ-SANJIANG",
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,8 +557,13 @@ def place_inside(lon: float, lat: float, inner: BaseGeometry) -> tuple[float, fl
     return q.x, q.y, float(dist)
 
 
-def random_point(rng: np.random.Generator, poly: BaseGeometry, box: tuple[float, float, float, float] | None = None,
-                 avoid: list[tuple[float, float]] | None = None, min_sep: float = 0.0) -> tuple[float, float]:
+def random_point(
+    rng: np.random.Generator,
+    poly: BaseGeometry,
+    box: tuple[float, float, float, float] | None = None,
+    avoid: list[tuple[float, float]] | None = None,
+    min_sep: float = 0.0,
+) -> tuple[float, float]:
     """A random point inside ``poly`` (and ``box``), preferring points far from ``avoid``."""
     minx, miny, maxx, maxy = poly.bounds
     if box is not None:
@@ -297,8 +590,14 @@ def geodesic_length(coords: list[tuple[float, float]]) -> float:
     return float(GEOD.line_length(lons, lats))
 
 
-def make_line(rng: np.random.Generator, start: tuple[float, float], bearing_deg: float, length_m: float,
-              n_vertices: int, wiggle_deg: float) -> list[tuple[float, float]]:
+def make_line(
+    rng: np.random.Generator,
+    start: tuple[float, float],
+    bearing_deg: float,
+    length_m: float,
+    n_vertices: int,
+    wiggle_deg: float,
+) -> list[tuple[float, float]]:
     pts = [start]
     step = length_m / (n_vertices - 1)
     az = bearing_deg
@@ -310,8 +609,11 @@ def make_line(rng: np.random.Generator, start: tuple[float, float], bearing_deg:
 
 
 def point_feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(round_pt(lon, lat))},
-            "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": list(round_pt(lon, lat))},
+        "properties": props,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -321,7 +623,9 @@ def r2(x: float) -> float:
     return round(float(x) + 0.0, 2)
 
 
-def build_hydro(rng: np.random.Generator, inner: dict[str, BaseGeometry], log: list[str]) -> list[dict[str, Any]]:
+def build_hydro(
+    rng: np.random.Generator, inner: dict[str, BaseGeometry], log: list[str]
+) -> list[dict[str, Any]]:
     stations: list[Hydro] = list(PUBLISHED_HYDRO)
     for sid, name, name_en, dist, lon, lat, river, basin, stype, level in SYNTHETIC_HYDRO:
         if stype == "reservoir":
@@ -415,8 +719,9 @@ def build_air(rng: np.random.Generator, inner: dict[str, BaseGeometry]) -> list[
     return features
 
 
-def build_rain(rng: np.random.Generator, inner: dict[str, BaseGeometry],
-               hydro: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def build_rain(
+    rng: np.random.Generator, inner: dict[str, BaseGeometry], hydro: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     features = []
     counters: dict[str, int] = {}
     by_id = {f["properties"]["entity_id"]: f for f in hydro}
@@ -438,9 +743,11 @@ def build_rain(rng: np.random.Generator, inner: dict[str, BaseGeometry],
     for code, n in RAIN_PLAN.items():
         short, short_en = SHORT[code]
         towns = TOWNS[code]
-        taken = [tuple(f["geometry"]["coordinates"]) for f in features if f["properties"]["district_code"] == code]
+        taken = [
+            tuple(f["geometry"]["coordinates"]) for f in features if f["properties"]["district_code"] == code
+        ]
         used = {f["properties"]["name"].removesuffix("雨量站") for f in features}
-        for j in range(n):
+        for _j in range(n):
             lon, lat = random_point(rng, inner[code], None, taken, 0.10)  # type: ignore[arg-type]
             taken.append((lon, lat))
             counters[code] = counters.get(code, 0) + 1
@@ -458,8 +765,15 @@ def build_rain(rng: np.random.Generator, inner: dict[str, BaseGeometry],
     return features
 
 
-def road_props(rng: np.random.Generator, seg_id: str, code: str, road_class: str, name: str, name_en: str,
-               coords: list[tuple[float, float]]) -> dict[str, Any]:
+def road_props(
+    rng: np.random.Generator,
+    seg_id: str,
+    code: str,
+    road_class: str,
+    name: str,
+    name_en: str,
+    coords: list[tuple[float, float]],
+) -> dict[str, Any]:
     lo, hi = FREE_FLOW[road_class]
     return {
         "entity_id": seg_id,
@@ -470,7 +784,9 @@ def road_props(rng: np.random.Generator, seg_id: str, code: str, road_class: str
         "road_name": name,
         "road_class": road_class,
         "length_m": round(geodesic_length(coords), 1),
-        "free_flow_kmh": int(rng.integers(lo, hi + 1) // 5 * 5) if road_class == "expressway" else int(rng.integers(lo, hi + 1)),
+        "free_flow_kmh": int(rng.integers(lo, hi + 1) // 5 * 5)
+        if road_class == "expressway"
+        else int(rng.integers(lo, hi + 1)),
         "lanes": int(rng.choice(LANES[road_class])),
         "source": "synthetic",
     }
@@ -555,8 +871,13 @@ def build_roads(rng: np.random.Generator, inner: dict[str, BaseGeometry]) -> lis
         counters[code] = counters.get(code, 0) + 1
         seg_id = f"SEG-{code}-{counters[code]:04d}"
         props = road_props(rng, seg_id, code, road_class, name, en, coords)
-        features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
-                         "properties": props})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                "properties": props,
+            }
+        )
     return features
 
 
@@ -590,7 +911,9 @@ def build(districts_path: Path = DISTRICTS_PATH) -> tuple[dict[str, Any], list[s
 
 def main() -> int:
     collection, log = build()
-    OUTPUT.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    OUTPUT.write_text(
+        json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     kinds: dict[str, int] = {}
     for f in collection["features"]:
         kinds[f["properties"]["kind"]] = kinds.get(f["properties"]["kind"], 0) + 1

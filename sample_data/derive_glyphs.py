@@ -135,7 +135,15 @@ def render_range(face: freetype.Face, start: int, baseline: float) -> list[Glyph
 
 def licence_for(src: FontSource) -> Path | None:
     parts = str(src.path).lower()
-    key = "noto-cjk" if "cjk" in parts else "noto" if "noto" in parts else "dejavu" if "dejavu" in parts else None
+    key = (
+        "noto-cjk"
+        if "cjk" in parts
+        else "noto"
+        if "noto" in parts
+        else "dejavu"
+        if "dejavu" in parts
+        else None
+    )
     for candidate in LICENSE_CANDIDATES.get(key or "", ()):
         if candidate.is_file():
             return candidate
@@ -182,18 +190,26 @@ def first_existing(paths: tuple[Path, ...]) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--font", type=Path, help="Latin text font (TTF/OTF); default Noto Sans Regular or DejaVu Sans")
+    ap.add_argument(
+        "--font", type=Path, help="Latin text font (TTF/OTF); default Noto Sans Regular or DejaVu Sans"
+    )
     ap.add_argument("--name", help="font stack name (default: the font's family and style)")
     ap.add_argument("--cjk-font", type=Path, help="font for full-width forms (default Noto Sans CJK SC)")
     ap.add_argument("--no-cjk", action="store_true", help="do not write the full-width forms range")
-    ap.add_argument("--baseline", type=float, default=27.5,
-                    help="px from MapLibre's text origin down to the baseline (default 27.5: as its local glyphs)")
+    ap.add_argument(
+        "--baseline",
+        type=float,
+        default=27.5,
+        help="px from MapLibre's text origin down to the baseline (default 27.5: as its local glyphs)",
+    )
     ap.add_argument("--out", type=Path, default=OUT, help=f"output root (default {OUT.relative_to(ROOT)})")
     args = ap.parse_args(argv)
 
     font_path = args.font or first_existing(FONT_CANDIDATES)
     if font_path is None:
-        print("no font found: install fonts-noto-core (or fonts-dejavu-core), or pass --font", file=sys.stderr)
+        print(
+            "no font found: install fonts-noto-core (or fonts-dejavu-core), or pass --font", file=sys.stderr
+        )
         return 2
     latin = FontSource(font_path)
     face = open_face(latin)
@@ -214,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_cjk:
         cjk_path = args.cjk_font or first_existing(CJK_CANDIDATES)
         if cjk_path is None:
-            print("no CJK font found (install fonts-noto-cjk or pass --cjk-font): "
-                  f"skipping range{'s' if len(CJK_RANGES) > 1 else ''} "
-                  + ", ".join(range_name(s) for s in CJK_RANGES), file=sys.stderr)  # fmt: skip
+            print(
+                "no CJK font found (install fonts-noto-cjk or pass --cjk-font): "
+                f"skipping range{'s' if len(CJK_RANGES) > 1 else ''} "
+                + ", ".join(range_name(s) for s in CJK_RANGES),
+                file=sys.stderr,
+            )
         else:
             cjk = find_cjk_face(cjk_path)
             cjk_face = open_face(cjk)

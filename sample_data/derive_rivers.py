@@ -39,7 +39,9 @@ Waypoint = str | tuple[float, float]  # an entity_id or a (lon, lat) shaping poi
 #: name, name_en, basin (as in entities.geojson), waypoints downstream, (parent river, junction hint) or None.
 RIVERS: tuple[tuple[str, str, str, tuple[Waypoint, ...], tuple[str, tuple[float, float]] | None], ...] = (
     (
-        "北江", "Bei River", "北江干流",
+        "北江",
+        "Bei River",
+        "北江干流",
         (
             (113.56, 24.60),  # from Shaoguan (曲江), entering 英德 from the north
             (113.51, 24.47),
@@ -62,7 +64,9 @@ RIVERS: tuple[tuple[str, str, str, tuple[Waypoint, ...], tuple[str, tuple[float,
         None,
     ),
     (
-        "连江", "Lian River", "连江",
+        "连江",
+        "Lian River",
+        "连江",
         (
             (112.43, 25.08),  # upper reaches north of 连州
             (112.40, 24.90),
@@ -81,26 +85,34 @@ RIVERS: tuple[tuple[str, str, str, tuple[Waypoint, ...], tuple[str, tuple[float,
         ("北江", (113.33, 24.06)),  # 连江口
     ),
     (
-        "滨江", "Binjiang River", "滨江",
+        "滨江",
+        "Binjiang River",
+        "滨江",
         ((112.80, 24.10), "HYD-BIN-SHITAN", "HYD-BIN-SANKENG", "HYD-BIN-TAIHE"),
         ("北江", (113.01, 23.70)),
     ),
     (
-        "潖江", "Pajiang River", "潖江",
+        "潖江",
+        "Pajiang River",
+        "潖江",
         ((113.70, 24.08), "HYD-PJ-SHUITOU", "HYD-PJ-FOGANG", "HYD-PJ-TANGTANG", "HYD-PJ-JIANGKOUXU"),
         ("北江", (113.21, 23.765)),  # 江口
     ),
     (
-        "大燕河", "Dayan River", "大燕河",
+        "大燕河",
+        "Dayan River",
+        "大燕河",
         ((113.37, 23.75), "HYD-DY-CHANGBU", "HYD-DY-YUANTAN", "HYD-DY-LONGLI"),
         ("北江", (113.07, 23.58)),
     ),
     (
-        "滃江", "Wengjiang River", "滃江",
+        "滃江",
+        "Wengjiang River",
+        "滃江",
         ((113.80, 24.50), "HYD-WJ-QINGTANG", "HYD-WJ-HENGSHITANG"),
         ("北江", (113.44, 24.26)),
     ),
-)  # fmt: skip
+)
 
 SAMPLES_PER_SEGMENT = 6
 DECIMALS = 5
@@ -168,8 +180,13 @@ def build() -> dict[str, Any]:
             "joins": mouth[0] if mouth else None,
             "stations": [w for w in waypoints if isinstance(w, str)],
         }
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": "LineString", "coordinates": curve.tolist()}})  # fmt: skip
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": "LineString", "coordinates": curve.tolist()},
+            }
+        )
     return {"type": "FeatureCollection", "crs_note": "WGS-84", "note": NOTE, "features": features}
 
 
@@ -183,7 +200,9 @@ def main() -> None:
     for feat in data["features"]:
         line = shapely.geometry.shape(feat["geometry"])
         worst = max(line.distance(Point(stations[s])) for s in feat["properties"]["stations"])
-        print(f"{feat['properties']['name']}: {len(line.coords)} vertices, max station offset {worst:.2e} deg")
+        print(
+            f"{feat['properties']['name']}: {len(line.coords)} vertices, max station offset {worst:.2e} deg"
+        )
     print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size} bytes)")
 
 

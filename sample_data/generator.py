@@ -87,10 +87,26 @@ STEP_5MIN = 300
 STEP_HOUR = 3600
 
 # Per-district character of the sample city (unknown districts fall back to the "default" entry).
-_URBAN = {"441802": 1.0, "441803": 0.6, "441881": 0.55, "441882": 0.4, "441821": 0.4,
-          "441823": 0.3, "441826": 0.25, "441825": 0.2}
-_MOUNTAIN = {"441802": 0.15, "441803": 0.6, "441821": 0.6, "441881": 0.7, "441882": 0.8,
-             "441823": 1.0, "441825": 1.0, "441826": 1.0}
+_URBAN = {
+    "441802": 1.0,
+    "441803": 0.6,
+    "441881": 0.55,
+    "441882": 0.4,
+    "441821": 0.4,
+    "441823": 0.3,
+    "441826": 0.25,
+    "441825": 0.2,
+}
+_MOUNTAIN = {
+    "441802": 0.15,
+    "441803": 0.6,
+    "441821": 0.6,
+    "441881": 0.7,
+    "441882": 0.8,
+    "441823": 1.0,
+    "441825": 1.0,
+    "441826": 1.0,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,21 +147,41 @@ class Scenario:
     episode_hold_h: float = 5.0
     episode_decay_h: float = 3.0
     episode_pm25_peak: float = 190.0
-    episode_weights: Mapping[str, float] = field(default_factory=lambda: {
-        "441802": 1.0, "441803": 0.92, "441821": 0.85, "441881": 0.72,
-        "441823": 0.5, "441882": 0.38, "441826": 0.35, "441825": 0.33})
+    episode_weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "441802": 1.0,
+            "441803": 0.92,
+            "441821": 0.85,
+            "441881": 0.72,
+            "441823": 0.5,
+            "441882": 0.38,
+            "441826": 0.35,
+            "441825": 0.33,
+        }
+    )
 
     storm_peak_h: float = 30.0
     storm_sigma_h: float = 1.5
     storm_total_mm: float = 140.0
-    storm_weights: Mapping[str, float] = field(default_factory=lambda: {
-        "441802": 1.0, "441803": 0.95, "441821": 0.9, "441881": 0.85,
-        "441823": 0.35, "441882": 0.15, "441826": 0.2, "441825": 0.2})
-    storm_delay_h: Mapping[str, float] = field(default_factory=lambda: {
-        "441803": -0.4, "441802": 0.0, "441821": 0.6, "441881": 1.0})
+    storm_weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "441802": 1.0,
+            "441803": 0.95,
+            "441821": 0.9,
+            "441881": 0.85,
+            "441823": 0.35,
+            "441882": 0.15,
+            "441826": 0.2,
+            "441825": 0.2,
+        }
+    )
+    storm_delay_h: Mapping[str, float] = field(
+        default_factory=lambda: {"441803": -0.4, "441802": 0.0, "441821": 0.6, "441881": 1.0}
+    )
 
-    river_targets: Mapping[str, float] = field(default_factory=lambda: {
-        "石角": 1.5, "清远": 1.4, "江口圩": 1.6, "源潭": 2.3, "大燕河": 1.6})
+    river_targets: Mapping[str, float] = field(
+        default_factory=lambda: {"石角": 1.5, "清远": 1.4, "江口圩": 1.6, "源潭": 2.3, "大燕河": 1.6}
+    )
     # Stage index at the crest for river stations not named above: this × the district storm weight.
     river_default_stage: float = 0.75
     # If fewer than this many named stations exist, the most responsive others are pushed to 1.3.
@@ -153,8 +189,9 @@ class Scenario:
     reservoir_rise_fraction: float = 0.8  # of (flood_limit - normal), the crest rise at reservoirs
 
     traffic_slowdown: float = 0.5
-    traffic_storm_weights: Mapping[str, float] = field(default_factory=lambda: {
-        "441802": 1.0, "441803": 1.0, "441821": 0.6, "441881": 0.6})
+    traffic_storm_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"441802": 1.0, "441803": 1.0, "441821": 0.6, "441881": 0.6}
+    )
 
     def at(self, hours: float) -> datetime:
         return self.start + timedelta(hours=hours)
@@ -168,8 +205,10 @@ class Scenario:
     def storm_window(self) -> tuple[datetime, datetime]:
         """Roughly when it rains (±2.5 σ around the peak, widened by the district delays)."""
         delays = list(self.storm_delay_h.values()) or [0.0]
-        return (self.at(self.storm_peak_h + min(0.0, *delays) - 2.5 * self.storm_sigma_h),
-                self.at(self.storm_peak_h + max(0.0, *delays) + 2.5 * self.storm_sigma_h))
+        return (
+            self.at(self.storm_peak_h + min(0.0, *delays) - 2.5 * self.storm_sigma_h),
+            self.at(self.storm_peak_h + max(0.0, *delays) + 2.5 * self.storm_sigma_h),
+        )
 
     @property
     def episode_peak(self) -> datetime:
@@ -178,8 +217,10 @@ class Scenario:
     @property
     def episode_window(self) -> tuple[datetime, datetime]:
         """From the onset of the pollution build-up to its wash-out."""
-        return (self.at(self.episode_onset_h),
-                self.at(self.episode_peak_h + self.episode_hold_h + self.episode_decay_h))
+        return (
+            self.at(self.episode_onset_h),
+            self.at(self.episode_peak_h + self.episode_hold_h + self.episode_decay_h),
+        )
 
     # -- shapes (vectorised over epoch seconds) ------------------------------------------------
 
@@ -423,8 +464,13 @@ def _bump(h: np.ndarray, centre: float, width: float) -> np.ndarray:
 def _demand_profile(t: np.ndarray) -> np.ndarray:
     """Relative travel demand (0..~1) by local time: weekday peaks 07:30–09:00 and 17:30–19:00."""
     hod, dow = _local_hours(t)
-    weekday = 0.12 + 0.45 * _bump(hod, 13.0, 3.2) + 0.68 * _bump(hod, 8.25, 0.6) \
-        + 0.72 * _bump(hod, 18.25, 0.75) + 0.25 * _bump(hod, 21.0, 1.5)
+    weekday = (
+        0.12
+        + 0.45 * _bump(hod, 13.0, 3.2)
+        + 0.68 * _bump(hod, 8.25, 0.6)
+        + 0.72 * _bump(hod, 18.25, 0.75)
+        + 0.25 * _bump(hod, 21.0, 1.5)
+    )
     weekend = 0.1 + 0.55 * _bump(hod, 14.5, 3.5) + 0.2 * _bump(hod, 10.5, 1.2) + 0.15 * _bump(hod, 19.5, 1.5)
     night = 1 - 0.85 * _bump(hod, 3.5, 1.6)
     prof = np.where(dow >= 5, 0.8 * weekend, weekday) * night
@@ -446,7 +492,13 @@ _ROAD = {
     "branch": (800.0, 1.2, 0.8, 2),
 }
 
-_INCIDENT_CODES = {"waterlogging": "WL", "traffic_accident": "TA", "landslide": "LS", "fire": "FI", "tree_down": "TD"}
+_INCIDENT_CODES = {
+    "waterlogging": "WL",
+    "traffic_accident": "TA",
+    "landslide": "LS",
+    "fire": "FI",
+    "tree_down": "TD",
+}
 _SLOTS = 8  # max incidents of one type per district per hour
 _SEVERITY_P = {  # P(severity = 1, 2, 3, 4)
     "waterlogging": (0.03, 0.15, 0.42, 0.40),
@@ -456,8 +508,11 @@ _SEVERITY_P = {  # P(severity = 1, 2, 3, 4)
     "tree_down": (0.0, 0.05, 0.35, 0.60),
 }
 _CLOSE_MIN = {  # (min, max) minutes from dispatch to closure
-    "waterlogging": (90, 360), "traffic_accident": (30, 120), "landslide": (240, 1440),
-    "fire": (45, 180), "tree_down": (60, 240),
+    "waterlogging": (90, 360),
+    "traffic_accident": (30, 120),
+    "landslide": (240, 1440),
+    "fire": (45, 180),
+    "tree_down": (60, 240),
 }
 _MAX_LIFETIME_S = (45 + 1440) * 60
 
@@ -489,13 +544,17 @@ class CityGenerator:
             lanes = pd.to_numeric(df["lanes"], errors="coerce").to_numpy(dtype=np.float64)
             ok = np.isfinite(lanes) & (lanes > 0)
             # Capacity scales with the lane count the catalogue gives.
-            self._road_cap = np.where(ok, self._road_cap * np.where(ok, lanes, 1.0) / self._road_lanes, self._road_cap)
+            self._road_cap = np.where(
+                ok, self._road_cap * np.where(ok, lanes, 1.0) / self._road_lanes, self._road_cap
+            )
             self._road_lanes = np.where(ok, lanes, self._road_lanes)
         if n and "free_flow_kmh" in df:
             ff = pd.to_numeric(df["free_flow_kmh"], errors="coerce").to_numpy(dtype=np.float64)
         else:
             ff = np.full(n, np.nan)
-        default_ff = np.select([cls == "expressway", cls == "arterial", cls == "branch"], [100.0, 60.0, 30.0], 45.0)
+        default_ff = np.select(
+            [cls == "expressway", cls == "arterial", cls == "branch"], [100.0, 60.0, 30.0], 45.0
+        )
         self._road_ff = np.where(np.isfinite(ff) & (ff > 0), ff, default_ff)
         dist = df["district_code"].astype(str).to_numpy() if n else np.empty(0, dtype=object)
         self._road_district = dist
@@ -550,7 +609,9 @@ class CityGenerator:
         warn = np.where(np.isfinite(warn), warn, normal + 3.0)
         guar = np.where(np.isfinite(guar) & (guar > warn), guar, warn + 1.5)
         self._hyd_normal = normal
-        stype = df["station_type"].astype(str).to_numpy() if n and "station_type" in df else np.full(n, "river")
+        stype = (
+            df["station_type"].astype(str).to_numpy() if n and "station_type" in df else np.full(n, "river")
+        )
         self._hyd_reservoir = stype == "reservoir"
         river = df["river"].astype(str).to_numpy() if n and "river" in df else np.full(n, "")
         names = df["name"].astype(str).to_numpy() if n else np.empty(0, dtype=object)
@@ -573,7 +634,9 @@ class CityGenerator:
             d2 = dx * dx + dy * dy
             w = np.exp(-0.5 * d2 / (scale_km[:, None] ** 2))
             # Main-stem stations drain everything upstream (north) of them: favour northern gauges.
-            up = np.where(main[:, None], np.where(self._rain_lat[None, :] >= lat[:, None] - 0.05, 1.0, 0.25), 1.0)
+            up = np.where(
+                main[:, None], np.where(self._rain_lat[None, :] >= lat[:, None] - 0.05, 1.0, 0.25), 1.0
+            )
             w = w * up + 1e-12
             self._hyd_weights = w / w.sum(axis=1, keepdims=True)
         else:
@@ -601,11 +664,18 @@ class CityGenerator:
         target_stage = np.where(matched, target_stage, default_stage)
         need = sc.min_stations_over_warning - int(matched.sum())
         if need > 0:
-            cand = [i for i in np.argsort(-crest * storm_w, kind="stable") if not matched[i] and not self._hyd_reservoir[i]]
+            cand = [
+                i
+                for i in np.argsort(-crest * storm_w, kind="stable")
+                if not matched[i] and not self._hyd_reservoir[i]
+            ]
             for i in cand[:need]:
                 target_stage[i] = 1.3
-        target_level = np.where(target_stage <= 1.0, normal + target_stage * (warn - normal),
-                                warn + (target_stage - 1.0) * (guar - warn))
+        target_level = np.where(
+            target_stage <= 1.0,
+            normal + target_stage * (warn - normal),
+            warn + (target_stage - 1.0) * (guar - warn),
+        )
         rise = target_level - normal
         fl_rise = np.where(np.isfinite(flood_limit) & (flood_limit > normal), flood_limit - normal, 1.0)
         rise = np.where(self._hyd_reservoir, sc.reservoir_rise_fraction * fl_rise * storm_w, rise)
@@ -616,8 +686,13 @@ class CityGenerator:
         """Anchor points per district for placing incidents."""
         self._anchors: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         roads = self.catalogue.by_kind.get("road_segment", pd.DataFrame())
-        stations = pd.concat([self.catalogue.by_kind.get(k, pd.DataFrame()) for k in
-                              ("hydro_station", "rain_gauge", "air_station")], ignore_index=True)
+        stations = pd.concat(
+            [
+                self.catalogue.by_kind.get(k, pd.DataFrame())
+                for k in ("hydro_station", "rain_gauge", "air_station")
+            ],
+            ignore_index=True,
+        )
         all_ents = pd.concat([roads, stations], ignore_index=True)
         for d in sorted(set(all_ents["district_code"].astype(str))) if len(all_ents) else []:
             out = {}
@@ -629,8 +704,11 @@ class CityGenerator:
                     place = sub["road_name"].where(sub["road_name"].notna(), sub["name"]).astype(str)
                 else:
                     place = sub["name"].astype(str)
-                out[label] = (sub["lon"].to_numpy(dtype=np.float64), sub["lat"].to_numpy(dtype=np.float64),
-                              place.to_numpy(dtype=object))
+                out[label] = (
+                    sub["lon"].to_numpy(dtype=np.float64),
+                    sub["lat"].to_numpy(dtype=np.float64),
+                    place.to_numpy(dtype=object),
+                )
             self._anchors[d] = out
 
     # -- rain ------------------------------------------------------------------------------
@@ -655,8 +733,13 @@ class CityGenerator:
         # Background showers: showery days per district, then showery hours per gauge.
         hour = t[None, :] // STEP_HOUR
         day = (t[None, :] + LOCAL_UTC_OFFSET_S) // 86400
-        dkeys = np.array([self._district_key.get(str(d), _key(self.seed, "district", str(d)))
-                          for d in self._rain_district], dtype=np.uint64)[:, None]
+        dkeys = np.array(
+            [
+                self._district_key.get(str(d), _key(self.seed, "district", str(d)))
+                for d in self._rain_district
+            ],
+            dtype=np.uint64,
+        )[:, None]
         showery_day = _uniform(dkeys, day, 11) < 0.35
         hod, _ = _local_hours(t[None, :])
         p_hour = 0.05 + 0.12 * _bump(hod, 16.0, 2.5)  # afternoon convection
@@ -689,7 +772,7 @@ class CityGenerator:
         if n == 0:
             return np.zeros((0, 1)), 1
         horizon_h = float(np.max(self._hyd_lag + 10.0 * self._hyd_k))
-        L = int(math.ceil(horizon_h * 12)) + 1
+        L = math.ceil(horizon_h * 12) + 1
         tau = np.arange(L, dtype=np.float64) / 12.0
         x = np.clip(tau[None, :] - self._hyd_lag[:, None], 0.0, None) / self._hyd_k[:, None]
         uh = x * np.exp(-x)
@@ -717,8 +800,12 @@ class CityGenerator:
         if n == 0:
             return np.zeros(0)
         t0 = int(sc.start.timestamp()) // STEP_5MIN * STEP_5MIN
-        t = np.arange(t0 + int((sc.storm_peak_h - 8) * 3600) // STEP_5MIN * STEP_5MIN,
-                      t0 + int((sc.storm_peak_h + 72) * 3600), STEP_5MIN, dtype=np.int64)
+        t = np.arange(
+            t0 + int((sc.storm_peak_h - 8) * 3600) // STEP_5MIN * STEP_5MIN,
+            t0 + int((sc.storm_peak_h + 72) * 3600),
+            STEP_5MIN,
+            dtype=np.int64,
+        )
         resp = self._response(t, lambda tt: self._rain_matrix(tt, storm_only=True))
         return resp.max(axis=1)
 
@@ -726,10 +813,14 @@ class CityGenerator:
         t = _grid(start, end, STEP_5MIN)
         resp = self._response(t, self._rain_matrix)
         key = self._hyd_key[:, None]
-        noise = 0.012 * _smooth_noise(key, t[None, :], 3 * 3600, 21) + 0.004 * _normal(key, t[None, :] // STEP_5MIN, 22)
+        noise = 0.012 * _smooth_noise(key, t[None, :], 3 * 3600, 21) + 0.004 * _normal(
+            key, t[None, :] // STEP_5MIN, 22
+        )
         level = self._hyd_normal[:, None] + self._hyd_gain[:, None] * resp + noise
-        ratio = np.clip((level - self._hyd_h0[:, None]) / (self._hyd_normal - self._hyd_h0)[:, None], 0.05, None)
-        q = self._hyd_qbase[:, None] * ratio ** 1.6
+        ratio = np.clip(
+            (level - self._hyd_h0[:, None]) / (self._hyd_normal - self._hyd_h0)[:, None], 0.05, None
+        )
+        q = self._hyd_qbase[:, None] * ratio**1.6
         q = np.where(self._hyd_reservoir[:, None], np.nan, np.round(q, 1))
         return self._frame(self._hyd_ids, t, {"level_m": np.round(level, 2), "discharge_m3s": q})
 
@@ -741,12 +832,14 @@ class CityGenerator:
         tt = t[None, :]
         key = self._road_key[:, None]
         prof = _demand_profile(t)[None, :]
-        storm = np.clip(sc.storm_envelope(tt.astype(np.float64), self._road_district[:, None]) / 0.35, 0.0, 1.0)
+        storm = np.clip(
+            sc.storm_envelope(tt.astype(np.float64), self._road_district[:, None]) / 0.35, 0.0, 1.0
+        )
         impact = sc.traffic_slowdown * self._road_storm_w[:, None] * storm
         day_noise = 0.06 * _smooth_noise(key, tt, 86400, 31)
         vc = self._road_peak_vc[:, None] * prof * (1.0 + day_noise + 0.05 * _smooth_noise(key, tt, 1800, 32))
         vc = np.clip(vc * (1.0 - 0.3 * impact), 0.01, 1.3)
-        rel = 1.0 / (1.0 + self._road_alpha[:, None] * vc ** 4)
+        rel = 1.0 / (1.0 + self._road_alpha[:, None] * vc**4)
         rel = rel * (1.0 - impact) * (1.0 + 0.035 * _normal(key, tt // STEP_5MIN, 33))
         ff = self._road_ff[:, None]
         speed = np.clip(ff * rel, 3.0, ff * 1.08)
@@ -755,11 +848,15 @@ class CityGenerator:
         # Occupancy from density: (veh/h per lane) / (km/h) → veh/km per lane × 6.5 m effective length.
         density = volume / self._road_lanes[:, None] / speed
         occ = np.clip(density * 6.5 / 10.0, 0.0, 97.0)
-        return self._frame(self._road_ids, t, {
-            "speed_kmh": np.round(speed, 1),
-            "volume_vph": np.round(volume, 0),
-            "occupancy_pct": np.round(occ, 1),
-        })
+        return self._frame(
+            self._road_ids,
+            t,
+            {
+                "speed_kmh": np.round(speed, 1),
+                "volume_vph": np.round(volume, 0),
+                "occupancy_pct": np.round(occ, 1),
+            },
+        )
 
     # -- air -------------------------------------------------------------------------------
 
@@ -772,9 +869,13 @@ class CityGenerator:
         urb = self._air_urban[:, None]
         hod, _ = _local_hours(tt)
         city = np.full((1, 1), _key(self.seed, "air-city"), dtype=np.uint64)
-        synoptic = np.exp(0.22 * _smooth_noise(city, tt, 86400, 41) + 0.08 * _smooth_noise(key, tt, 86400, 42))
+        synoptic = np.exp(
+            0.22 * _smooth_noise(city, tt, 86400, 41) + 0.08 * _smooth_noise(key, tt, 86400, 42)
+        )
         ep = sc.episode_shape(tf) * self._air_episode_w[:, None]
-        storm = sc.storm_envelope(tf, self._air_district[:, None]) * np.clip(self._air_storm_w[:, None] * 1.5, 0, 1)
+        storm = sc.storm_envelope(tf, self._air_district[:, None]) * np.clip(
+            self._air_storm_w[:, None] * 1.5, 0, 1
+        )
         # Wash-out after heavy rain, recovering over ~18 h.
         h_after = (tf - sc.storm_peak.timestamp()) / 3600.0
         washout = np.where(h_after > 0, 0.45 + 0.55 * (1 - np.exp(-h_after / 18.0)), 1.0)
@@ -784,18 +885,28 @@ class CityGenerator:
         def jitter(stream: int, sd: float) -> np.ndarray:
             return np.exp(sd * _normal(key, tt // STEP_HOUR, stream))
 
-        pm_diurnal = 1.0 + 0.2 * _bump(hod, 8.0, 2.0) + 0.25 * _bump(hod, 22.0, 3.0) - 0.2 * _bump(hod, 15.0, 2.5)
+        pm_diurnal = (
+            1.0 + 0.2 * _bump(hod, 8.0, 2.0) + 0.25 * _bump(hod, 22.0, 3.0) - 0.2 * _bump(hod, 15.0, 2.5)
+        )
         pm25_base = (16.0 + 14.0 * urb) * synoptic * pm_diurnal
         pm25 = (pm25_base + ep * (sc.episode_pm25_peak - 30.0)) * washout * jitter(43, 0.08)
         pm10 = pm25 * (1.55 - 0.25 * ep) * jitter(44, 0.08) + 5.0
         no2_d = 1.0 + 0.5 * _bump(hod, 8.5, 1.2) + 0.6 * _bump(hod, 19.5, 1.8) - 0.35 * _bump(hod, 14.0, 2.5)
-        no2 = (10.0 + 22.0 * urb) * no2_d * synoptic * (1.0 + 0.7 * ep) * (1.0 - 0.3 * storm) * jitter(45, 0.1)
+        no2 = (
+            (10.0 + 22.0 * urb) * no2_d * synoptic * (1.0 + 0.7 * ep) * (1.0 - 0.3 * storm) * jitter(45, 0.1)
+        )
         so2 = (5.0 + 5.0 * urb) * synoptic * (1.0 + 0.5 * ep) * jitter(46, 0.12)
         co = (0.45 + 0.3 * urb) * synoptic * (1.0 + 0.12 * no2_d) * (1.0 + 1.0 * ep) * jitter(47, 0.06)
         o3_d = 0.4 + 1.35 * _bump(hod, 15.0, 2.8)
         sun = 1.0 - 0.7 * np.clip(storm * 3.0, 0, 1)
-        o3 = (55.0 + 30.0 * (1 - urb)) * o3_d * sun * np.exp(0.15 * _smooth_noise(city, tt, 86400, 48)) \
-            * (1.0 + 0.15 * ep) * jitter(49, 0.07)
+        o3 = (
+            (55.0 + 30.0 * (1 - urb))
+            * o3_d
+            * sun
+            * np.exp(0.15 * _smooth_noise(city, tt, 86400, 48))
+            * (1.0 + 0.15 * ep)
+            * jitter(49, 0.07)
+        )
         values = {"so2": so2, "no2": no2, "pm10": pm10, "pm25": pm25, "o3": o3}
         out: dict[str, np.ndarray] = {k: np.round(v, 0) for k, v in values.items()}
         out["co"] = np.round(co, 3)
@@ -831,8 +942,20 @@ class CityGenerator:
         (default ``end``)."""
         s, e = _epoch_s(start), _epoch_s(end)
         a = e if as_of is None else _epoch_s(as_of)
-        cols = ["incident_id", "type", "severity", "status", "reported_at", "dispatched_at", "closed_at",
-                "lon", "lat", "district_code", "description", "department"]
+        cols = [
+            "incident_id",
+            "type",
+            "severity",
+            "status",
+            "reported_at",
+            "dispatched_at",
+            "closed_at",
+            "lon",
+            "lat",
+            "district_code",
+            "description",
+            "department",
+        ]
         districts = sorted(self._anchors)
         if e <= s or not districts:
             return self._empty_incidents(cols)
@@ -846,7 +969,9 @@ class CityGenerator:
             mnt = _MOUNTAIN.get(d, 0.5)
             r = rain_h[i]
             lam = {
-                "waterlogging": (1.0 if urb >= 0.6 else 0.25) * 1.3 * np.clip((r - 10.0) / 12.0, 0, None) ** 1.3,
+                "waterlogging": (1.0 if urb >= 0.6 else 0.25)
+                * 1.3
+                * np.clip((r - 10.0) / 12.0, 0, None) ** 1.3,
                 "traffic_accident": urb * 0.12 * prof * (1.0 + 2.0 * np.minimum(1.0, r / 20.0)),
                 "landslide": mnt * 0.15 * np.clip((cum24[i] - 60.0) / 50.0, 0, None) ** 1.5,
                 "fire": 0.012 * (0.5 + urb) * np.where(r > 2.0, 0.3, 1.0),
@@ -886,7 +1011,9 @@ class CityGenerator:
         df["lat"] = df["lat"].astype("float64")
         return df
 
-    def _make_incident(self, d: str, typ: str, slot: int, hour: int, rain_h: float, dkey: np.uint64) -> dict[str, Any]:
+    def _make_incident(
+        self, d: str, typ: str, slot: int, hour: int, rain_h: float, dkey: np.uint64
+    ) -> dict[str, Any]:
         key = np.full(1, _key(self.seed, "incident", d, typ, slot, hour), dtype=np.uint64)
         u = _uniform(key, np.arange(12, dtype=np.int64), 0)
         rep = hour * STEP_HOUR + int(u[0] * 3600)
@@ -958,6 +1085,12 @@ class CityGenerator:
 
     def station_thresholds(self) -> pd.DataFrame:
         """Per hydro station: normal, warning and guaranteed levels as used by the generator."""
-        return pd.DataFrame({"entity_id": self._hyd_ids.astype(str), "normal_level_m": self._hyd_normal,
-                             "warning_level_m": self._hyd_warn, "guaranteed_level_m": self._hyd_guar,
-                             "reservoir": self._hyd_reservoir})
+        return pd.DataFrame(
+            {
+                "entity_id": self._hyd_ids.astype(str),
+                "normal_level_m": self._hyd_normal,
+                "warning_level_m": self._hyd_warn,
+                "guaranteed_level_m": self._hyd_guar,
+                "reservoir": self._hyd_reservoir,
+            }
+        )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -105,10 +105,12 @@ class FeedServer:
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                state.requests.append(Request(parts.path, query, {k.lower(): v for k, v in self.headers.items()}))
+                state.requests.append(
+                    Request(parts.path, query, {k.lower(): v for k, v in self.headers.items()})
+                )
                 handler = state.routes.get(parts.path)
                 try:
                     if handler is None:
@@ -127,7 +129,9 @@ class FeedServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         self._closed = False
 
@@ -144,7 +148,9 @@ class FeedServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def respond(self, path: str, body: bytes | str, *, status: int = 200, content_type: str = "application/json") -> None:
+    def respond(
+        self, path: str, body: bytes | str, *, status: int = 200, content_type: str = "application/json"
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
 
         def handler(h: BaseHTTPRequestHandler) -> None:
@@ -196,7 +202,8 @@ def closed_port() -> int:
 
 
 def _service_unavailable(what: str, exc: Exception) -> None:
-    reason = f"{what} is not available on this machine: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    reason = f"{what} is not available on this machine: {type(exc).__name__}: {detail}"
     if os.environ.get("CITYOPS_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{reason} (CITYOPS_REQUIRE_SERVICES=1 requires it)", pytrace=False)
     pytest.skip(reason)
@@ -213,7 +220,7 @@ def pg_dsn() -> str:
     try:
         with psycopg.connect(PG_DSN, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means the service is not usable
+    except Exception as exc:
         _service_unavailable("PostgreSQL at 127.0.0.1:5432 (user postgres, database test)", exc)
     return PG_DSN
 
@@ -223,9 +230,11 @@ def mysql_dsn() -> str:
     import pymysql
 
     try:
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test", connect_timeout=3)
+        conn = pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", database="test", connect_timeout=3
+        )
         conn.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means the service is not usable
+    except Exception as exc:
         _service_unavailable("MariaDB at 127.0.0.1:3306 (user root, database test)", exc)
     return MYSQL_DSN
 
@@ -237,7 +246,7 @@ class OtherFeed:
     """A rain feed on its own healthy server; ``check(rt)`` runs it and asserts it lands."""
 
     name = "city-rain"
-    rows = [
+    rows: ClassVar[list[dict[str, Any]]] = [
         {"gauge": "G1", "time": "2026-06-15 08:00:00", "mm": 1.5},
         {"gauge": "G2", "time": "2026-06-15 08:00:00", "mm": 0.0},
     ]
@@ -275,9 +284,16 @@ def other_feed(make_feed_server: Callable[[], FeedServer]) -> OtherFeed:
 
 def _build_catalogue(path, n_roads=40):
     feats = []
+
     def pt(eid, kind, name, dc, lon, lat, **props):
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                      "properties": {"entity_id": eid, "kind": kind, "name": name, "district_code": dc, **props}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"entity_id": eid, "kind": kind, "name": name, "district_code": dc, **props},
+            }
+        )
+
     hydro = [
         ("HY001", "石角", "441802", 113.08, 23.56, "北江", "river", 8.0, 11.0, 12.5, 14.7),
         ("HY002", "清远", "441802", 113.03, 23.69, "北江", "river", 9.5, 13.5, 15.0, 16.6),
@@ -289,25 +305,74 @@ def _build_catalogue(path, n_roads=40):
         ("HY007", "潖江石潭", "441821", 113.45, 23.88, "潖江", "river", 18.0, 21.0, 22.5, 23.9),
     ]
     for eid, name, dc, lon, lat, river, st, normal, warn, guar, hist in hydro:
-        pt(eid, "hydro_station", name, dc, lon, lat, river=river, basin="北江", station_type=st,
-           warning_level_m=warn, guaranteed_level_m=guar, historical_level_m=hist, normal_level_m=normal)
-    pt("HY008", "hydro_station", "飞来峡水库", "441802", 113.22, 23.80, river="北江", basin="北江",
-       station_type="reservoir", warning_level_m=None, guaranteed_level_m=None, historical_level_m=24.2,
-       normal_level_m=21.0, flood_limit_level_m=23.5)
-    gauges = [("441802", 113.05, 23.70), ("441802", 113.20, 23.62), ("441803", 112.95, 23.75),
-              ("441803", 112.88, 24.00), ("441881", 113.40, 24.20), ("441881", 113.30, 24.40),
-              ("441821", 113.55, 23.87), ("441821", 113.45, 23.95), ("441823", 112.63, 24.47),
-              ("441882", 112.38, 24.78), ("441826", 112.29, 24.72), ("441825", 112.09, 24.57)]
+        pt(
+            eid,
+            "hydro_station",
+            name,
+            dc,
+            lon,
+            lat,
+            river=river,
+            basin="北江",
+            station_type=st,
+            warning_level_m=warn,
+            guaranteed_level_m=guar,
+            historical_level_m=hist,
+            normal_level_m=normal,
+        )
+    pt(
+        "HY008",
+        "hydro_station",
+        "飞来峡水库",
+        "441802",
+        113.22,
+        23.80,
+        river="北江",
+        basin="北江",
+        station_type="reservoir",
+        warning_level_m=None,
+        guaranteed_level_m=None,
+        historical_level_m=24.2,
+        normal_level_m=21.0,
+        flood_limit_level_m=23.5,
+    )
+    gauges = [
+        ("441802", 113.05, 23.70),
+        ("441802", 113.20, 23.62),
+        ("441803", 112.95, 23.75),
+        ("441803", 112.88, 24.00),
+        ("441881", 113.40, 24.20),
+        ("441881", 113.30, 24.40),
+        ("441821", 113.55, 23.87),
+        ("441821", 113.45, 23.95),
+        ("441823", 112.63, 24.47),
+        ("441882", 112.38, 24.78),
+        ("441826", 112.29, 24.72),
+        ("441825", 112.09, 24.57),
+    ]
     for i, (dc, lon, lat) in enumerate(gauges):
-        pt(f"RG{i+1:03d}", "rain_gauge", f"雨量站{i+1}", dc, lon, lat)
-    airs = [("441802", 113.04, 23.68), ("441802", 113.01, 23.71), ("441803", 112.98, 23.73),
-            ("441881", 113.41, 24.19), ("441821", 113.53, 23.88), ("441882", 112.38, 24.78)]
+        pt(f"RG{i + 1:03d}", "rain_gauge", f"雨量站{i + 1}", dc, lon, lat)
+    airs = [
+        ("441802", 113.04, 23.68),
+        ("441802", 113.01, 23.71),
+        ("441803", 112.98, 23.73),
+        ("441881", 113.41, 24.19),
+        ("441821", 113.53, 23.88),
+        ("441882", 112.38, 24.78),
+    ]
     for i, (dc, lon, lat) in enumerate(airs):
-        pt(f"AQ{i+1:03d}", "air_station", f"空气站{i+1}", dc, lon, lat)
+        pt(f"AQ{i + 1:03d}", "air_station", f"空气站{i + 1}", dc, lon, lat)
     classes = [("expressway", 100), ("arterial", 60), ("secondary", 50), ("branch", 30)]
-    centres = {"441802": (113.03, 23.69), "441803": (112.98, 23.73), "441881": (113.40, 24.18),
-               "441821": (113.53, 23.88), "441823": (112.64, 24.46), "441882": (112.38, 24.78),
-               "441826": (112.29, 24.72), "441825": (112.09, 24.57)}
+    centres = {
+        "441802": (113.03, 23.69),
+        "441803": (112.98, 23.73),
+        "441881": (113.40, 24.18),
+        "441821": (113.53, 23.88),
+        "441823": (112.64, 24.46),
+        "441882": (112.38, 24.78),
+        "441826": (112.29, 24.72),
+        "441825": (112.09, 24.57),
+    }
     codes = list(centres)
     for i in range(n_roads):
         dc = codes[i % len(codes)] if i % 3 else "441802"
@@ -315,11 +380,25 @@ def _build_catalogue(path, n_roads=40):
         lon, lat = centres[dc]
         lon += (i % 7 - 3) * 0.01
         lat += (i % 5 - 2) * 0.01
-        feats.append({"type": "Feature", "geometry": {"type": "LineString",
-                      "coordinates": [[lon, lat], [lon + 0.004, lat + 0.002], [lon + 0.008, lat + 0.003]]},
-                      "properties": {"entity_id": f"RS{i+1:04d}", "kind": "road_segment", "name": f"路段{i+1}",
-                                     "district_code": dc, "road_class": cls, "length_m": 900.0,
-                                     "free_flow_kmh": ff, "road_name": f"测试路{i % 9 + 1}号"}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[lon, lat], [lon + 0.004, lat + 0.002], [lon + 0.008, lat + 0.003]],
+                },
+                "properties": {
+                    "entity_id": f"RS{i + 1:04d}",
+                    "kind": "road_segment",
+                    "name": f"路段{i + 1}",
+                    "district_code": dc,
+                    "road_class": cls,
+                    "length_m": 900.0,
+                    "free_flow_kmh": ff,
+                    "road_name": f"测试路{i % 9 + 1}号",
+                },
+            }
+        )
     with open(path, "w", encoding="utf-8") as fh:
         json.dump({"type": "FeatureCollection", "features": feats}, fh, ensure_ascii=False)
     return path

@@ -40,12 +40,29 @@ NORMAL = "#8fa3b8"
 INDEX_SCALE = [[0.0, "#b3262f"], [0.5, "#e08a2e"], [0.7, "#d9c63a"], [0.85, "#3aa66b"], [1.0, "#1f7a4f"]]
 
 TEXT = {
-    "zh": {"index": "城市运行指数", "rivers": "主要河流", "roads": "道路", "air": "空气质量站", "water": "水文站",
-           "rain": "雨量站", "incidents": "应急事件", "warnings": "生效预警", "districts": "区县"},
-    "en": {"index": "Operations index", "rivers": "Rivers", "roads": "Roads", "air": "Air stations",
-           "water": "Hydrological stations", "rain": "Rain gauges", "incidents": "Incidents",
-           "warnings": "Active warnings", "districts": "Districts"},
-}  # fmt: skip
+    "zh": {
+        "index": "城市运行指数",
+        "rivers": "主要河流",
+        "roads": "道路",
+        "air": "空气质量站",
+        "water": "水文站",
+        "rain": "雨量站",
+        "incidents": "应急事件",
+        "warnings": "生效预警",
+        "districts": "区县",
+    },
+    "en": {
+        "index": "Operations index",
+        "rivers": "Rivers",
+        "roads": "Roads",
+        "air": "Air stations",
+        "water": "Hydrological stations",
+        "rain": "Rain gauges",
+        "incidents": "Incidents",
+        "warnings": "Active warnings",
+        "districts": "Districts",
+    },
+}
 
 
 @dataclass
@@ -66,7 +83,9 @@ class MapLayers:
     base: list[BaseLayer] = field(default_factory=list)  # the city's own layers (rivers …), WGS-84
     roads: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, geometry, grade, speed_kmh
     air: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, aqi, aqi_level
-    water: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, level_m, signal (1–4)
+    water: pd.DataFrame = field(
+        default_factory=pd.DataFrame
+    )  # entity_id, name, lon, lat, level_m, signal (1–4)
     rain: pd.DataFrame = field(default_factory=pd.DataFrame)  # entity_id, name, lon, lat, r3_mm, signal (1–4)
     incidents: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, type, severity, description
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)  # lon, lat, level (1–4), summary
@@ -111,7 +130,13 @@ def _lines(geometries: list[Mapping[str, Any]], datum: str) -> tuple[list[float 
     lats: list[float | None] = []
     for geom in geometries:
         g = _geometry_to_datum(geom, datum)
-        parts = [g["coordinates"]] if g["type"] == "LineString" else g["coordinates"] if g["type"] == "MultiLineString" else []
+        parts = (
+            [g["coordinates"]]
+            if g["type"] == "LineString"
+            else g["coordinates"]
+            if g["type"] == "MultiLineString"
+            else []
+        )
         for part in parts:
             for x, y in part:
                 lons.append(x)
@@ -130,7 +155,12 @@ def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         elif g["type"] == "Polygon":
             out.append({"type": "MultiLineString", "coordinates": g["coordinates"]})
         elif g["type"] == "MultiPolygon":
-            out.append({"type": "MultiLineString", "coordinates": [ring for poly in g["coordinates"] for ring in poly]})
+            out.append(
+                {
+                    "type": "MultiLineString",
+                    "coordinates": [ring for poly in g["coordinates"] for ring in poly],
+                }
+            )
     return out
 
 
@@ -175,37 +205,65 @@ def build_city_map(
     d = layers.districts
     if len(d):
         features = [
-            {"type": "Feature", "id": code, "properties": {"code": code},
-             "geometry": _geometry_to_datum(json.loads(geom), datum)}
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {"code": code},
+                "geometry": _geometry_to_datum(json.loads(geom), datum),
+            }
             for code, geom in zip(d["code"], d["geometry"], strict=True)
-        ]  # fmt: skip
+        ]
         index = d["index"] if "index" in d else pd.Series(np.nan, index=d.index)
         has_index = index.notna().any()
         fig.add_trace(
             go.Choroplethmap(
-                geojson={"type": "FeatureCollection", "features": features}, locations=d["code"],
-                z=index.fillna(-1) if has_index else np.zeros(len(d)), featureidkey="properties.code",
-                colorscale=INDEX_SCALE if has_index else [[0, "#1b2a3d"], [1, "#1b2a3d"]], zmin=0, zmax=100,
-                marker={"opacity": 0.45, "line": {"color": "#9fb3c8", "width": 1.5}}, showscale=False,
-                name=t["index"], legendgroup="districts", showlegend=True,
+                geojson={"type": "FeatureCollection", "features": features},
+                locations=d["code"],
+                z=index.fillna(-1) if has_index else np.zeros(len(d)),
+                featureidkey="properties.code",
+                colorscale=INDEX_SCALE if has_index else [[0, "#1b2a3d"], [1, "#1b2a3d"]],
+                zmin=0,
+                zmax=100,
+                marker={"opacity": 0.45, "line": {"color": "#9fb3c8", "width": 1.5}},
+                showscale=False,
+                name=t["index"],
+                legendgroup="districts",
+                showlegend=True,
                 customdata=np.stack([d["name"], [_fmt(v, 0) for v in index]], axis=-1),
                 hovertemplate="%{customdata[0]}<br>" + t["index"] + " %{customdata[1]}<extra></extra>",
             )
-        )  # fmt: skip
+        )
         lon, lat = _points(d, datum)
-        labels = [f"{n} {_fmt(v, 0)}" if has_index and not pd.isna(v) else str(n) for n, v in zip(d["name"], index, strict=True)]
+        labels = [
+            f"{n} {_fmt(v, 0)}" if has_index and not pd.isna(v) else str(n)
+            for n, v in zip(d["name"], index, strict=True)
+        ]
         fig.add_trace(
             go.Scattermap(
-                lon=lon, lat=lat, mode="text", text=labels, name=t["districts"], legendgroup="districts",
-                showlegend=False, hoverinfo="skip",
+                lon=lon,
+                lat=lat,
+                mode="text",
+                text=labels,
+                name=t["districts"],
+                legendgroup="districts",
+                showlegend=False,
+                hoverinfo="skip",
                 textfont={"size": 16, "color": "#e6edf5", "family": label_font},
             )
-        )  # fmt: skip
+        )
     for base in layers.base:
         lons, lats = _lines(_as_lines(base.geometries), datum)
         if lons:
-            fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": base.color, "width": base.width},
-                                        name=base.name, hoverinfo="skip"))  # fmt: skip
+            fig.add_trace(
+                go.Scattermap(
+                    lon=lons,
+                    lat=lats,
+                    mode="lines",
+                    line={"color": base.color, "width": base.width},
+                    name=base.name,
+                    hoverinfo="skip",
+                )
+            )
     roads = layers.roads
     if len(roads) and "geometry" in roads:
         grades = roads["grade"] if "grade" in roads else pd.Series(np.nan, index=roads.index)
@@ -214,91 +272,167 @@ def build_city_map(
             if sub.empty:
                 continue
             lons, lats = _lines([json.loads(g) for g in sub["geometry"]], datum)
-            fig.add_trace(go.Scattermap(lon=lons, lat=lats, mode="lines", line={"color": color, "width": 2.5},
-                                        name=f"{t['roads']} · {GRADE_NAMES.get(lang, GRADE_NAMES['zh'])[grade]}",
-                                        legendgroup="roads", hoverinfo="skip"))  # fmt: skip
+            fig.add_trace(
+                go.Scattermap(
+                    lon=lons,
+                    lat=lats,
+                    mode="lines",
+                    line={"color": color, "width": 2.5},
+                    name=f"{t['roads']} · {GRADE_NAMES.get(lang, GRADE_NAMES['zh'])[grade]}",
+                    legendgroup="roads",
+                    hoverinfo="skip",
+                )
+            )
     if len(layers.air):
         a = layers.air
         lon, lat = _points(a, datum)
-        colors = [AQI_COLORS.get(int(v), NORMAL) if not pd.isna(v) else NORMAL for v in a.get("aqi_level", pd.Series(np.nan, index=a.index))]
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers", marker={"size": 11, "color": colors}, name=t["air"],
-            text=[f"{_esc(n)}<br>AQI {_fmt(v, 0)}" for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)],
-            hoverinfo="text",
-        ))  # fmt: skip
+        colors = [
+            AQI_COLORS.get(int(v), NORMAL) if not pd.isna(v) else NORMAL
+            for v in a.get("aqi_level", pd.Series(np.nan, index=a.index))
+        ]
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 11, "color": colors},
+                name=t["air"],
+                text=[
+                    f"{_esc(n)}<br>AQI {_fmt(v, 0)}"
+                    for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
     if len(layers.rain):
         r = layers.rain
         lon, lat = _points(r, datum)
         sig = r.get("signal", pd.Series(np.nan, index=r.index))
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers", marker={"size": [12 if not pd.isna(s) else 7 for s in sig],
-                                                      "color": [_level_color(s) for s in sig]},
-            name=t["rain"], text=[f"{_esc(n)}<br>3h {_fmt(v)} mm" for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)],
-            hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={
+                    "size": [12 if not pd.isna(s) else 7 for s in sig],
+                    "color": [_level_color(s) for s in sig],
+                },
+                name=t["rain"],
+                text=[
+                    f"{_esc(n)}<br>3h {_fmt(v)} mm"
+                    for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
     if len(layers.water):
         w = layers.water
         lon, lat = _points(w, datum)
         sig = w.get("signal", pd.Series(np.nan, index=w.index))
         alarmed = ~sig.isna()
         labelled = sig.fillna(9) <= 3  # yellow and above carry their level as a label; blue is only coloured
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers+text",
-            marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
-            text=[f"{_esc(n)} {_fmt(v, 2)}m" if a else "" for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)],
-            textposition="top right", textfont={"size": 14, "color": "#e6edf5", "family": label_font},
-            name=t["water"], hovertext=[f"{_esc(n)}<br>{_fmt(v, 2)} m" for n, v in zip(w["name"], w.get("level_m", sig), strict=True)],
-            hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers+text",
+                marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
+                text=[
+                    f"{_esc(n)} {_fmt(v, 2)}m" if a else ""
+                    for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)
+                ],
+                textposition="top right",
+                textfont={"size": 14, "color": "#e6edf5", "family": label_font},
+                name=t["water"],
+                hovertext=[
+                    f"{_esc(n)}<br>{_fmt(v, 2)} m"
+                    for n, v in zip(w["name"], w.get("level_m", sig), strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
     if len(layers.incidents) > max_points:
         # Many points: the browser gets cells (count and worst class), not every point.
         frame = layers.incidents.assign(value=layers.incidents["severity"].astype("float64"))
-        cells, _mode = aggregate_points(frame, zoom=view_zoom if view_zoom is not None else zoom,
-                                        max_points=max_points, how="min")  # fmt: skip
+        cells, _mode = aggregate_points(
+            frame, zoom=view_zoom if view_zoom is not None else zoom, max_points=max_points, how="min"
+        )
         lon, lat = _points(cells, datum)
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers+text", name=t["incidents"],
-            marker={"size": [min(40, 10 + 3 * math.sqrt(c)) for c in cells["count"]],
-                    "color": [INCIDENT_COLORS.get(int(v), NORMAL) for v in cells["value"]], "opacity": 0.8},
-            text=[str(int(c)) for c in cells["count"]], textfont={"size": 12, "color": "#0b1420", "family": label_font},
-            hovertext=[f"{int(c)}" for c in cells["count"]], hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers+text",
+                name=t["incidents"],
+                marker={
+                    "size": [min(40, 10 + 3 * math.sqrt(c)) for c in cells["count"]],
+                    "color": [INCIDENT_COLORS.get(int(v), NORMAL) for v in cells["value"]],
+                    "opacity": 0.8,
+                },
+                text=[str(int(c)) for c in cells["count"]],
+                textfont={"size": 12, "color": "#0b1420", "family": label_font},
+                hovertext=[f"{int(c)}" for c in cells["count"]],
+                hoverinfo="text",
+            )
+        )
     elif len(layers.incidents):
         inc = layers.incidents
         lon, lat = _points(inc, datum)
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers", name=t["incidents"],
-            marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
-            # Plotly reads a few HTML tags in text: feed text is escaped so it shows as text.
-            text=[_esc(x)[:160] for x in inc.get("description", inc["severity"])], hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                name=t["incidents"],
+                marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
+                # Plotly reads a few HTML tags in text: feed text is escaped so it shows as text.
+                text=[_esc(x)[:160] for x in inc.get("description", inc["severity"])],
+                hoverinfo="text",
+            )
+        )
     for i, (label, frame) in enumerate(sorted(layers.custom.items())):
         pts = frame.dropna(subset=["lon", "lat"])
         if not len(pts):
             continue
         lon, lat = _points(pts, datum)
-        fig.add_trace(go.Scattermap(
-            lon=lon, lat=lat, mode="markers", name=_esc(label),
-            marker={"size": 10, "color": CUSTOM_COLORS[i % len(CUSTOM_COLORS)]},
-            text=[f"{_esc(n)}<br>{_esc(x)}" for n, x in zip(pts["name"].fillna(pts["entity_id"]), pts["text"], strict=True)],
-            hoverinfo="text",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                name=_esc(label),
+                marker={"size": 10, "color": CUSTOM_COLORS[i % len(CUSTOM_COLORS)]},
+                text=[
+                    f"{_esc(n)}<br>{_esc(x)}"
+                    for n, x in zip(pts["name"].fillna(pts["entity_id"]), pts["text"], strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
     if len(layers.warnings):
         wr = layers.warnings.dropna(subset=["lon", "lat"])
         if len(wr):
             lon, lat = _points(wr, datum)
-            fig.add_trace(go.Scattermap(
-                lon=lon, lat=lat, mode="markers", name=t["warnings"],
-                marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
-                text=[_esc(s) for s in wr["summary"]], hoverinfo="text",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scattermap(
+                    lon=lon,
+                    lat=lat,
+                    mode="markers",
+                    name=t["warnings"],
+                    marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
+                    text=[_esc(s) for s in wr["summary"]],
+                    hoverinfo="text",
+                )
+            )
         # the highlight halo sits under the station markers
         fig.data = (fig.data[-1], *fig.data[:-1]) if len(wr) else fig.data
     clon, clat = _to_datum(center[0], center[1], datum)
     fig.update_layout(
         map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
-        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="#0b1420", font={"color": "#e6edf5"},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        paper_bgcolor="#0b1420",
+        font={"color": "#e6edf5"},
         legend={"bgcolor": "rgba(11,20,32,0.8)", "font": {"size": 14}, "x": 0.01, "y": 0.99},
         uirevision=uirevision,
-    )  # fmt: skip
+    )
     return fig

@@ -1,4 +1,6 @@
-"""The analyst explorer's charts: pure builders (frames in, ``go.Figure`` out), shared with the daily snapshot.
+"""The analyst explorer's charts: pure builders (frames in, ``go.Figure`` out).
+
+Shared with the daily snapshot.
 
 - :func:`build_series_figure`: the metric over time (mean line with the min–max band) and the
   reference levels (a station's warning/guaranteed levels, AQI category bounds, congestion grade bounds).
@@ -41,10 +43,14 @@ def _esc(value: Any) -> str:
 
 def _layout(fig: go.Figure, *, height: int | None = None, uirevision: str = "explore") -> go.Figure:
     fig.update_layout(
-        paper_bgcolor=BG, plot_bgcolor=BG, font={"color": TEXT, "size": 13}, margin={"l": 56, "r": 16, "t": 36, "b": 40},
+        paper_bgcolor=BG,
+        plot_bgcolor=BG,
+        font={"color": TEXT, "size": 13},
+        margin={"l": 56, "r": 16, "t": 36, "b": 40},
         legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom", "bgcolor": "rgba(0,0,0,0)"},
-        hovermode="closest", uirevision=uirevision,
-    )  # fmt: skip
+        hovermode="closest",
+        uirevision=uirevision,
+    )
     if height is not None:
         fig.update_layout(height=height)
     fig.update_xaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
@@ -55,8 +61,15 @@ def _layout(fig: go.Figure, *, height: int | None = None, uirevision: str = "exp
 def build_empty_figure(message: str, *, title: str = "") -> go.Figure:
     """A chart area that says why it is empty."""
     fig = go.Figure()
-    fig.add_annotation(text=_esc(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 16, "color": MUTED})  # fmt: skip
+    fig.add_annotation(
+        text=_esc(message),
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 16, "color": MUTED},
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     _layout(fig)
@@ -69,28 +82,69 @@ def _axis_title(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def build_series_figure(series: pd.DataFrame, thresholds: Sequence[Threshold], *, title: str, metric_label: str,
-                        unit: str, lang: str = "zh", band: bool = True) -> go.Figure:  # fmt: skip
+def build_series_figure(
+    series: pd.DataFrame,
+    thresholds: Sequence[Threshold],
+    *,
+    title: str,
+    metric_label: str,
+    unit: str,
+    lang: str = "zh",
+    band: bool = True,
+) -> go.Figure:
     """The metric over time; ``series``: time, value, min, max. Thresholds are horizontal lines (shapes)."""
     if series.empty or series["value"].notna().sum() == 0:
         return build_empty_figure(t("explore.empty", lang), title=title)
     fig = go.Figure()
     x = series["time"]
-    if band and {"min", "max"} <= set(series) and not np.allclose(series["min"], series["max"], equal_nan=True):
-        fig.add_trace(go.Scatter(x=x, y=series["max"], mode="lines", line={"width": 0}, hoverinfo="skip",
-                                 showlegend=False, name="max"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=series["min"], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=BAND,
-                                 hoverinfo="skip", name=t("explore.band", lang)))  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=x, y=series["value"], mode="lines+markers" if len(series) <= 60 else "lines", name=_esc(metric_label),
-        line={"color": LINE, "width": 2}, marker={"size": 5},
-        customdata=[f"day:{pd.Timestamp(v).date().isoformat()}" for v in x],
-        hovertemplate="%{x}<br>%{y:.2f} " + _esc(unit) + "<extra></extra>",
-    ))  # fmt: skip
+    if (
+        band
+        and {"min", "max"} <= set(series)
+        and not np.allclose(series["min"], series["max"], equal_nan=True)
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=series["max"],
+                mode="lines",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name="max",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=series["min"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=BAND,
+                hoverinfo="skip",
+                name=t("explore.band", lang),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=series["value"],
+            mode="lines+markers" if len(series) <= 60 else "lines",
+            name=_esc(metric_label),
+            line={"color": LINE, "width": 2},
+            marker={"size": 5},
+            customdata=[f"day:{pd.Timestamp(v).date().isoformat()}" for v in x],
+            hovertemplate="%{x}<br>%{y:.2f} " + _esc(unit) + "<extra></extra>",
+        )
+    )
     for th in thresholds:
-        fig.add_hline(y=th.value, line={"color": th.color, "width": 1.5, "dash": "dash"},
-                      annotation_text=f"{_esc(t(th.key, lang))} {th.value:g}", annotation_position="top left",
-                      annotation_font={"color": th.color, "size": 12})  # fmt: skip
+        fig.add_hline(
+            y=th.value,
+            line={"color": th.color, "width": 1.5, "dash": "dash"},
+            annotation_text=f"{_esc(t(th.key, lang))} {th.value:g}",
+            annotation_position="top left",
+            annotation_font={"color": th.color, "size": 12},
+        )
     if thresholds:
         lo = min([float(np.nanmin(series["value"]))] + [th.value for th in thresholds])
         hi = max([float(np.nanmax(series["value"]))] + [th.value for th in thresholds])
@@ -101,17 +155,43 @@ def build_series_figure(series: pd.DataFrame, thresholds: Sequence[Threshold], *
     return _layout(fig)
 
 
-def build_distribution_figure(series: pd.DataFrame, thresholds: Sequence[Threshold], *, title: str,
-                              metric_label: str, unit: str, lang: str = "zh") -> go.Figure:  # fmt: skip
+def build_distribution_figure(
+    series: pd.DataFrame,
+    thresholds: Sequence[Threshold],
+    *,
+    title: str,
+    metric_label: str,
+    unit: str,
+    lang: str = "zh",
+) -> go.Figure:
     """Histogram with a box above it, of the series' values (the same rows as the time series)."""
     values = series["value"].dropna() if "value" in series else pd.Series(dtype="float64")
     if values.empty:
         return build_empty_figure(t("explore.empty", lang), title=title)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.2, 0.8], vertical_spacing=0.03)
-    fig.add_trace(go.Box(x=values, name="", marker={"color": LINE}, boxpoints=False, orientation="h",
-                         hovertemplate="%{x:.2f}<extra></extra>"), row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Histogram(x=values, marker={"color": LINE}, nbinsx=40, name=_esc(metric_label),
-                               hovertemplate="%{x}<br>%{y}<extra></extra>"), row=2, col=1)  # fmt: skip
+    fig.add_trace(
+        go.Box(
+            x=values,
+            name="",
+            marker={"color": LINE},
+            boxpoints=False,
+            orientation="h",
+            hovertemplate="%{x:.2f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Histogram(
+            x=values,
+            marker={"color": LINE},
+            nbinsx=40,
+            name=_esc(metric_label),
+            hovertemplate="%{x}<br>%{y}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
     for th in thresholds:
         fig.add_vline(x=th.value, line={"color": th.color, "width": 1.5, "dash": "dash"}, row=2, col=1)  # type: ignore[arg-type]
     fig.update_yaxes(visible=False, row=1, col=1)
@@ -130,11 +210,19 @@ def build_heatmap_figure(heat: pd.DataFrame, *, title: str, unit: str, lang: str
     grid = grid.reindex(columns=range(24))
     labels = [d.isoformat() for d in grid.index]
     custom = [[f"day:{d}"] * 24 for d in labels]
-    fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(dtype="float64"), x=list(range(24)), y=labels, customdata=custom, colorscale="Viridis",
-        colorbar={"title": {"text": _esc(unit)}, "thickness": 12},
-        hovertemplate="%{y} %{x}:00<br>%{z:.2f} " + _esc(unit) + "<extra></extra>", xgap=1, ygap=1,
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(dtype="float64"),
+            x=list(range(24)),
+            y=labels,
+            customdata=custom,
+            colorscale="Viridis",
+            colorbar={"title": {"text": _esc(unit)}, "thickness": 12},
+            hovertemplate="%{y} %{x}:00<br>%{z:.2f} " + _esc(unit) + "<extra></extra>",
+            xgap=1,
+            ygap=1,
+        )
+    )
     fig.update_xaxes(title=t("explore.hour", lang), dtick=3)
     fig.update_yaxes(type="category", autorange="reversed", nticks=min(len(labels), 16))
     fig.update_layout(title={"text": _esc(title), "font": {"size": 15}})
@@ -147,29 +235,70 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
     if not shown:
         return build_empty_figure(t("explore.empty", lang), title=title)
     titles = [_esc(_axis_title(t(p.key, lang), p.unit)) for p in shown]
-    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles)
+    fig = make_subplots(
+        rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles
+    )
     for row, p in enumerate(shown, start=1):
         color = PANEL_COLORS.get(p.domain, LINE)
         f = p.frame
         if "entity_id" in f and f["entity_id"].notna().any():
             for i, (eid, g) in enumerate(f.groupby("entity_id", sort=False)):
                 name = g["name"].iloc[0] if "name" in g and isinstance(g["name"].iloc[0], str) else eid
-                fig.add_trace(go.Scatter(
-                    x=g["time"], y=g["value"], mode="lines", name=_esc(name), legendgroup=p.domain,
-                    line={"color": STATION_COLORS[i % len(STATION_COLORS)], "width": 1.8},
-                    customdata=[f"entity:{eid}"] * len(g),
-                    hovertemplate=_esc(name) + "<br>%{x}<br>%{y:.2f}<extra></extra>",
-                ), row=row, col=1)  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=g["time"],
+                        y=g["value"],
+                        mode="lines",
+                        name=_esc(name),
+                        legendgroup=p.domain,
+                        line={"color": STATION_COLORS[i % len(STATION_COLORS)], "width": 1.8},
+                        customdata=[f"entity:{eid}"] * len(g),
+                        hovertemplate=_esc(name) + "<br>%{x}<br>%{y:.2f}<extra></extra>",
+                    ),
+                    row=row,
+                    col=1,
+                )
         elif p.kind == "bar":
-            fig.add_trace(go.Bar(x=f["time"], y=f["value"], marker={"color": color}, name=_esc(t(p.key, lang)),
-                                 showlegend=False, hovertemplate="%{x}<br>%{y:.2f}<extra></extra>"), row=row, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    x=f["time"],
+                    y=f["value"],
+                    marker={"color": color},
+                    name=_esc(t(p.key, lang)),
+                    showlegend=False,
+                    hovertemplate="%{x}<br>%{y:.2f}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
         else:
-            fig.add_trace(go.Scatter(x=f["time"], y=f["value"], mode="lines", line={"color": color, "width": 2},
-                                     name=_esc(t(p.key, lang)), showlegend=False,
-                                     hovertemplate="%{x}<br>%{y:.2f}<extra></extra>"), row=row, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=f["time"],
+                    y=f["value"],
+                    mode="lines",
+                    line={"color": color, "width": 2},
+                    name=_esc(t(p.key, lang)),
+                    showlegend=False,
+                    hovertemplate="%{x}<br>%{y:.2f}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
     _layout(fig)
-    fig.update_layout(title={"text": _esc(title), "font": {"size": 15}}, height=170 * len(shown) + 90, bargap=0.1,
-                      legend={"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top", "xanchor": "left", "font": {"size": 11}},
-                      margin={"l": 56, "r": 16, "t": 60, "b": 40})  # fmt: skip
+    fig.update_layout(
+        title={"text": _esc(title), "font": {"size": 15}},
+        height=170 * len(shown) + 90,
+        bargap=0.1,
+        legend={
+            "orientation": "v",
+            "x": 1.01,
+            "y": 1,
+            "yanchor": "top",
+            "xanchor": "left",
+            "font": {"size": 11},
+        },
+        margin={"l": 56, "r": 16, "t": 60, "b": 40},
+    )
     fig.update_annotations(font={"size": 13, "color": MUTED}, xanchor="left", x=0)
     return fig

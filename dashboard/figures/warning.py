@@ -35,8 +35,12 @@ SERIES_COLORS = ("#7fc8ff", "#c3a6ff", "#7fe0b2", "#ffb3c7", "#d9e27a", "#9fb3c8
 RAISED_COLOR = "#9fb3c8"
 
 # Water metrics that are the level minus a station attribute (see metrics.signals).
-OVER_ATTRS = {"over_warning_m": "warning_level_m", "over_guaranteed_m": "guaranteed_level_m",
-              "over_historical_m": "historical_level_m", "over_flood_limit_m": "flood_limit_level_m"}  # fmt: skip
+OVER_ATTRS = {
+    "over_warning_m": "warning_level_m",
+    "over_guaranteed_m": "guaranteed_level_m",
+    "over_historical_m": "historical_level_m",
+    "over_flood_limit_m": "flood_limit_level_m",
+}
 RAIN_WINDOWS = {"r1_mm": 1, "r3_mm": 3, "r6_mm": 6, "r12_mm": 12, "r24_mm": 24}
 RISE_HOURS = {"rise_1h_m": 1, "rise_3h_m": 3}
 
@@ -76,13 +80,17 @@ def plotted_metric(kind: str, metric: str | None) -> str | None:
     return metric
 
 
-def metric_series(obs: pd.DataFrame, domain: str, metric: str, attrs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def metric_series(
+    obs: pd.DataFrame, domain: str, metric: str, attrs: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """``ts, value`` of ``metric`` over time from one entity's observations ``obs`` (``ts`` + columns).
 
     Returns an empty frame when the metric cannot be derived from the stored columns (district
     aggregates, incident counts …): the caller says so instead of drawing something else.
 
-    >>> obs = pd.DataFrame({"ts": pd.date_range("2026-06-15", periods=3, freq="h"), "rain_mm": [1.0, 2.0, 4.0]})
+    >>> obs = pd.DataFrame(
+    ...     {"ts": pd.date_range("2026-06-15", periods=3, freq="h"), "rain_mm": [1.0, 2.0, 4.0]}
+    ... )
     >>> metric_series(obs, "rain", "r3_mm")["value"].tolist()
     [1.0, 3.0, 7.0]
     """
@@ -107,8 +115,9 @@ def metric_series(obs: pd.DataFrame, domain: str, metric: str, attrs: Mapping[st
             return pd.DataFrame({"ts": level.index, "value": level.to_numpy() - float(base)})
         if metric in RISE_HOURS:
             hours = RISE_HOURS[metric]
-            earlier = level.reindex(level.index - pd.Timedelta(hours=hours), method="nearest",
-                                    tolerance=pd.Timedelta(minutes=15))  # fmt: skip
+            earlier = level.reindex(
+                level.index - pd.Timedelta(hours=hours), method="nearest", tolerance=pd.Timedelta(minutes=15)
+            )
             rise = (level.to_numpy() - earlier.to_numpy()) / hours
             return pd.DataFrame({"ts": level.index, "value": rise}).dropna()
         return empty
@@ -116,9 +125,13 @@ def metric_series(obs: pd.DataFrame, domain: str, metric: str, attrs: Mapping[st
         from metrics.aqi import realtime_report
 
         report = realtime_report(frame.assign(entity_id=frame.get("entity_id", "x")))
-        return pd.DataFrame({"ts": pd.to_datetime(report["ts"]), "value": pd.to_numeric(report["aqi"], errors="coerce")})
+        return pd.DataFrame(
+            {"ts": pd.to_datetime(report["ts"]), "value": pd.to_numeric(report["aqi"], errors="coerce")}
+        )
     if metric in frame:
-        return pd.DataFrame({"ts": ts.to_numpy(), "value": pd.to_numeric(frame[metric], errors="coerce").to_numpy()})
+        return pd.DataFrame(
+            {"ts": ts.to_numpy(), "value": pd.to_numeric(frame[metric], errors="coerce").to_numpy()}
+        )
     return empty
 
 
@@ -139,42 +152,123 @@ def build_series_figure(
     fig = go.Figure()
     labels = series["label"] if "label" in series else pd.Series("", index=series.index)
     for i, (name, part) in enumerate(series.assign(_label=labels.fillna("")).groupby("_label", sort=False)):
-        fig.add_trace(go.Scatter(x=part["ts"], y=part["value"], mode="lines", name=str(name) or unit or "value",
-                                 line={"color": SERIES_COLORS[i % len(SERIES_COLORS)], "width": 2.5},
-                                 hovertemplate="%{x|%m-%d %H:%M}  %{y:.2f}" + (f" {unit}" if unit else "") + "<extra></extra>"))  # fmt: skip
-    xs = [x for x in (series["ts"].min() if len(series) else None, series["ts"].max() if len(series) else None,
-                      raised_at, eta.high if eta else None, eta.at if eta else None) if x is not None and not pd.isna(x)]  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part["ts"],
+                y=part["value"],
+                mode="lines",
+                name=str(name) or unit or "value",
+                line={"color": SERIES_COLORS[i % len(SERIES_COLORS)], "width": 2.5},
+                hovertemplate="%{x|%m-%d %H:%M}  %{y:.2f}" + (f" {unit}" if unit else "") + "<extra></extra>",
+            )
+        )
+    xs = [
+        x
+        for x in (
+            series["ts"].min() if len(series) else None,
+            series["ts"].max() if len(series) else None,
+            raised_at,
+            eta.high if eta else None,
+            eta.at if eta else None,
+        )
+        if x is not None and not pd.isna(x)
+    ]
     x0, x1 = (min(xs), max(xs)) if xs else (None, None)
     pad = (x1 - x0) * 0.06 if xs and x1 > x0 else pd.Timedelta(minutes=10)
     view = [x0 - pad, x1 + pad] if xs else None  # room for the labels of marks at the ends
     for th in thresholds:
         if th.value is None or (isinstance(th.value, float) and math.isnan(th.value)) or x0 is None:
             continue
-        fig.add_trace(go.Scatter(x=[x0, x1], y=[th.value, th.value], mode="lines", name=th.label,
-                                 line={"color": _level_color(th.level), "width": 2, "dash": "dash"},
-                                 hoverinfo="name", legendgroup="thresholds"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, x1],
+                y=[th.value, th.value],
+                mode="lines",
+                name=th.label,
+                line={"color": _level_color(th.level), "width": 2, "dash": "dash"},
+                hoverinfo="name",
+                legendgroup="thresholds",
+            )
+        )
     if raised_at is not None:
-        fig.add_shape(type="line", x0=raised_at, x1=raised_at, yref="paper", y0=0, y1=1,
-                      line={"color": RAISED_COLOR, "width": 1.5, "dash": "dot"}, name="raised")  # fmt: skip
-        fig.add_annotation(x=raised_at, y=0, yref="paper", text=raised_label, showarrow=False, yanchor="bottom",
-                           xanchor="left", font={"color": RAISED_COLOR, "size": 12})  # fmt: skip
+        fig.add_shape(
+            type="line",
+            x0=raised_at,
+            x1=raised_at,
+            yref="paper",
+            y0=0,
+            y1=1,
+            line={"color": RAISED_COLOR, "width": 1.5, "dash": "dot"},
+            name="raised",
+        )
+        fig.add_annotation(
+            x=raised_at,
+            y=0,
+            yref="paper",
+            text=raised_label,
+            showarrow=False,
+            yanchor="bottom",
+            xanchor="left",
+            font={"color": RAISED_COLOR, "size": 12},
+        )
     if eta is not None:
         if eta.low is not None and eta.high is not None:
-            fig.add_shape(type="rect", x0=eta.low, x1=eta.high, yref="paper", y0=0, y1=1, fillcolor="#ffd60a",
-                          opacity=0.15, line={"width": 0}, name="eta-band", layer="below")  # fmt: skip
-            fig.add_trace(go.Scatter(x=[eta.low, eta.high], y=[None, None], mode="lines", name=eta_band_label,
-                                     line={"color": "#ffd60a", "width": 8}, opacity=0.3, hoverinfo="skip"))  # fmt: skip
-        fig.add_shape(type="line", x0=eta.at, x1=eta.at, yref="paper", y0=0, y1=1,
-                      line={"color": "#ffd60a", "width": 2.5}, name="eta")  # fmt: skip
-        fig.add_annotation(x=eta.at, y=1, yref="paper", text=_esc(eta.label), showarrow=False, yanchor="bottom",
-                           xanchor="right", font={"color": "#ffd60a", "size": 13})  # fmt: skip
+            fig.add_shape(
+                type="rect",
+                x0=eta.low,
+                x1=eta.high,
+                yref="paper",
+                y0=0,
+                y1=1,
+                fillcolor="#ffd60a",
+                opacity=0.15,
+                line={"width": 0},
+                name="eta-band",
+                layer="below",
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[eta.low, eta.high],
+                    y=[None, None],
+                    mode="lines",
+                    name=eta_band_label,
+                    line={"color": "#ffd60a", "width": 8},
+                    opacity=0.3,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_shape(
+            type="line",
+            x0=eta.at,
+            x1=eta.at,
+            yref="paper",
+            y0=0,
+            y1=1,
+            line={"color": "#ffd60a", "width": 2.5},
+            name="eta",
+        )
+        fig.add_annotation(
+            x=eta.at,
+            y=1,
+            yref="paper",
+            text=_esc(eta.label),
+            showarrow=False,
+            yanchor="bottom",
+            xanchor="right",
+            font={"color": "#ffd60a", "size": 13},
+        )
     fig.update_layout(
-        height=height, margin={"l": 56, "r": 16, "t": 28, "b": 36}, paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
-        font={"color": TEXT, "size": 13}, showlegend=True, uirevision="warning-series",
+        height=height,
+        margin={"l": 56, "r": 16, "t": 28, "b": 36},
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        font={"color": TEXT, "size": 13},
+        showlegend=True,
+        uirevision="warning-series",
         legend={"orientation": "h", "y": -0.18, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
         xaxis={"gridcolor": GRID, "tickformat": "%H:%M\n%m-%d", "range": view},
         yaxis={"gridcolor": GRID, "title": {"text": unit} if unit else None, "zeroline": False},
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -201,39 +295,87 @@ def build_evidence_map(
     color = _level_color(level)
     fig = go.Figure()
     if len(districts):
-        features = [{"type": "Feature", "id": c, "properties": {"code": c}, "geometry": _geometry_to_datum(json.loads(g), datum)}
-                    for c, g in zip(districts["code"], districts["geometry"], strict=True)]  # fmt: skip
+        features = [
+            {
+                "type": "Feature",
+                "id": c,
+                "properties": {"code": c},
+                "geometry": _geometry_to_datum(json.loads(g), datum),
+            }
+            for c, g in zip(districts["code"], districts["geometry"], strict=True)
+        ]
         lit = districts["code"].isin(list(highlight))
-        fig.add_trace(go.Choroplethmap(
-            geojson={"type": "FeatureCollection", "features": features}, locations=districts["code"],
-            featureidkey="properties.code", z=lit.astype(int), zmin=0, zmax=1, showscale=False,
-            colorscale=[[0, "rgba(27,42,61,0.55)"], [1, _rgba(color, 0.4)]], marker={"line": {"color": "#9fb3c8", "width": 1}},
-            text=[_esc(n) for n in districts["name"]], hoverinfo="text", showlegend=False, name="districts",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson={"type": "FeatureCollection", "features": features},
+                locations=districts["code"],
+                featureidkey="properties.code",
+                z=lit.astype(int),
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                colorscale=[[0, "rgba(27,42,61,0.55)"], [1, _rgba(color, 0.4)]],
+                marker={"line": {"color": "#9fb3c8", "width": 1}},
+                text=[_esc(n) for n in districts["name"]],
+                hoverinfo="text",
+                showlegend=False,
+                name="districts",
+            )
+        )
     placed = points.dropna(subset=["lon", "lat"]) if len(points) else points
     if len(placed):
         lon, lat = _to_datum(placed["lon"], placed["lat"], datum)
         names = [_esc(n) for n in placed["name"].fillna("")]
         values = placed["value"] if "value" in placed else pd.Series(np.nan, index=placed.index)
         hover = [f"{n} {v:.2f}" if not pd.isna(v) else n for n, v in zip(names, values, strict=True)]
-        fig.add_trace(go.Scattermap(lon=lon, lat=lat, mode="markers", marker={"size": 28, "color": color, "opacity": 0.35},
-                                    hoverinfo="skip", showlegend=False, name="halo"))  # fmt: skip
-        fig.add_trace(go.Scattermap(lon=lon, lat=lat, mode="markers+text", marker={"size": 12, "color": color},
-                                    text=names, textposition="top right", hovertext=hover, hoverinfo="text",
-                                    textfont={"size": 13, "color": TEXT, "family": label_font}, name=points_label))  # fmt: skip
-        all_lon, all_lat = np.asarray(placed["lon"], dtype="float64"), np.asarray(placed["lat"], dtype="float64")
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 28, "color": color, "opacity": 0.35},
+                hoverinfo="skip",
+                showlegend=False,
+                name="halo",
+            )
+        )
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers+text",
+                marker={"size": 12, "color": color},
+                text=names,
+                textposition="top right",
+                hovertext=hover,
+                hoverinfo="text",
+                textfont={"size": 13, "color": TEXT, "family": label_font},
+                name=points_label,
+            )
+        )
+        all_lon, all_lat = (
+            np.asarray(placed["lon"], dtype="float64"),
+            np.asarray(placed["lat"], dtype="float64"),
+        )
     elif len(districts) and districts["code"].isin(list(highlight)).any():
         lit = districts[districts["code"].isin(list(highlight))]
         all_lon, all_lat = lit["lon"].to_numpy(dtype="float64"), lit["lat"].to_numpy(dtype="float64")
     elif len(districts):
-        all_lon, all_lat = districts["lon"].to_numpy(dtype="float64"), districts["lat"].to_numpy(dtype="float64")
+        all_lon, all_lat = (
+            districts["lon"].to_numpy(dtype="float64"),
+            districts["lat"].to_numpy(dtype="float64"),
+        )
     else:
         all_lon, all_lat = np.array([113.0]), np.array([24.2])
     zoom = _zoom_for(all_lon, all_lat) if len(placed) else 8.0
     clon, clat = _to_datum(float(np.nanmean(all_lon)), float(np.nanmean(all_lat)), datum)
     fig.update_layout(
-        height=height, map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
-        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND, font={"color": TEXT},
-        showlegend=False, uirevision="warning-map",
-    )  # fmt: skip
+        height=height,
+        map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        paper_bgcolor=BACKGROUND,
+        font={"color": TEXT},
+        showlegend=False,
+        uirevision="warning-map",
+    )
     return fig

@@ -30,12 +30,19 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Interval(id=ID_INTERVAL, interval=15_000),
             build_nav("/map", lang, current_principal()),
             html.Header(
-                [html.H1(t("map.title", lang)), html.Span(id=ID_STATUS, className="clock"),
-                 html.A(t("lang.switch", lang), href=f"/map?lang={other}", className="lang-switch")],
+                [
+                    html.H1(t("map.title", lang)),
+                    html.Span(id=ID_STATUS, className="clock"),
+                    html.A(t("lang.switch", lang), href=f"/map?lang={other}", className="lang-switch"),
+                ],
                 className="page-header",
-            ),  # fmt: skip
-            dcc.Graph(id=ID_GRAPH, className="city-map", config={"displaylogo": False, "scrollZoom": True},
-                      style={"height": "calc(100vh - 130px)"}),  # fmt: skip
+            ),
+            dcc.Graph(
+                id=ID_GRAPH,
+                className="city-map",
+                config={"displaylogo": False, "scrollZoom": True},
+                style={"height": "calc(100vh - 130px)"},
+            ),
         ],
         className="page map-page",
     )
@@ -61,9 +68,16 @@ def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[
     # MapLibre wants an absolute glyph URL: the host as this browser reached us.
     style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
     center = settings.city.center or (113.0, 24.2)
-    fig = build_city_map(load_map_layers(svc), style=style, center=center, zoom=settings.map.zoom,
-                         datum=settings.map.tile_datum, lang=lang, label_font=settings.map.glyph_stack,
-                         view_zoom=view_zoom)  # fmt: skip
+    fig = build_city_map(
+        load_map_layers(svc),
+        style=style,
+        center=center,
+        zoom=settings.map.zoom,
+        datum=settings.map.tile_datum,
+        lang=lang,
+        label_font=settings.map.glyph_stack,
+        view_zoom=view_zoom,
+    )
     now = svc.local(svc.now())
     return fig, f"{t('map.as_of', lang)} {now:%Y-%m-%d %H:%M}"
 
@@ -71,8 +85,12 @@ def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[
 def register(app: dash.Dash) -> None:
     """Register the page and its callbacks on ``app``."""
     dash.register_page(__name__, path="/map", title="城市运行一张图 · cityops", layout=layout)
-    app.callback(Output(ID_VIEW, "data"), Input(ID_GRAPH, "relayoutData"), State(ID_VIEW, "data"),
-                 prevent_initial_call=True)(remember_zoom)  # fmt: skip
+    app.callback(
+        Output(ID_VIEW, "data"),
+        Input(ID_GRAPH, "relayoutData"),
+        State(ID_VIEW, "data"),
+        prevent_initial_call=True,
+    )(remember_zoom)
     app.callback(
         Output(ID_GRAPH, "figure"),
         Output(ID_STATUS, "children"),

@@ -19,6 +19,8 @@ import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html
 from flask import Response, request
 
+from dashboard.auth import current_principal
+from dashboard.components import build_nav
 from dashboard.explore import (
     INCIDENT_METRIC,
     RANGES,
@@ -36,8 +38,6 @@ from dashboard.explore import (
     load_explore_data,
     resolve_state,
 )
-from dashboard.auth import current_principal
-from dashboard.components import build_nav
 from dashboard.i18n import t, t_or
 
 PREFIX = "explore"
@@ -72,7 +72,9 @@ _SHOWN = {"display": "flex"}
 
 
 def domain_options(catalog: Catalog, lang: str) -> list[dict[str, str]]:
-    return [{"label": t_or(f"domain.{name}", lang, d.label), "value": name} for name, d in catalog.domains.items()]
+    return [
+        {"label": t_or(f"domain.{name}", lang, d.label), "value": name} for name, d in catalog.domains.items()
+    ]
 
 
 def metric_options(catalog: Catalog, domain: str, lang: str) -> list[dict[str, str]]:
@@ -83,7 +85,11 @@ def metric_options(catalog: Catalog, domain: str, lang: str) -> list[dict[str, s
     for name in d.values:
         col = d.column(name)
         # built-in metrics are translated; a configured department's metric shows its configured label
-        label = t_or(f"explore.metric.{name}", lang, col.label or name) if d.storage != "long" else (col.label or name)
+        label = (
+            t_or(f"explore.metric.{name}", lang, col.label or name)
+            if d.storage != "long"
+            else (col.label or name)
+        )
         out.append({"label": f"{label} ({col.unit})" if col.unit else label, "value": name})
     return out
 
@@ -105,14 +111,18 @@ def metric_label(catalog: Catalog, state: ExploreState, lang: str) -> str:
 
 def map_key(state: ExploreState) -> str:
     """What the map depends on (not the time range): it is rebuilt only when this changes."""
-    return encode_state(ExploreState(domain=state.domain, district=state.district, entity=state.entity, lang=state.lang))
+    return encode_state(
+        ExploreState(domain=state.domain, district=state.district, entity=state.entity, lang=state.lang)
+    )
 
 
 # -- layout --------------------------------------------------------------------------------------------------
 
 
 def _field(label: str, control: Any, cls: str = "") -> html.Label:
-    return html.Label([html.Span(label, className="explore-label"), control], className=f"explore-field {cls}".strip())
+    return html.Label(
+        [html.Span(label, className="explore-label"), control], className=f"explore-field {cls}".strip()
+    )
 
 
 def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
@@ -122,34 +132,90 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
     qs = encode_state(state)
     controls = html.Div(
         [
-            _field(t("explore.range", lang), dcc.RadioItems(
-                id=ID_RANGE, options=[{"label": t(f"explore.range.{r}", lang), "value": r} for r in RANGES],
-                value=state.range, inline=True, className="explore-range")),  # fmt: skip
+            _field(
+                t("explore.range", lang),
+                dcc.RadioItems(
+                    id=ID_RANGE,
+                    options=[{"label": t(f"explore.range.{r}", lang), "value": r} for r in RANGES],
+                    value=state.range,
+                    inline=True,
+                    className="explore-range",
+                ),
+            ),
             html.Div(
-                [_field(t("explore.start", lang), dcc.DatePickerSingle(id=ID_START, date=_iso(state.start), display_format="YYYY-MM-DD")),
-                 _field(t("explore.end", lang), dcc.DatePickerSingle(id=ID_END, date=_iso(state.end), display_format="YYYY-MM-DD"))],
-                id=ID_DATES, className="explore-dates", style=_SHOWN if state.range == "custom" else _HIDDEN,
-            ),  # fmt: skip
-            _field(t("explore.district", lang), dcc.Dropdown(
-                id=ID_DISTRICT, options=district_options(catalog, lang), value=state.district,
-                placeholder=t("explore.district.all", lang), clearable=True)),  # fmt: skip
-            _field(t("explore.domain", lang), dcc.Dropdown(
-                id=ID_DOMAIN, options=domain_options(catalog, lang), value=state.domain, clearable=False)),  # fmt: skip
-            _field(t("explore.metric", lang), dcc.Dropdown(
-                id=ID_METRIC, options=metric_options(catalog, state.domain, lang), value=state.metric, clearable=False)),  # fmt: skip
-            _field(t("explore.entity", lang), dcc.Dropdown(
-                id=ID_ENTITY, options=entity_options(catalog, state.domain, state.district, lang), value=state.entity,
-                placeholder=t("explore.entity.all", lang), clearable=True), "wide"),  # fmt: skip
+                [
+                    _field(
+                        t("explore.start", lang),
+                        dcc.DatePickerSingle(
+                            id=ID_START, date=_iso(state.start), display_format="YYYY-MM-DD"
+                        ),
+                    ),
+                    _field(
+                        t("explore.end", lang),
+                        dcc.DatePickerSingle(id=ID_END, date=_iso(state.end), display_format="YYYY-MM-DD"),
+                    ),
+                ],
+                id=ID_DATES,
+                className="explore-dates",
+                style=_SHOWN if state.range == "custom" else _HIDDEN,
+            ),
+            _field(
+                t("explore.district", lang),
+                dcc.Dropdown(
+                    id=ID_DISTRICT,
+                    options=district_options(catalog, lang),
+                    value=state.district,
+                    placeholder=t("explore.district.all", lang),
+                    clearable=True,
+                ),
+            ),
+            _field(
+                t("explore.domain", lang),
+                dcc.Dropdown(
+                    id=ID_DOMAIN, options=domain_options(catalog, lang), value=state.domain, clearable=False
+                ),
+            ),
+            _field(
+                t("explore.metric", lang),
+                dcc.Dropdown(
+                    id=ID_METRIC,
+                    options=metric_options(catalog, state.domain, lang),
+                    value=state.metric,
+                    clearable=False,
+                ),
+            ),
+            _field(
+                t("explore.entity", lang),
+                dcc.Dropdown(
+                    id=ID_ENTITY,
+                    options=entity_options(catalog, state.domain, state.district, lang),
+                    value=state.entity,
+                    placeholder=t("explore.entity.all", lang),
+                    clearable=True,
+                ),
+                "wide",
+            ),
             html.Div(
-                [html.A(t("explore.export.csv", lang), id=ID_CSV, href=f"/explore/export.csv?{qs}", className="explore-export"),
-                 html.A(t("explore.export.parquet", lang), id=ID_PARQUET, href=f"/explore/export.parquet?{qs}",
-                        className="explore-export")],
+                [
+                    html.A(
+                        t("explore.export.csv", lang),
+                        id=ID_CSV,
+                        href=f"/explore/export.csv?{qs}",
+                        className="explore-export",
+                    ),
+                    html.A(
+                        t("explore.export.parquet", lang),
+                        id=ID_PARQUET,
+                        href=f"/explore/export.parquet?{qs}",
+                        className="explore-export",
+                    ),
+                ],
                 className="explore-exports",
-            ),  # fmt: skip
+            ),
         ],
         className="explore-controls",
     )
-    graph = dict(config=GRAPH_CONFIG)
+    graph = {"config": GRAPH_CONFIG}
     return html.Div(
         [
             dcc.Store(id=ID_LANG, data=lang),
@@ -158,23 +224,45 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
             dcc.Store(id=ID_URLSYNC),
             build_nav("/explore", lang, current_principal()),
             html.Header(
-                [html.H1(t("explore.title", lang)), html.Span(id=ID_STATUS, className="clock"),
-                 html.A(t("lang.switch", lang), id=ID_LANG_LINK, href=f"/explore?{encode_state(replace(state, lang=other))}",
-                        className="lang-switch")],
+                [
+                    html.H1(t("explore.title", lang)),
+                    html.Span(id=ID_STATUS, className="clock"),
+                    html.A(
+                        t("lang.switch", lang),
+                        id=ID_LANG_LINK,
+                        href=f"/explore?{encode_state(replace(state, lang=other))}",
+                        className="lang-switch",
+                    ),
+                ],
                 className="page-header",
-            ),  # fmt: skip
+            ),
             controls,
             html.Div(
                 [
-                    html.Section([html.H2(t("explore.map", lang)),
-                                  dcc.Graph(id=ID_MAP, className="explore-map",
-                                            config={**GRAPH_CONFIG, "scrollZoom": True})],  # type: ignore[arg-type]
-                                 className="explore-panel explore-map-panel"),  # fmt: skip
-                    html.Section(dcc.Graph(id=ID_SERIES, className="explore-graph", **graph), className="explore-panel"),  # type: ignore[arg-type]
-                    html.Section(dcc.Graph(id=ID_DIST, className="explore-graph", **graph), className="explore-panel"),  # type: ignore[arg-type]
-                    html.Section(dcc.Graph(id=ID_HEAT, className="explore-graph", **graph), className="explore-panel"),  # type: ignore[arg-type]
-                    html.Section(dcc.Graph(id=ID_COMPARE, className="explore-compare", **graph),  # type: ignore[arg-type]
-                                 className="explore-panel explore-wide"),  # fmt: skip
+                    html.Section(
+                        [
+                            html.H2(t("explore.map", lang)),
+                            dcc.Graph(
+                                id=ID_MAP,
+                                className="explore-map",
+                                config={**GRAPH_CONFIG, "scrollZoom": True},
+                            ),
+                        ],  # type: ignore[arg-type]
+                        className="explore-panel explore-map-panel",
+                    ),
+                    html.Section(
+                        dcc.Graph(id=ID_SERIES, className="explore-graph", **graph), className="explore-panel"
+                    ),  # type: ignore[arg-type]
+                    html.Section(
+                        dcc.Graph(id=ID_DIST, className="explore-graph", **graph), className="explore-panel"
+                    ),  # type: ignore[arg-type]
+                    html.Section(
+                        dcc.Graph(id=ID_HEAT, className="explore-graph", **graph), className="explore-panel"
+                    ),  # type: ignore[arg-type]
+                    html.Section(
+                        dcc.Graph(id=ID_COMPARE, className="explore-compare", **graph),  # type: ignore[arg-type]
+                        className="explore-panel explore-wide",
+                    ),
                 ],
                 className="explore-grid",
             ),
@@ -198,9 +286,21 @@ def _iso(value: Any) -> str | None:
     return str(value)[:10] if value else None
 
 
-def sync_state(rng: str | None, start: Any, end: Any, district: str | None, domain: str | None, metric: str | None,
-               entity: str | None, map_click: Any, series_click: Any, heat_click: Any, compare_click: Any,
-               lang: str | None, old_map_key: str | None) -> tuple[Any, ...]:  # fmt: skip
+def sync_state(
+    rng: str | None,
+    start: Any,
+    end: Any,
+    district: str | None,
+    domain: str | None,
+    metric: str | None,
+    entity: str | None,
+    map_click: Any,
+    series_click: Any,
+    heat_click: Any,
+    compare_click: Any,
+    lang: str | None,
+    old_map_key: str | None,
+) -> tuple[Any, ...]:
     """Pickers and clicks → the canonical state (the pickers show it back, the store carries it)."""
     from dashboard.app import services
 
@@ -210,8 +310,18 @@ def sync_state(rng: str | None, start: Any, end: Any, district: str | None, doma
     if rng == "custom" and not (start and end):
         today = svc.local(svc.now()).date()
         start, end = start or (today - timedelta(days=6)).isoformat(), end or today.isoformat()
-    state = decode_state({"range": rng, "start": _iso(start), "end": _iso(end), "district": district, "domain": domain,
-                          "metric": metric, "entity": entity, "lang": lang})  # fmt: skip
+    state = decode_state(
+        {
+            "range": rng,
+            "start": _iso(start),
+            "end": _iso(end),
+            "district": district,
+            "domain": domain,
+            "metric": metric,
+            "entity": entity,
+            "lang": lang,
+        }
+    )
     if trigger == ID_DOMAIN:
         state = replace(state, metric=None, entity=None)
     elif trigger == ID_ENTITY and state.entity:
@@ -222,12 +332,19 @@ def sync_state(rng: str | None, start: Any, end: Any, district: str | None, doma
     state = resolve_state(state, catalog)
     key = map_key(state)
     return (
-        state.range, state.start.isoformat() if state.start else None, state.end.isoformat() if state.end else None,
-        _SHOWN if state.range == "custom" else _HIDDEN, state.district, state.domain,
-        metric_options(catalog, state.domain, state.lang), state.metric,
-        entity_options(catalog, state.domain, state.district, state.lang), state.entity,
-        encode_state(state), key if key != old_map_key else dash.no_update,
-    )  # fmt: skip
+        state.range,
+        state.start.isoformat() if state.start else None,
+        state.end.isoformat() if state.end else None,
+        _SHOWN if state.range == "custom" else _HIDDEN,
+        state.district,
+        state.domain,
+        metric_options(catalog, state.domain, state.lang),
+        state.metric,
+        entity_options(catalog, state.domain, state.district, state.lang),
+        state.entity,
+        encode_state(state),
+        key if key != old_map_key else dash.no_update,
+    )
 
 
 def build_figures(data: ExploreData, catalog: Catalog) -> tuple[Any, Any, Any, Any]:
@@ -246,13 +363,32 @@ def build_figures(data: ExploreData, catalog: Catalog) -> tuple[Any, Any, Any, A
     domain = t_or(f"domain.{st.domain}", lang, catalog.domains[st.domain].label)
     head = f"{domain} · {label} · {place}"
     return (
-        build_series_figure(data.series, data.thresholds, title=f"{t('explore.series', lang)} — {head}",
-                            metric_label=label, unit=data.unit, lang=lang),
-        build_distribution_figure(data.series, data.thresholds, title=f"{t('explore.distribution', lang)} — {head}",
-                                  metric_label=label, unit=data.unit, lang=lang),
-        build_heatmap_figure(data.heatmap, title=f"{t('explore.heatmap', lang)} — {head}", unit=data.unit, lang=lang),
-        build_compare_figure(data.compare, title=f"{t('explore.compare', lang)} — {data.label if st.district and not st.entity else _district_name(catalog, st)}", lang=lang),
-    )  # fmt: skip
+        build_series_figure(
+            data.series,
+            data.thresholds,
+            title=f"{t('explore.series', lang)} — {head}",
+            metric_label=label,
+            unit=data.unit,
+            lang=lang,
+        ),
+        build_distribution_figure(
+            data.series,
+            data.thresholds,
+            title=f"{t('explore.distribution', lang)} — {head}",
+            metric_label=label,
+            unit=data.unit,
+            lang=lang,
+        ),
+        build_heatmap_figure(
+            data.heatmap, title=f"{t('explore.heatmap', lang)} — {head}", unit=data.unit, lang=lang
+        ),
+        build_compare_figure(
+            data.compare,
+            title=f"{t('explore.compare', lang)} — "
+            f"{data.label if st.district and not st.entity else _district_name(catalog, st)}",
+            lang=lang,
+        ),
+    )
 
 
 def _district_name(catalog: Catalog, state: ExploreState) -> str:
@@ -260,7 +396,9 @@ def _district_name(catalog: Catalog, state: ExploreState) -> str:
         rows = catalog.districts[catalog.districts["code"] == state.district]
         if len(rows):
             r = rows.iloc[0]
-            return str(r["name_en"] if state.lang == "en" and isinstance(r.get("name_en"), str) else r["name"])
+            return str(
+                r["name_en"] if state.lang == "en" and isinstance(r.get("name_en"), str) else r["name"]
+            )
     return t("explore.city", state.lang)
 
 
@@ -275,12 +413,22 @@ def render(qs: str | None) -> tuple[Any, ...]:
     series, dist, heat, compare = build_figures(data, catalog)
     lang = state.lang
     start, end = svc.local(data.start), svc.local(data.end)
-    status = (f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} · {t('explore.status', lang)}: "
-              f"{t(f'explore.resolution.{data.resolution}', lang)}, {len(data.series)} {t('explore.points', lang)}")  # fmt: skip
+    status = (
+        f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} · {t('explore.status', lang)}: "
+        f"{t(f'explore.resolution.{data.resolution}', lang)}, {len(data.series)} {t('explore.points', lang)}"
+    )
     q = encode_state(state)
     other = replace(state, lang="en" if lang == "zh" else "zh")
-    return (series, dist, heat, compare, status, f"/explore/export.csv?{q}", f"/explore/export.parquet?{q}",
-            f"/explore?{encode_state(other)}")  # fmt: skip
+    return (
+        series,
+        dist,
+        heat,
+        compare,
+        status,
+        f"/explore/export.csv?{q}",
+        f"/explore/export.parquet?{q}",
+        f"/explore?{encode_state(other)}",
+    )
 
 
 def render_map(key: str | None) -> Any:
@@ -297,13 +445,22 @@ def render_map(key: str | None) -> Any:
     style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
     layers = load_map_layers(svc)
     # The whole city at the configured view; the user's own pan and zoom survive a drill-down (uirevision).
-    fig = build_city_map(layers, style=style, center=settings.city.center or (113.0, 24.2), zoom=settings.map.zoom,
-                         datum=settings.map.tile_datum, lang=state.lang, label_font=settings.map.glyph_stack,
-                         uirevision="explore")  # fmt: skip
+    fig = build_city_map(
+        layers,
+        style=style,
+        center=settings.city.center or (113.0, 24.2),
+        zoom=settings.map.zoom,
+        datum=settings.map.tile_datum,
+        lang=state.lang,
+        label_font=settings.map.glyph_stack,
+        uirevision="explore",
+    )
     return decorate_map(fig, layers, catalog, state, datum=settings.map.tile_datum)
 
 
-def decorate_map(fig: Any, layers: Any, catalog: Catalog, state: ExploreState, *, datum: str = "wgs84") -> Any:
+def decorate_map(
+    fig: Any, layers: Any, catalog: Catalog, state: ExploreState, *, datum: str = "wgs84"
+) -> Any:
     """Station markers carry ``entity:<id>`` for drill-down; the chosen domain's stations are drawn when the
     city map has no layer of them (road segments, configured departments); the chosen station is ringed."""
     import plotly.graph_objects as go
@@ -313,30 +470,53 @@ def decorate_map(fig: Any, layers: Any, catalog: Catalog, state: ExploreState, *
     names = TEXT.get(state.lang, TEXT["zh"])
     for layer, frame in (("air", layers.air), ("water", layers.water), ("rain", layers.rain)):
         if len(frame):
-            fig.update_traces(customdata=[f"entity:{e}" for e in frame["entity_id"]], selector={"name": names[layer]})
+            fig.update_traces(
+                customdata=[f"entity:{e}" for e in frame["entity_id"]], selector={"name": names[layer]}
+            )
     for label, frame in layers.custom.items():  # configured departments' own map layers
         pts = frame.dropna(subset=["lon", "lat"])
         if len(pts):
-            fig.update_traces(customdata=[f"entity:{e}" for e in pts["entity_id"]], selector={"name": _esc(label)})
+            fig.update_traces(
+                customdata=[f"entity:{e}" for e in pts["entity_id"]], selector={"name": _esc(label)}
+            )
     on_map = set(layers.custom)
-    if state.domain not in ("air", "water", "rain", "incident") and catalog.domains[state.domain].label not in on_map:
+    if (
+        state.domain not in ("air", "water", "rain", "incident")
+        and catalog.domains[state.domain].label not in on_map
+    ):
         ents = catalog.domain_entities(state.domain).dropna(subset=["lon", "lat"])
         if state.district:
             ents = ents[ents["district_code"] == state.district]
         if len(ents):
             lon, lat = _to_datum(ents["lon"], ents["lat"], datum)
-            fig.add_trace(go.Scattermap(
-                lon=lon, lat=lat, mode="markers", marker={"size": 9, "color": "#c77dff"},
-                name=_esc(t_or(f"domain.{state.domain}", state.lang, catalog.domains[state.domain].label)),
-                text=[_esc(n) for n in ents["name"].fillna(ents["entity_id"])], hoverinfo="text",
-                customdata=[f"entity:{e}" for e in ents["entity_id"]],
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scattermap(
+                    lon=lon,
+                    lat=lat,
+                    mode="markers",
+                    marker={"size": 9, "color": "#c77dff"},
+                    name=_esc(
+                        t_or(f"domain.{state.domain}", state.lang, catalog.domains[state.domain].label)
+                    ),
+                    text=[_esc(n) for n in ents["name"].fillna(ents["entity_id"])],
+                    hoverinfo="text",
+                    customdata=[f"entity:{e}" for e in ents["entity_id"]],
+                )
+            )
     chosen = catalog.entity(state.entity)
     if chosen is not None and pd.notna(chosen.get("lon")) and pd.notna(chosen.get("lat")):
         lon, lat = _to_datum([chosen["lon"]], [chosen["lat"]], datum)
-        fig.add_trace(go.Scattermap(lon=lon, lat=lat, mode="markers", marker={"size": 26, "color": "#ffffff", "opacity": 0.5},
-                                    name=_esc(chosen.get("name") or chosen["entity_id"]), hoverinfo="skip",
-                                    showlegend=False))  # fmt: skip
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 26, "color": "#ffffff", "opacity": 0.5},
+                name=_esc(chosen.get("name") or chosen["entity_id"]),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
         fig.data = (fig.data[-1], *fig.data[:-1])  # the ring goes under the markers, which stay clickable
     fig.update_layout(legend={"font": {"size": 12}})
     return fig
@@ -382,19 +562,43 @@ def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path="/explore", title="数据分析 · cityops", layout=layout)
     app.server.add_url_rule("/explore/export.<fmt>", endpoint="explore_export", view_func=export_response)
     app.callback(
-        Output(ID_RANGE, "value"), Output(ID_START, "date"), Output(ID_END, "date"), Output(ID_DATES, "style"),
-        Output(ID_DISTRICT, "value"), Output(ID_DOMAIN, "value"), Output(ID_METRIC, "options"), Output(ID_METRIC, "value"),
-        Output(ID_ENTITY, "options"), Output(ID_ENTITY, "value"), Output(ID_STATE, "data"), Output(ID_MAPKEY, "data"),
-        Input(ID_RANGE, "value"), Input(ID_START, "date"), Input(ID_END, "date"), Input(ID_DISTRICT, "value"),
-        Input(ID_DOMAIN, "value"), Input(ID_METRIC, "value"), Input(ID_ENTITY, "value"), Input(ID_MAP, "clickData"),
-        Input(ID_SERIES, "clickData"), Input(ID_HEAT, "clickData"), Input(ID_COMPARE, "clickData"),
-        State(ID_LANG, "data"), State(ID_MAPKEY, "data"),
+        Output(ID_RANGE, "value"),
+        Output(ID_START, "date"),
+        Output(ID_END, "date"),
+        Output(ID_DATES, "style"),
+        Output(ID_DISTRICT, "value"),
+        Output(ID_DOMAIN, "value"),
+        Output(ID_METRIC, "options"),
+        Output(ID_METRIC, "value"),
+        Output(ID_ENTITY, "options"),
+        Output(ID_ENTITY, "value"),
+        Output(ID_STATE, "data"),
+        Output(ID_MAPKEY, "data"),
+        Input(ID_RANGE, "value"),
+        Input(ID_START, "date"),
+        Input(ID_END, "date"),
+        Input(ID_DISTRICT, "value"),
+        Input(ID_DOMAIN, "value"),
+        Input(ID_METRIC, "value"),
+        Input(ID_ENTITY, "value"),
+        Input(ID_MAP, "clickData"),
+        Input(ID_SERIES, "clickData"),
+        Input(ID_HEAT, "clickData"),
+        Input(ID_COMPARE, "clickData"),
+        State(ID_LANG, "data"),
+        State(ID_MAPKEY, "data"),
         prevent_initial_call=True,
-    )(sync_state)  # fmt: skip
+    )(sync_state)
     app.callback(
-        Output(ID_SERIES, "figure"), Output(ID_DIST, "figure"), Output(ID_HEAT, "figure"), Output(ID_COMPARE, "figure"),
-        Output(ID_STATUS, "children"), Output(ID_CSV, "href"), Output(ID_PARQUET, "href"), Output(ID_LANG_LINK, "href"),
+        Output(ID_SERIES, "figure"),
+        Output(ID_DIST, "figure"),
+        Output(ID_HEAT, "figure"),
+        Output(ID_COMPARE, "figure"),
+        Output(ID_STATUS, "children"),
+        Output(ID_CSV, "href"),
+        Output(ID_PARQUET, "href"),
+        Output(ID_LANG_LINK, "href"),
         Input(ID_STATE, "data"),
-    )(render)  # fmt: skip
+    )(render)
     app.callback(Output(ID_MAP, "figure"), Input(ID_MAPKEY, "data"))(render_map)
     app.clientside_callback(_SYNC_URL, Output(ID_URLSYNC, "data"), Input(ID_STATE, "data"))

@@ -28,7 +28,12 @@ ID_MESSAGE = f"{PREFIX}-message"
 
 log = logging.getLogger("cityops.feeds")
 
-FRESHNESS_CLASS = {"fresh": "badge fresh", "late": "badge late", "stale": "badge stale", "never": "badge never"}
+FRESHNESS_CLASS = {
+    "fresh": "badge fresh",
+    "late": "badge late",
+    "stale": "badge stale",
+    "never": "badge never",
+}
 
 
 def format_span(span: timedelta, lang: str) -> str:
@@ -43,16 +48,34 @@ def format_span(span: timedelta, lang: str) -> str:
     return f"{seconds / 86400:.1f}{t('unit.d', lang)}"
 
 
-def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: Any, lang: str) -> html.Table | html.P:
+def build_health_table(
+    health: list[FeedHealth], last_runs: pd.DataFrame, svc: Any, lang: str
+) -> html.Table | html.P:
     """The feed health table as a component tree (pure given its inputs; ``last_runs``: one per feed)."""
     if not health:
         return html.P(t("feeds.none", lang), className="empty")
     last_by_feed = {}
     for rec in last_runs.to_dict("records"):
         last_by_feed[rec["feed"]] = rec
-    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{k}", lang)) for k in
-                               ("feed", "department", "domain", "freshness", "data_as_of", "lag", "last_success",
-                                "last_run", "rows", "error")]))  # fmt: skip
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(t(f"feeds.col.{k}", lang))
+                for k in (
+                    "feed",
+                    "department",
+                    "domain",
+                    "freshness",
+                    "data_as_of",
+                    "lag",
+                    "last_success",
+                    "last_run",
+                    "rows",
+                    "error",
+                )
+            ]
+        )
+    )
     body = []
     for h in health:
         run = last_by_feed.get(h.feed, {})
@@ -63,13 +86,28 @@ def build_health_table(health: list[FeedHealth], last_runs: pd.DataFrame, svc: A
                     html.Td(h.feed, className="mono"),
                     html.Td(h.department),
                     html.Td(t_or(f"domain.{h.domain}", lang, h.domain)),
-                    html.Td(html.Span(t(f"freshness.{h.freshness}", lang), className=FRESHNESS_CLASS[h.freshness])),
+                    html.Td(
+                        html.Span(t(f"freshness.{h.freshness}", lang), className=FRESHNESS_CLASS[h.freshness])
+                    ),
                     html.Td(local_time(svc, h.last_data_at or h.last_success_at)),
-                    html.Td(f"{format_span(h.age, lang)} / {format_span(h.cadence, lang)}" if h.age is not None else "—",
-                            title=t("feeds.lag_hint", lang), className="nowrap"),  # fmt: skip
+                    html.Td(
+                        f"{format_span(h.age, lang)} / {format_span(h.cadence, lang)}"
+                        if h.age is not None
+                        else "—",
+                        title=t("feeds.lag_hint", lang),
+                        className="nowrap",
+                    ),
                     html.Td(local_time(svc, h.last_success_at)),
-                    html.Td(f"{local_time(svc, run.get('started_at'))} {t(f'status.{status}', lang) if status else ''}"),
-                    html.Td(f"{int(run.get('rows_inserted', 0) + run.get('rows_updated', 0))} / {int(run.get('rows_rejected', 0))}" if run else "—"),
+                    html.Td(
+                        f"{local_time(svc, run.get('started_at'))} "
+                        f"{t(f'status.{status}', lang) if status else ''}"
+                    ),
+                    html.Td(
+                        f"{int(run.get('rows_inserted', 0) + run.get('rows_updated', 0))} / "
+                        f"{int(run.get('rows_rejected', 0))}"
+                        if run
+                        else "—"
+                    ),
                     html.Td(h.last_error or "", className="error-text"),
                 ],
                 className=f"row-{h.freshness}",
@@ -85,14 +123,30 @@ def replay_button_id(run_id: str) -> dict[str, str]:
 def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: bool = False) -> html.Table:
     """Recent runs; an administrator gets a replay button on every run that landed a payload."""
     cols = ("run", "status", "started", "duration", "fetched", "inserted", "updated", "rejected", "error")
-    head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in cols] + ([html.Th("")] if can_replay else [])))
+    head = html.Thead(
+        html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in cols] + ([html.Th("")] if can_replay else []))
+    )
     body = []
     for rec in runs.to_dict("records"):
         replay = []
         if can_replay:
-            landed = isinstance(rec.get("raw_path"), str) and rec["status"] != "running" and rec["rows_fetched"] > 0
-            replay = [html.Td(html.Button(t("feeds.replay", lang), id=replay_button_id(rec["run_id"]), className="replay",
-                                          title=t("feeds.replay_hint", lang)) if landed else "")]  # fmt: skip
+            landed = (
+                isinstance(rec.get("raw_path"), str)
+                and rec["status"] != "running"
+                and rec["rows_fetched"] > 0
+            )
+            replay = [
+                html.Td(
+                    html.Button(
+                        t("feeds.replay", lang),
+                        id=replay_button_id(rec["run_id"]),
+                        className="replay",
+                        title=t("feeds.replay_hint", lang),
+                    )
+                    if landed
+                    else ""
+                )
+            ]
         body.append(
             html.Tr(
                 [
@@ -117,8 +171,14 @@ def build_quarantine_table(rows: pd.DataFrame, lang: str) -> html.Table | html.P
         return html.P(t("feeds.no_quarantine", lang), className="empty")
     head = html.Thead(html.Tr([html.Th(t(f"feeds.col.{c}", lang)) for c in ("feed", "row", "reason", "raw")]))
     body = [
-        html.Tr([html.Td(r["feed"], className="mono"), html.Td(int(r["row_number"])), html.Td(r["reason"]),
-                 html.Td(str(r["raw_row"])[:300], className="mono small")])  # fmt: skip
+        html.Tr(
+            [
+                html.Td(r["feed"], className="mono"),
+                html.Td(int(r["row_number"])),
+                html.Td(r["reason"]),
+                html.Td(str(r["raw_row"])[:300], className="mono small"),
+            ]
+        )
         for r in rows.to_dict("records")
     ]
     return html.Table([head, html.Tbody(body)], className="grid compact")
@@ -184,9 +244,14 @@ def replay(run_id: str, lang: str) -> html.Span:
     except CityopsError as exc:
         return html.Span(f"{t('feeds.replay_failed', lang)} {run_id}: {exc}", className="error-text")
     log.info("replay of %s by %s: %s as %s", run_id, principal.name, report.status, report.run_id)
-    done = t("feeds.replay_done", lang).format(run=run_id, new=report.run_id, status=t(f"status.{report.status}", lang),
-                                               inserted=report.rows_inserted, updated=report.rows_updated,
-                                               rejected=report.rows_rejected)  # fmt: skip
+    done = t("feeds.replay_done", lang).format(
+        run=run_id,
+        new=report.run_id,
+        status=t(f"status.{report.status}", lang),
+        inserted=report.rows_inserted,
+        updated=report.rows_updated,
+        rejected=report.rows_rejected,
+    )
     return html.Span(done, className="error-text" if report.status == "failed" else "ok-text")
 
 
@@ -208,5 +273,9 @@ def register(app: dash.Dash) -> None:
         Input(ID_INTERVAL, "n_intervals"),
         State(ID_LANG, "data"),
     )(refresh)
-    app.callback(Output(ID_MESSAGE, "children"), Input({"type": ID_REPLAY, "run": ALL}, "n_clicks"), State(ID_LANG, "data"),
-                 prevent_initial_call=True)(on_replay)  # fmt: skip
+    app.callback(
+        Output(ID_MESSAGE, "children"),
+        Input({"type": ID_REPLAY, "run": ALL}, "n_clicks"),
+        State(ID_LANG, "data"),
+        prevent_initial_call=True,
+    )(on_replay)

@@ -58,7 +58,9 @@ class RenderJobs:
 
             try:
                 result = render_snapshot(svc.runtime, day, trigger=f"rerender by {actor}")
-                log.info("snapshot %s re-rendered by %s: %s %s", key, actor, result.status, result.reason or "")
+                log.info(
+                    "snapshot %s re-rendered by %s: %s %s", key, actor, result.status, result.reason or ""
+                )
             except Exception:  # the thread must not die silently: log with the traceback
                 log.exception("snapshot %s: re-render by %s failed", key, actor)
             finally:
@@ -93,12 +95,21 @@ def manifest_files(directory: Path) -> list[dict[str, Any]]:
     return [*listed, {"path": "manifest.json"}]  # the manifest lists the others, not itself
 
 
-def build_archive(records: pd.DataFrame, svc: Any, lang: str, *, can_rerender: bool, running: dict[str, str],
-                  files_of: Any = None) -> html.Table | html.P:  # fmt: skip
+def build_archive(
+    records: pd.DataFrame,
+    svc: Any,
+    lang: str,
+    *,
+    can_rerender: bool,
+    running: dict[str, str],
+    files_of: Any = None,
+) -> html.Table | html.P:
     """The archive table (pure given its inputs; ``files_of(day)`` lists a day's files)."""
     if records.empty:
         return html.P(t("snapshots.none", lang), className="empty")
-    cols = ["day", "status", "reason", "rendered", "warnings", "files"] + (["actions"] if can_rerender else [])
+    cols = ["day", "status", "reason", "rendered", "warnings", "files"] + (
+        ["actions"] if can_rerender else []
+    )
     head = html.Thead(html.Tr([html.Th(t(f"snapshots.col.{c}", lang)) for c in cols]))
     body = []
     for rec in records.to_dict("records"):
@@ -110,23 +121,59 @@ def build_archive(records: pd.DataFrame, svc: Any, lang: str, *, can_rerender: b
         base = f"/snapshots/{key}"
         links: list[Any] = []
         if any(f["path"] == "report.html" for f in files):
-            links.append(html.A(t("snapshots.open_report", lang), href=f"{base}/report.html", target="_blank",
-                                className="snap-link report-link"))  # fmt: skip
+            links.append(
+                html.A(
+                    t("snapshots.open_report", lang),
+                    href=f"{base}/report.html",
+                    target="_blank",
+                    className="snap-link report-link",
+                )
+            )
         if any(f["path"] == "summary.png" for f in files):
-            links.append(html.A(t("snapshots.summary_image", lang), href=f"{base}/summary.png", target="_blank",
-                                className="snap-link"))  # fmt: skip
+            links.append(
+                html.A(
+                    t("snapshots.summary_image", lang),
+                    href=f"{base}/summary.png",
+                    target="_blank",
+                    className="snap-link",
+                )
+            )
         if files:
-            links.append(html.Details([
-                html.Summary(t("snapshots.download", lang).format(n=len(files))),
-                html.Ul([html.Li(html.A(f["path"], href=f"{base}/{f['path']}?download=1", className="mono small"))
-                         for f in files], className="snap-files"),
-            ], className="snap-details"))  # fmt: skip
+            links.append(
+                html.Details(
+                    [
+                        html.Summary(t("snapshots.download", lang).format(n=len(files))),
+                        html.Ul(
+                            [
+                                html.Li(
+                                    html.A(
+                                        f["path"],
+                                        href=f"{base}/{f['path']}?download=1",
+                                        className="mono small",
+                                    )
+                                )
+                                for f in files
+                            ],
+                            className="snap-files",
+                        ),
+                    ],
+                    className="snap-details",
+                )
+            )
         status = str(rec["status"])
         cells = [
             html.Td(key, className="mono nowrap"),
-            html.Td(html.Span(t(f"snapshot.status.{status}", lang) if status in STATUS_CLASS else status,
-                              className=STATUS_CLASS.get(status, "badge never")), className="nowrap"),  # fmt: skip
-            html.Td(rec["reason"] if isinstance(rec.get("reason"), str) else "", className="error-text snap-reason"),
+            html.Td(
+                html.Span(
+                    t(f"snapshot.status.{status}", lang) if status in STATUS_CLASS else status,
+                    className=STATUS_CLASS.get(status, "badge never"),
+                ),
+                className="nowrap",
+            ),
+            html.Td(
+                rec["reason"] if isinstance(rec.get("reason"), str) else "",
+                className="error-text snap-reason",
+            ),
             html.Td(local_time(svc, rec.get("rendered_at")), className="nowrap"),
             html.Td(str(int(rec["warnings"])) if pd.notna(rec.get("warnings")) else "—", className="nowrap"),
             html.Td(links, className="snap-links"),
@@ -135,8 +182,15 @@ def build_archive(records: pd.DataFrame, svc: Any, lang: str, *, can_rerender: b
             if key in running:
                 cells.append(html.Td(t("snapshots.rendering", lang), className="small"))
             else:
-                cells.append(html.Td(html.Button(t("snapshots.rerender", lang), id={"type": ID_RERENDER, "day": key},
-                                                 className="replay")))  # fmt: skip
+                cells.append(
+                    html.Td(
+                        html.Button(
+                            t("snapshots.rerender", lang),
+                            id={"type": ID_RERENDER, "day": key},
+                            className="replay",
+                        )
+                    )
+                )
         body.append(html.Tr(cells, className=f"row-{status}"))
     return html.Table([head, html.Tbody(body)], className="grid", id=f"{ID_TABLE}-table")
 
@@ -147,20 +201,32 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
     principal = current_principal()
     # Always in the layout (the callback's inputs must exist), shown to administrators only; the
     # callback checks the role again whoever clicks.
-    admin = [html.Div([
-        html.Label(t("snapshots.render_day", lang), htmlFor=ID_DAY),
-        dcc.Input(id=ID_DAY, type="text", placeholder="YYYY-MM-DD", debounce=True, className="snap-day"),
-        html.Button(t("snapshots.render", lang), id=ID_RENDER, className="replay"),
-    ], className="snap-admin", hidden=not principal.can("rerender"))]  # fmt: skip
+    admin = [
+        html.Div(
+            [
+                html.Label(t("snapshots.render_day", lang), htmlFor=ID_DAY),
+                dcc.Input(
+                    id=ID_DAY, type="text", placeholder="YYYY-MM-DD", debounce=True, className="snap-day"
+                ),
+                html.Button(t("snapshots.render", lang), id=ID_RENDER, className="replay"),
+            ],
+            className="snap-admin",
+            hidden=not principal.can("rerender"),
+        )
+    ]
     return html.Div(
         [
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Interval(id=ID_INTERVAL, interval=10_000),
             build_nav("/snapshots", lang, principal),
-            html.Header([html.H1(t("snapshots.title", lang)),
-                         html.Span(t("snapshots.subtitle", lang), className="clock"),
-                         html.A(t("lang.switch", lang), href=f"/snapshots?lang={other}", className="lang-switch")],
-                        className="page-header"),  # fmt: skip
+            html.Header(
+                [
+                    html.H1(t("snapshots.title", lang)),
+                    html.Span(t("snapshots.subtitle", lang), className="clock"),
+                    html.A(t("lang.switch", lang), href=f"/snapshots?lang={other}", className="lang-switch"),
+                ],
+                className="page-header",
+            ),
             *admin,
             html.Div(id=ID_MESSAGE, className="action-message", role="status"),
             html.Section(id=ID_TABLE),
@@ -176,8 +242,14 @@ def refresh(_n: int | None, lang: str | None) -> Any:
     lang = lang or "zh"
     jobs: RenderJobs = current_app.config[JOBS_KEY]
     records = svc.warehouse.snapshots(limit=120)
-    return build_archive(records, svc, lang, can_rerender=current_principal().can("rerender"), running=dict(jobs.running),
-                         files_of=lambda d: manifest_files(snapshot_dir(svc.settings, d)))  # fmt: skip
+    return build_archive(
+        records,
+        svc,
+        lang,
+        can_rerender=current_principal().can("rerender"),
+        running=dict(jobs.running),
+        files_of=lambda d: manifest_files(snapshot_dir(svc.settings, d)),
+    )
 
 
 def request_render(day_text: Any, lang: str) -> html.Span:
@@ -194,7 +266,9 @@ def request_render(day_text: Any, lang: str) -> html.Span:
     day = _day(day_text)
     today = svc.local(svc.now()).date()
     if day is None or day > today or day < today - timedelta(days=3660):
-        return html.Span(t("snapshots.bad_day", lang).format(value=str(day_text or "")[:40]), className="error-text")
+        return html.Span(
+            t("snapshots.bad_day", lang).format(value=str(day_text or "")[:40]), className="error-text"
+        )
     jobs: RenderJobs = current_app.config[JOBS_KEY]
     actor = f"{principal.label} ({principal.name})" if principal.label != principal.name else principal.name
     if not jobs.start(svc, day, actor):
@@ -220,7 +294,10 @@ def serve_file(server: Flask, day: str, name: str) -> Any:
     # Only renders into the archive are recorded (an --out copy is an export), so a day's files are
     # always in its archive folder: derived from the day, never from a stored path.
     directory = snapshot_dir(server.config[SERVICES_KEY].settings, parsed)
-    if not (directory / name).resolve().is_relative_to(directory.resolve()) or not (directory / name).is_file():
+    if (
+        not (directory / name).resolve().is_relative_to(directory.resolve())
+        or not (directory / name).is_file()
+    ):
         abort(404)
     download = request.args.get("download") == "1"
     return send_from_directory(directory, name, as_attachment=download, max_age=0)
@@ -229,12 +306,17 @@ def serve_file(server: Flask, day: str, name: str) -> Any:
 def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path="/snapshots", title="每日快报 · cityops", layout=layout)
     app.server.config[JOBS_KEY] = RenderJobs()
-    app.server.add_url_rule("/snapshots/<day>/<path:name>", "snapshot_file",
-                            lambda day, name: serve_file(app.server, day, name))  # fmt: skip
-    app.callback(Output(ID_TABLE, "children"), Input(ID_INTERVAL, "n_intervals"), State(ID_LANG, "data"))(refresh)
+    app.server.add_url_rule(
+        "/snapshots/<day>/<path:name>", "snapshot_file", lambda day, name: serve_file(app.server, day, name)
+    )
+    app.callback(Output(ID_TABLE, "children"), Input(ID_INTERVAL, "n_intervals"), State(ID_LANG, "data"))(
+        refresh
+    )
     app.callback(
         Output(ID_MESSAGE, "children"),
-        Input(ID_RENDER, "n_clicks"), Input({"type": ID_RERENDER, "day": ALL}, "n_clicks"),
-        State(ID_DAY, "value"), State(ID_LANG, "data"),
+        Input(ID_RENDER, "n_clicks"),
+        Input({"type": ID_RERENDER, "day": ALL}, "n_clicks"),
+        State(ID_DAY, "value"),
+        State(ID_LANG, "data"),
         prevent_initial_call=True,
-    )(on_render)  # fmt: skip
+    )(on_render)

@@ -13,6 +13,7 @@ or column that no longer exists (schema drift on the department's side).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -54,10 +55,17 @@ def _connect(dsn: str, timeout: float, statement_s: float = 300.0) -> tuple[Any,
         import psycopg
 
         try:
-            conn = psycopg.connect(dsn.replace("postgres://", "postgresql://", 1), connect_timeout=max(1, int(timeout)),
-                                   autocommit=True, options=f"-c statement_timeout={max(1000, int(statement_s * 1000))}")  # fmt: skip
+            conn = psycopg.connect(
+                dsn.replace("postgres://", "postgresql://", 1),
+                connect_timeout=max(1, int(timeout)),
+                autocommit=True,
+                options=f"-c statement_timeout={max(1000, int(statement_s * 1000))}",
+            )
         except psycopg.OperationalError as exc:
-            raise TransientError(f"cannot connect to PostgreSQL at {parts.hostname}:{parts.port}: {str(exc).strip().splitlines()[0]}") from None
+            raise TransientError(
+                f"cannot connect to PostgreSQL at {parts.hostname}:{parts.port}: "
+                f"{str(exc).strip().splitlines()[0]}"
+            ) from None
         return conn, "postgresql"
     import pymysql
 
@@ -74,7 +82,9 @@ def _connect(dsn: str, timeout: float, statement_s: float = 300.0) -> tuple[Any,
             charset="utf8mb4",
         )
     except pymysql.err.OperationalError as exc:
-        raise TransientError(f"cannot connect to MySQL/MariaDB at {parts.hostname}:{parts.port}: {exc}") from None
+        raise TransientError(
+            f"cannot connect to MySQL/MariaDB at {parts.hostname}:{parts.port}: {exc}"
+        ) from None
     return conn, "mysql"
 
 
@@ -86,14 +96,22 @@ def _classify(exc: Exception, feed: str, dialect: str) -> Exception:
 
         if isinstance(exc, psycopg.OperationalError):
             return TransientError(f"{feed}: the exchange database failed: {text}")
-        return SourceError(f"{feed}: the exchange database rejected the query: {text}",
-                           hint="the department may have renamed or dropped a table or column; fix source.query")  # fmt: skip
+        return SourceError(
+            f"{feed}: the exchange database rejected the query: {text}",
+            hint="the department may have renamed or dropped a table or column; fix source.query",
+        )
     import pymysql
 
-    if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (2003, 2006, 2013, 1205, 1213):
+    if (
+        isinstance(exc, pymysql.err.OperationalError)
+        and exc.args
+        and exc.args[0] in (2003, 2006, 2013, 1205, 1213)
+    ):
         return TransientError(f"{feed}: the exchange database failed: {text}")
-    return SourceError(f"{feed}: the exchange database rejected the query: {text}",
-                       hint="the department may have renamed or dropped a table or column; fix source.query")  # fmt: skip
+    return SourceError(
+        f"{feed}: the exchange database rejected the query: {text}",
+        hint="the department may have renamed or dropped a table or column; fix source.query",
+    )
 
 
 def initial_watermark(source: DatabaseSource, ctx: FetchContext) -> str:
@@ -114,7 +132,9 @@ def effective_since(source: DatabaseSource, ctx: FetchContext) -> str:
     return ctx.watermark
 
 
-def _pages(cur: Any, sql: str, params: dict[str, Any], size: int) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+def _pages(
+    cur: Any, sql: str, params: dict[str, Any], size: int
+) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     offset = 0
     while True:
         cur.execute(f"{sql} LIMIT {int(size)} OFFSET {int(offset)}", params)
@@ -128,7 +148,9 @@ def _pages(cur: Any, sql: str, params: dict[str, Any], size: int) -> Iterator[tu
 
 def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
     if not _IDENT.match(source.watermark_column):
-        raise SourceError(f"{ctx.feed}: watermark_column {source.watermark_column!r} is not a plain column name")
+        raise SourceError(
+            f"{ctx.feed}: watermark_column {source.watermark_column!r} is not a plain column name"
+        )
     try:
         dsn = resolve_secret(source.dsn, ctx.environ)
     except ConfigError as exc:
@@ -140,7 +162,9 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     order = ", ".join([wm, *(c for c in source.key_columns if c != wm)])
     sql = f"SELECT * FROM ({query}) AS cityops_q ORDER BY {order}"
     remaining = max(1.0, ctx.deadline - time.monotonic())
-    conn, dialect = _connect(dsn, ctx.connect_timeout.total_seconds(), min(remaining, ctx.read_timeout.total_seconds() * 4))
+    conn, dialect = _connect(
+        dsn, ctx.connect_timeout.total_seconds(), min(remaining, ctx.read_timeout.total_seconds() * 4)
+    )
     host = urlsplit(dsn).hostname
     outcome = FetchOutcome(watermark=ctx.watermark)
     fetched = 0
@@ -151,7 +175,9 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
             if time.monotonic() > ctx.deadline:
                 raise TransientError(f"{ctx.feed}: the exchange database query exceeded the fetch time limit")
             if wm not in names:
-                raise SourceError(f"{ctx.feed}: the query result has no column {wm!r} (columns: {', '.join(names)})")
+                raise SourceError(
+                    f"{ctx.feed}: the query result has no column {wm!r} (columns: {', '.join(names)})"
+                )
             if rows:
                 records = [dict(zip(names, r, strict=True)) for r in rows]
                 body = json.dumps(records, default=_json_default, ensure_ascii=False).encode("utf-8")
@@ -168,10 +194,8 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     except Exception as exc:  # driver errors have no common base beyond Exception
         raise _classify(exc, ctx.feed, dialect) from None
     finally:
-        try:
+        with contextlib.suppress(Exception):
             conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection may itself fail; nothing to do
-            pass
     if best is not None:
         outcome.watermark = _json_default(best) if not isinstance(best, str) else best
     outcome.extra["since"] = since

@@ -22,7 +22,9 @@ from ingest.sources import FetchContext, FetchOutcome
 def pending_files(source: FileSource, now: float | None = None) -> list[Path]:
     folder = source.path
     if not folder.is_dir():
-        raise SourceError(f"drop folder {folder} does not exist", hint="create it or fix the feed's source.path")
+        raise SourceError(
+            f"drop folder {folder} does not exist", hint="create it or fix the feed's source.path"
+        )
     now = time.time() if now is None else now
     settle = source.settle.total_seconds()
     files = [
@@ -40,14 +42,18 @@ def fetch_files(source: FileSource, ctx: FetchContext, writer: LandingWriter) ->
         fmt = source.format if source.format != "auto" else format_for_filename(path.name)
         size = path.stat().st_size
         if size > writer.max_bytes:
-            outcome.notes.append(f"{path.name}: {size / 1e6:.1f} MB is over the payload limit; moved to failed/")
+            outcome.notes.append(
+                f"{path.name}: {size / 1e6:.1f} MB is over the payload limit; moved to failed/"
+            )
             outcome.extra.setdefault("oversize", []).append(path)
             continue
         if outcome.files and sum(p.size for p in writer.parts) + size > writer.max_bytes:
             # Each file fits on its own but not all of them in one run: the rest wait for the next run
             # (failing the run instead would leave them in the folder to fail every run after).
             waiting = len(files) - i + 1
-            outcome.notes.append(f"{waiting} file(s) left for the next run: this run reached the payload limit")
+            outcome.notes.append(
+                f"{waiting} file(s) left for the next run: this run reached the payload limit"
+            )
             break
         writer.add_part(path.read_bytes(), fmt, path.name, file=str(path), mtime=path.stat().st_mtime)
         outcome.files.append(path)

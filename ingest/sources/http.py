@@ -38,9 +38,15 @@ def format_watermark(at: datetime, spec: Watermark, tz: str) -> str:
 
 
 def _get(
-    client: httpx.Client, url: str, params: dict[str, str] | None, headers: dict[str, str], writer: LandingWriter,
-    fmt: str, ctx: FetchContext, page: int | None,
-) -> bytes:  # fmt: skip
+    client: httpx.Client,
+    url: str,
+    params: dict[str, str] | None,
+    headers: dict[str, str],
+    writer: LandingWriter,
+    fmt: str,
+    ctx: FetchContext,
+    page: int | None,
+) -> bytes:
     """GET one page, streaming it into the landing area; returns the body too (for pagination)."""
     if time.monotonic() > ctx.deadline:
         raise TransientError(f"{ctx.feed}: fetch exceeded its time limit before requesting {url}")
@@ -55,8 +61,12 @@ def _get(
                     f"{ctx.feed}: {where} answered HTTP {resp.status_code}: {body}",
                     hint="check the URL, parameters and credentials in the feed's source",
                 )
-            part = writer.open_part(fmt, str(resp.request.url), status=resp.status_code,
-                                    content_type=resp.headers.get("content-type"))  # fmt: skip
+            part = writer.open_part(
+                fmt,
+                str(resp.request.url),
+                status=resp.status_code,
+                content_type=resp.headers.get("content-type"),
+            )
             chunks: list[bytes] = []
             try:
                 # No chunk_size: httpx would buffer until 64 KiB arrived, so a server trickling bytes
@@ -65,7 +75,9 @@ def _get(
                     part.write(chunk)
                     chunks.append(chunk)
                     if time.monotonic() > ctx.deadline:
-                        raise TransientError(f"{ctx.feed}: {where} was still sending when the fetch time limit ran out")
+                        raise TransientError(
+                            f"{ctx.feed}: {where} was still sending when the fetch time limit ran out"
+                        )
             finally:
                 part.close()
             return b"".join(chunks)
@@ -124,8 +136,16 @@ def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> 
             assert url is not None
             # Later next_url pages carry their own query: None keeps it (httpx drops a URL's query when
             # given params={}).
-            body = _get(client, url, page_params if n == 0 or pag.style != "next_url" else None, headers, writer,
-                        source.format, ctx, page)  # fmt: skip
+            body = _get(
+                client,
+                url,
+                page_params if n == 0 or pag.style != "next_url" else None,
+                headers,
+                writer,
+                source.format,
+                ctx,
+                page,
+            )
             obj, count = _page_records(body, source.records, f"{ctx.feed} page {page}")
             fetched += count
             if pag.total_path:
@@ -148,5 +168,7 @@ def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> 
                 break
             page += 1
         else:
-            raise SourceError(f"{ctx.feed}: stopped after {pag.max_pages} pages", hint="raise pagination.max_pages")
+            raise SourceError(
+                f"{ctx.feed}: stopped after {pag.max_pages} pages", hint="raise pagination.max_pages"
+            )
     return FetchOutcome()

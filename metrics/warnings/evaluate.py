@@ -26,7 +26,12 @@ from metrics.levels import Level
 from metrics.signals import FRESHNESS_RANK
 from metrics.warnings.rules import Condition, Rule, RulePack, Threshold
 
-OPS: dict[str, Callable[[Any, Any], Any]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
 LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
 
 
@@ -97,12 +102,26 @@ def _fmt(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.0f}"
 
 
-def _summary(rule: Rule, *, name: str, value: float | None, threshold: float | None, level: Level | None,
-             eta: float | None = None, extra: str = "") -> str:  # fmt: skip
+def _summary(
+    rule: Rule,
+    *,
+    name: str,
+    value: float | None,
+    threshold: float | None,
+    level: Level | None,
+    eta: float | None = None,
+    extra: str = "",
+) -> str:
     fields = {
-        "entity": name, "value": _fmt(value), "threshold": _fmt(threshold), "unit": rule.unit,
-        "level": LEVEL_ZH.get(level, "") if level else "", "eta": _fmt(eta), "title": rule.title, "extra": extra,
-    }  # fmt: skip
+        "entity": name,
+        "value": _fmt(value),
+        "threshold": _fmt(threshold),
+        "unit": rule.unit,
+        "level": LEVEL_ZH.get(level, "") if level else "",
+        "eta": _fmt(eta),
+        "title": rule.title,
+        "extra": extra,
+    }
     if rule.message:
         try:
             return rule.message.format(**fields)
@@ -149,7 +168,9 @@ def _get(row: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+def _evaluate_ladder(
+    rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]
+) -> list[Finding]:
     out: list[Finding] = []
     assert rule.metric is not None
     metrics = [rule.metric, *sorted({th.metric for _, th in rule.ladder() if th.metric} - {rule.metric})]
@@ -195,28 +216,61 @@ def _evaluate_ladder(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame
             eta, strict, hold, threshold = _predicted(rule, value)
             if strict is not None and rule.metric and _get(row, "eta_low") is not None:
                 low, high = _get(row, "eta_low"), _get(row, "eta_high")
-                extra = f"（区间 {low:.0f}–{high:.0f} 分钟）" if high is not None else f"（最早约 {low:.0f} 分钟）"
-        evidence: dict[str, Any] = {"metric": rule.metric, "value": value, "threshold": threshold, "op": rule.op}
+                extra = (
+                    f"（区间 {low:.0f}–{high:.0f} 分钟）"
+                    if high is not None
+                    else f"（最早约 {low:.0f} 分钟）"
+                )
+        evidence: dict[str, Any] = {
+            "metric": rule.metric,
+            "value": value,
+            "threshold": threshold,
+            "op": rule.op,
+        }
         if rule.kind == "predicted":
-            evidence.update({"eta_min": eta, "eta_low": _get(row, "eta_low"), "eta_high": _get(row, "eta_high"),
-                             "expects": rule.level or "yellow"})  # fmt: skip
+            evidence.update(
+                {
+                    "eta_min": eta,
+                    "eta_low": _get(row, "eta_low"),
+                    "eta_high": _get(row, "eta_high"),
+                    "expects": rule.level or "yellow",
+                }
+            )
         out.append(
             Finding(
-                rule_id=rule.id, dedup_key=dedup_key(rule.id, rule.scope, key), scope=rule.scope, key=key,
-                level=strict, hold_level=hold, value=value, threshold=threshold,
-                entity_id=key if rule.scope == "entity" else None, name=name,
-                district_code=_get(row, "district_code"), basin=_get(row, "basin"), data_ts=_get(row, "ts"),
-                summary=_summary(rule, name=name, value=value, threshold=threshold,
-                                 level=Level[(rule.level or "yellow").upper()] if rule.kind == "predicted" else strict,
-                                 eta=eta, extra=extra)
-                if strict is not None else "",
+                rule_id=rule.id,
+                dedup_key=dedup_key(rule.id, rule.scope, key),
+                scope=rule.scope,
+                key=key,
+                level=strict,
+                hold_level=hold,
+                value=value,
+                threshold=threshold,
+                entity_id=key if rule.scope == "entity" else None,
+                name=name,
+                district_code=_get(row, "district_code"),
+                basin=_get(row, "basin"),
+                data_ts=_get(row, "ts"),
+                summary=_summary(
+                    rule,
+                    name=name,
+                    value=value,
+                    threshold=threshold,
+                    level=Level[(rule.level or "yellow").upper()] if rule.kind == "predicted" else strict,
+                    eta=eta,
+                    extra=extra,
+                )
+                if strict is not None
+                else "",
                 evidence=evidence,
             )
-        )  # fmt: skip
+        )
     return out
 
 
-def _predicted(rule: Rule, eta: float | None) -> tuple[float | None, Level | None, Level | None, float | None]:
+def _predicted(
+    rule: Rule, eta: float | None
+) -> tuple[float | None, Level | None, Level | None, float | None]:
     """Predicted rules: ``eta`` (minutes to the crossing) within a level's lead time raises that level."""
     if eta is None or (isinstance(eta, float) and math.isnan(eta)) or eta < 0:
         return None, None, None, None
@@ -228,7 +282,9 @@ def _predicted(rule: Rule, eta: float | None) -> tuple[float | None, Level | Non
     return eta, None, None, None
 
 
-def _evaluate_k_of_n(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+def _evaluate_k_of_n(
+    rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]
+) -> list[Finding]:
     assert rule.metric is not None
     rows = _rows(signals, rule.domain, rule.metric, "entity")
     if rule.entity_kind and "entity_kind" in rows:
@@ -250,11 +306,17 @@ def _evaluate_k_of_n(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame
                 if t is None or v is None:
                     continue
                 if cmp(v, t):
-                    hits.append({"entity_id": str(m["key"]), "name": _get(m, "name"), "value": v, "threshold": t})
+                    hits.append(
+                        {"entity_id": str(m["key"]), "name": _get(m, "name"), "value": v, "threshold": t}
+                    )
                 if cmp(v, _relaxed(t, rule.op, rule.hysteresis)):
                     relaxed_hits += 1
-            enough = (rule.k is None or len(hits) >= rule.k) and (rule.fraction is None or len(hits) / n >= rule.fraction)
-            enough_relaxed = (rule.k is None or relaxed_hits >= rule.k) and (rule.fraction is None or relaxed_hits / n >= rule.fraction)
+            enough = (rule.k is None or len(hits) >= rule.k) and (
+                rule.fraction is None or len(hits) / n >= rule.fraction
+            )
+            enough_relaxed = (rule.k is None or relaxed_hits >= rule.k) and (
+                rule.fraction is None or relaxed_hits / n >= rule.fraction
+            )
             if strict is None and enough:
                 strict, contributing, shown = level, hits, float(len(hits))
             if hold is None and enough_relaxed:
@@ -264,18 +326,27 @@ def _evaluate_k_of_n(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame
         summary = (
             f"{name}{rule.title}：{len(contributing)}/{n} 个站点达到{LEVEL_ZH[strict]}级阈值"
             f"（{'、'.join(str(c['name'] or c['entity_id']) for c in contributing[:5])}）"
-            if strict is not None else ""
-        )  # fmt: skip
+            if strict is not None
+            else ""
+        )
         out.append(
             Finding(
-                rule_id=rule.id, dedup_key=dedup_key(rule.id, rule.group, key), scope=rule.group, key=key,
-                level=strict, hold_level=hold, value=shown, threshold=float(rule.k) if rule.k else rule.fraction,
-                name=name, district_code=key if rule.group == "district" else None,
+                rule_id=rule.id,
+                dedup_key=dedup_key(rule.id, rule.group, key),
+                scope=rule.group,
+                key=key,
+                level=strict,
+                hold_level=hold,
+                value=shown,
+                threshold=float(rule.k) if rule.k else rule.fraction,
+                name=name,
+                district_code=key if rule.group == "district" else None,
                 basin=key if rule.group == "basin" else None,
-                data_ts=_get(members.iloc[0].to_dict(), "ts") if len(members) else None, summary=summary,
+                data_ts=_get(members.iloc[0].to_dict(), "ts") if len(members) else None,
+                summary=summary,
                 evidence={"contributing": contributing, "of": n, "k": rule.k, "fraction": rule.fraction},
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -297,29 +368,53 @@ def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, st
             v = values.get(district)
             t = cond.threshold.value
             ok = v is not None and t is not None and OPS[cond.op](v, t)
-            ok_relaxed = v is not None and t is not None and OPS[cond.op](v, _relaxed(t, cond.op, rule.hysteresis))
+            ok_relaxed = (
+                v is not None and t is not None and OPS[cond.op](v, _relaxed(t, cond.op, rule.hysteresis))
+            )
             holds &= ok
             relaxed &= ok_relaxed
-            parts.append({"domain": cond.domain, "metric": cond.metric, "label": cond.label or cond.metric,
-                          "value": v, "threshold": t, "op": cond.op, "holds": ok})  # fmt: skip
+            parts.append(
+                {
+                    "domain": cond.domain,
+                    "metric": cond.metric,
+                    "label": cond.label or cond.metric,
+                    "value": v,
+                    "threshold": t,
+                    "op": cond.op,
+                    "holds": ok,
+                }
+            )
         name = names.get(district, district)
         summary = (
-            f"{name}{rule.title}：" + "，".join(f"{p['label']} {_fmt(p['value'])}" for p in parts) if holds else ""
+            f"{name}{rule.title}：" + "，".join(f"{p['label']} {_fmt(p['value'])}" for p in parts)
+            if holds
+            else ""
         )
         out.append(
             Finding(
-                rule_id=rule.id, dedup_key=dedup_key(rule.id, "district", district), scope="district", key=district,
-                level=level if holds else None, hold_level=level if relaxed else None, name=name,
-                district_code=district, summary=summary, evidence={"conditions": parts},
+                rule_id=rule.id,
+                dedup_key=dedup_key(rule.id, "district", district),
+                scope="district",
+                key=district,
+                level=level if holds else None,
+                hold_level=level if relaxed else None,
+                name=name,
+                district_code=district,
+                summary=summary,
+                evidence={"conditions": parts},
             )
-        )  # fmt: skip
+        )
     return out
 
 
 def _evaluate_feed_stale(rule: Rule, signals: pd.DataFrame) -> list[Finding]:
     assert rule.level is not None
     level = Level[rule.level.upper()]
-    rows = signals[(signals["scope"] == "feed") & (signals["metric"] == "freshness_rank")] if len(signals) else signals
+    rows = (
+        signals[(signals["scope"] == "feed") & (signals["metric"] == "freshness_rank")]
+        if len(signals)
+        else signals
+    )
     need = FRESHNESS_RANK[rule.stale_level]
     out: list[Finding] = []
     for row in rows.to_dict("records"):
@@ -331,17 +426,25 @@ def _evaluate_feed_stale(rule: Rule, signals: pd.DataFrame) -> list[Finding]:
         name = _get(row, "name") or key
         out.append(
             Finding(
-                rule_id=rule.id, dedup_key=dedup_key(rule.id, "feed", key), scope="feed", key=key,
-                level=level if bad else None, hold_level=level if bad else None, value=float(rank), name=name,
+                rule_id=rule.id,
+                dedup_key=dedup_key(rule.id, "feed", key),
+                scope="feed",
+                key=key,
+                level=level if bad else None,
+                hold_level=level if bad else None,
+                value=float(rank),
+                name=name,
                 data_ts=_get(row, "ts"),
                 summary=f"{name}数据中断：最新数据 {_get(row, 'ts') or '无'}" if bad else "",
                 evidence={"feed": key, "domain": row["domain"], "freshness": _get(row, "freshness")},
             )
-        )  # fmt: skip
+        )
     return out
 
 
-def evaluate_rule(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]) -> list[Finding]:
+def evaluate_rule(
+    rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str]
+) -> list[Finding]:
     """Findings of one rule over the signals."""
     if rule.kind in ("ladder", "duration", "rate", "predicted"):
         return _evaluate_ladder(rule, signals, attributes, names)
@@ -354,13 +457,12 @@ def evaluate_rule(rule: Rule, signals: pd.DataFrame, attributes: pd.DataFrame, n
     raise ValueError(f"unknown rule kind {rule.kind!r}")
 
 
-def evaluate_pack(pack: RulePack, signals: pd.DataFrame, attributes: pd.DataFrame,
-                  names: Mapping[str, str] | None = None) -> list[Finding]:  # fmt: skip
+def evaluate_pack(
+    pack: RulePack, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str] | None = None
+) -> list[Finding]:
     """Findings of every rule; ``names`` maps district codes / basins / feeds to display names."""
     names = names or {}
     out: list[Finding] = []
     for rule in pack.rules:
         out.extend(evaluate_rule(rule, signals, attributes, names))
     return out
-
-

@@ -173,9 +173,15 @@ def advance(
     transitions: list[Transition] = []
     events: list[Event] = []
 
-    def move(st: WarningState, to_state: str, reason: str, *, level: Level | None = None, **changes: Any) -> WarningState:
+    def move(
+        st: WarningState, to_state: str, reason: str, *, level: Level | None = None, **changes: Any
+    ) -> WarningState:
         new = replace(st, state=to_state, level=level or st.level, updated_at=now, **changes)
-        transitions.append(Transition(st.warning_id, st.dedup_key, now, st.state, to_state, st.level, new.level, "system", reason))
+        transitions.append(
+            Transition(
+                st.warning_id, st.dedup_key, now, st.state, to_state, st.level, new.level, "system", reason
+            )
+        )
         return new
 
     keys = set(previous) | {k for k, f in by_key.items() if f.level is not None}
@@ -194,7 +200,9 @@ def advance(
         )
         if st is not None and st.silenced_until is not None:
             if now < st.silenced_until:
-                silenced = silenced or st.suppressed_reason or f"silenced until {st.silenced_until:%Y-%m-%d %H:%M}"
+                silenced = (
+                    silenced or st.suppressed_reason or f"silenced until {st.silenced_until:%Y-%m-%d %H:%M}"
+                )
             else:
                 st = replace(st, silenced_until=None)
 
@@ -203,8 +211,19 @@ def advance(
                 continue  # nothing new is raised from data that cannot be trusted
             assert finding is not None and finding.level is not None
             st = _new_warning(rule, pack, finding, now)
-            transitions.append(Transition(st.warning_id, key, now, None, "pending", None, st.level, "system",
-                                          f"condition reached {finding.level.name.lower()}: {finding.summary}"))  # fmt: skip
+            transitions.append(
+                Transition(
+                    st.warning_id,
+                    key,
+                    now,
+                    None,
+                    "pending",
+                    None,
+                    st.level,
+                    "system",
+                    f"condition reached {finding.level.name.lower()}: {finding.summary}",
+                )
+            )
             if rule.activation_delay <= timedelta(0):
                 st = move(st, "active", "no debounce", activated_at=now)
                 events.append(Event("raised", st))
@@ -216,13 +235,21 @@ def advance(
             if st.state == "pending":
                 closed.append(move(st, "resolved", f"cancelled: {silenced}", resolved_at=now))
                 continue
-            states[key] = move(st, "suppressed", silenced, suppressed_from=st.state, suppressed_reason=silenced)
+            states[key] = move(
+                st, "suppressed", silenced, suppressed_from=st.state, suppressed_reason=silenced
+            )
             continue
         if st.state == "suppressed":
             if silenced:
                 states[key] = st
                 continue
-            st = move(st, st.suppressed_from or "active", "suppression ended", suppressed_from=None, suppressed_reason=None)
+            st = move(
+                st,
+                st.suppressed_from or "active",
+                "suppression ended",
+                suppressed_from=None,
+                suppressed_reason=None,
+            )
 
         if finding is None and st.kind != "feed_stale":
             # No data for this entity or zone this tick (a station stopped reporting): that is not
@@ -235,12 +262,21 @@ def advance(
 
         if st.state == "pending":
             if level is None:
-                closed.append(move(st, "resolved", "cancelled: condition cleared before the debounce ended", resolved_at=now))
+                closed.append(
+                    move(
+                        st,
+                        "resolved",
+                        "cancelled: condition cleared before the debounce ended",
+                        resolved_at=now,
+                    )
+                )
                 continue
             if _more_severe(level, st.level):
                 st = replace(st, level=level, peak_level=level)
             if now - st.condition_since >= rule.activation_delay:
-                st = move(st, "active", f"held for {rule.activation_delay}", activated_at=now, clear_since=None)
+                st = move(
+                    st, "active", f"held for {rule.activation_delay}", activated_at=now, clear_since=None
+                )
                 events.append(Event("raised", st))
             states[key] = st
             continue
@@ -259,9 +295,16 @@ def advance(
             st = replace(st, clear_since=None)
         if _more_severe(level, st.level):
             prev = st.level
-            st = move(st, "active", f"escalated to {level.name.lower()}", level=level, acknowledged_at=None,
-                      acknowledged_by=None, peak_level=level if _more_severe(level, st.peak_level) else st.peak_level,
-                      last_reminder_at=None)  # fmt: skip
+            st = move(
+                st,
+                "active",
+                f"escalated to {level.name.lower()}",
+                level=level,
+                acknowledged_at=None,
+                acknowledged_by=None,
+                peak_level=level if _more_severe(level, st.peak_level) else st.peak_level,
+                last_reminder_at=None,
+            )
             events.append(Event("escalated", st, prev))
         elif _more_severe(st.level, level):
             prev = st.level
@@ -271,8 +314,19 @@ def advance(
             last = st.last_reminder_at or st.activated_at or st.created_at
             if now - last >= rule.remind_every:
                 st = replace(st, last_reminder_at=now, updated_at=now)
-                transitions.append(Transition(st.warning_id, key, now, "active", "active", st.level, st.level, "system",
-                                              "reminder: not acknowledged"))  # fmt: skip
+                transitions.append(
+                    Transition(
+                        st.warning_id,
+                        key,
+                        now,
+                        "active",
+                        "active",
+                        st.level,
+                        st.level,
+                        "system",
+                        "reminder: not acknowledged",
+                    )
+                )
                 events.append(Event("reminder", st))
         states[key] = st
     return TickResult(states, closed, transitions, events)
@@ -281,13 +335,31 @@ def advance(
 def _new_warning(rule: Rule, pack: RulePack, finding: Finding, now: datetime) -> WarningState:
     assert finding.level is not None
     return WarningState(
-        warning_id=warning_id(finding.dedup_key, now), dedup_key=finding.dedup_key, rule_id=rule.id,
-        rule_title=rule.title, kind=rule.kind, domain=rule.domain, pack_version=pack.version, state="pending",
-        level=finding.level, scope=finding.scope, key=finding.key, entity_id=finding.entity_id, name=finding.name,
-        district_code=finding.district_code, basin=finding.basin, condition_since=now, created_at=now, updated_at=now,
-        peak_level=finding.level, value=finding.value, threshold=finding.threshold, summary=finding.summary,
-        evidence=dict(finding.evidence), data_ts=finding.data_ts,
-    )  # fmt: skip
+        warning_id=warning_id(finding.dedup_key, now),
+        dedup_key=finding.dedup_key,
+        rule_id=rule.id,
+        rule_title=rule.title,
+        kind=rule.kind,
+        domain=rule.domain,
+        pack_version=pack.version,
+        state="pending",
+        level=finding.level,
+        scope=finding.scope,
+        key=finding.key,
+        entity_id=finding.entity_id,
+        name=finding.name,
+        district_code=finding.district_code,
+        basin=finding.basin,
+        condition_since=now,
+        created_at=now,
+        updated_at=now,
+        peak_level=finding.level,
+        value=finding.value,
+        threshold=finding.threshold,
+        summary=finding.summary,
+        evidence=dict(finding.evidence),
+        data_ts=finding.data_ts,
+    )
 
 
 # -- operator actions (from outside the evaluator; each returns the new state and its audit line) ------
@@ -298,7 +370,9 @@ class ActionError(ValueError):
 
 
 def _audit(st: WarningState, new: WarningState, now: datetime, actor: str, reason: str) -> Transition:
-    return Transition(st.warning_id, st.dedup_key, now, st.state, new.state, st.level, new.level, actor, reason)
+    return Transition(
+        st.warning_id, st.dedup_key, now, st.state, new.state, st.level, new.level, actor, reason
+    )
 
 
 def _require_open(st: WarningState, action: str) -> None:
@@ -306,7 +380,9 @@ def _require_open(st: WarningState, action: str) -> None:
         raise ActionError(f"{st.warning_id} is {st.state}; only an open warning can be {action}")
 
 
-def acknowledge(st: WarningState, actor: str, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
+def acknowledge(
+    st: WarningState, actor: str, now: datetime, note: str = ""
+) -> tuple[WarningState, Transition]:
     """An operator acknowledges an active warning: it has been seen and someone is on it."""
     if st.state != "active":
         raise ActionError(f"only an active warning can be acknowledged; {st.warning_id} is {st.state}")
@@ -336,10 +412,14 @@ def resolve(st: WarningState, actor: str, now: datetime, note: str = "") -> tupl
     closing a warning does not make the river fall."""
     _require_open(st, "resolved")
     new = replace(st, state="resolved", resolved_at=now, updated_at=now, silenced_until=None)
-    return new, _audit(st, new, now, actor, f"resolved by operator: {note}" if note else "resolved by operator")
+    return new, _audit(
+        st, new, now, actor, f"resolved by operator: {note}" if note else "resolved by operator"
+    )
 
 
-def silence(st: WarningState, actor: str, until: datetime, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
+def silence(
+    st: WarningState, actor: str, until: datetime, now: datetime, note: str = ""
+) -> tuple[WarningState, Transition]:
     """Suppress the warning until ``until`` (no reminders, no escalation notices); it comes back by
     itself when the period ends if its condition still holds."""
     _require_open(st, "silenced")
@@ -349,6 +429,12 @@ def silence(st: WarningState, actor: str, until: datetime, now: datetime, note: 
     from_state = st.suppressed_from if st.state == "suppressed" else st.state
     if from_state == "pending":
         from_state = "active"
-    new = replace(st, state="suppressed", suppressed_from=from_state, suppressed_reason=reason, silenced_until=until,
-                  updated_at=now)  # fmt: skip
+    new = replace(
+        st,
+        state="suppressed",
+        suppressed_from=from_state,
+        suppressed_reason=reason,
+        silenced_until=until,
+        updated_at=now,
+    )
     return new, _audit(st, new, now, actor, reason)

@@ -102,7 +102,9 @@ class Threshold(_Model):
     attr: str | None = Field(None, description="An entity attribute, e.g. warning_level_m.")
     offset: float = Field(0.0, description="Added to the attribute.")
     lead: Duration | None = Field(None, description="predicted rules: raise when the crossing is this close.")
-    metric: str | None = Field(None, description="This level reads another metric (e.g. rain: R12 for blue, R3 for red).")
+    metric: str | None = Field(
+        None, description="This level reads another metric (e.g. rain: R12 for blue, R3 for red)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -133,7 +135,9 @@ class Rule(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     title: str
     kind: RuleKind
-    domain: str = Field(..., description="Domain whose data the rule reads (its feed's staleness suppresses it).")
+    domain: str = Field(
+        ..., description="Domain whose data the rule reads (its feed's staleness suppresses it)."
+    )
     metric: str | None = None
     citation: str
     effective: date
@@ -147,7 +151,9 @@ class Rule(_Model):
     group: Literal["district", "basin"] = "district"
     conditions: list[Condition] = Field(default_factory=list)
     level: str | None = Field(
-        None, description="compound / feed_stale: the level raised; predicted: the level whose threshold is expected."
+        None,
+        description="compound / feed_stale: the level raised; "
+        "predicted: the level whose threshold is expected.",
     )
     stale_level: Literal["late", "stale"] = "stale"
     hold: Duration = Field(timedelta(0), description="duration: how long the condition must hold.")
@@ -155,7 +161,9 @@ class Rule(_Model):
     clear_after: Duration = Field(timedelta(minutes=15))
     hysteresis: float = Field(0.0, ge=0)
     remind_every: Duration | None = Field(timedelta(minutes=30))
-    message: str = Field("", description="Summary template: {entity}, {value}, {threshold}, {unit}, {level}, {eta}.")
+    message: str = Field(
+        "", description="Summary template: {entity}, {value}, {threshold}, {unit}, {level}, {eta}."
+    )
     unit: str = ""
     enabled: bool = True
 
@@ -184,7 +192,9 @@ class Rule(_Model):
             if len(self.conditions) < 2:
                 raise ValueError(f"rule {self.id}: a compound rule needs at least two conditions")
             if self.level not in LEVEL_NAMES:
-                raise ValueError(f"rule {self.id}: compound rules need level = one of {', '.join(LEVEL_NAMES)}")
+                raise ValueError(
+                    f"rule {self.id}: compound rules need level = one of {', '.join(LEVEL_NAMES)}"
+                )
             object.__setattr__(self, "scope", "district")
         if self.kind == "feed_stale" and self.level not in LEVEL_NAMES:
             raise ValueError(f"rule {self.id}: feed_stale rules need level = one of {', '.join(LEVEL_NAMES)}")
@@ -249,7 +259,9 @@ def parse_pack(data: Mapping[str, Any], *, source: str) -> PackDocument:
         else:
             where = ".".join(str(p) for p in loc)
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise RulePackError(f"{source}: {where}: {str(err['msg']).removeprefix('Value error, ')}{more}") from None
+        raise RulePackError(
+            f"{source}: {where}: {str(err['msg']).removeprefix('Value error, ')}{more}"
+        ) from None
 
 
 def resolve_packs(documents: Sequence[PackDocument], *, today: date | None = None) -> RulePack:
@@ -280,4 +292,6 @@ def resolve_packs(documents: Sequence[PackDocument], *, today: date | None = Non
             rules[rule.id] = rule
     last = documents[-1].pack
     version = " + ".join(f"{d.pack.id} {d.pack.version}" for d in documents)
-    return RulePack(id=last.id, version=version, title=last.title, rules=tuple(r for r in rules.values() if r.enabled))
+    return RulePack(
+        id=last.id, version=version, title=last.title, rules=tuple(r for r in rules.values() if r.enabled)
+    )

@@ -35,15 +35,24 @@ def browser_type_launch_args() -> dict[str, Any]:
     return {
         "headless": True,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
-    }  # fmt: skip
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     generator = CityGenerator(load_catalogue(), Scenario())
-    clock = FixedClock(generator.scenario.storm_peak + timedelta(hours=4))  # 源潭 is past its guaranteed level
+    clock = FixedClock(
+        generator.scenario.storm_peak + timedelta(hours=4)
+    )  # 源潭 is past its guaranteed level
     feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
     url = feeds.start()
     settings = demo_settings(tmp_path_factory.mktemp("browser") / "data", url)
@@ -76,6 +85,7 @@ def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
     """A page that records console errors and every request that leaves the host."""
     page.console_errors = []
     page.external = []
+
     def on_console(m: Any) -> None:
         if m.type != "error":
             return
@@ -83,7 +93,7 @@ def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
         for arg in m.args[1:3]:
             try:
                 detail.append(str(arg.json_value())[:200])
-            except Exception as exc:  # noqa: BLE001 - a handle that cannot be serialised; say so
+            except Exception as exc:
                 detail.append(f"<{type(exc).__name__}>")
         page.console_errors.append(" | ".join([m.text, *detail]))
 
@@ -92,7 +102,9 @@ def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
 
     def on_request(req: Any) -> None:
         host = req.url.split("/")[2] if "://" in req.url else ""
-        if not (host.startswith("127.0.0.1") or host.startswith("localhost") or req.url.startswith(("data:", "blob:"))):
+        if not (
+            host.startswith(("127.0.0.1", "localhost")) or req.url.startswith(("data:", "blob:"))
+        ):
             page.external.append(req.url)
 
     page.on("request", on_request)

@@ -26,7 +26,9 @@ def _wait_series(page: Any) -> None:
 
 
 def _wait_url(page: Any, key: str, value: str) -> None:
-    page.wait_for_function(f"new URLSearchParams(window.location.search).get({key!r}) === {value!r}", timeout=20_000)
+    page.wait_for_function(
+        f"new URLSearchParams(window.location.search).get({key!r}) === {value!r}", timeout=20_000
+    )
 
 
 def _dropdown_value(page: Any, component_id: str) -> Any:
@@ -34,8 +36,12 @@ def _dropdown_value(page: Any, component_id: str) -> Any:
         """(id) => { const el = document.getElementById(id);
         const key = Object.keys(el).find(k => k.startsWith('__reactFiber'));
         let f = el[key];
-        while (f) { if (f.memoizedProps && 'value' in f.memoizedProps && f.memoizedProps.id === id) return f.memoizedProps.value;
-                    f = f.return; }
+        while (f) {
+            if (f.memoizedProps && 'value' in f.memoizedProps && f.memoizedProps.id === id) {
+                return f.memoizedProps.value;
+            }
+            f = f.return;
+        }
         return undefined; }""",
         component_id,
     )
@@ -63,7 +69,9 @@ def test_page_renders_the_station_with_its_levels(watched_page: Any, demo_server
     page.set_viewport_size({"width": 1600, "height": 1300})
     page.goto(f"{demo_server.url}/explore?entity={STATION}")
     _wait_series(page)
-    page.locator("#explore-compare .scatterlayer .trace, #explore-compare .barlayer .trace").first.wait_for(state="attached")
+    page.locator("#explore-compare .scatterlayer .trace, #explore-compare .barlayer .trace").first.wait_for(
+        state="attached"
+    )
     page.locator("#explore-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(2500)
     page.screenshot(path=str(OUTPUT / "explore.png"), full_page=True)
@@ -76,7 +84,9 @@ def test_page_renders_the_station_with_its_levels(watched_page: Any, demo_server
     _checks(page)
 
 
-def test_choosing_a_domain_updates_the_url_and_a_reload_restores_it(watched_page: Any, demo_server: Server) -> None:
+def test_choosing_a_domain_updates_the_url_and_a_reload_restores_it(
+    watched_page: Any, demo_server: Server
+) -> None:
     page = watched_page
     page.set_viewport_size({"width": 1600, "height": 1300})
     page.goto(f"{demo_server.url}/explore?lang=en")
@@ -86,9 +96,14 @@ def test_choosing_a_domain_updates_the_url_and_a_reload_restores_it(watched_page
     _pick(page, "explore-district", "Qingcheng District")
     _wait_url(page, "district", "441802")
     _pick(page, "explore-entity")
-    page.wait_for_function("new URLSearchParams(window.location.search).get('entity') !== null", timeout=20_000)
-    page.wait_for_function("(document.querySelector('#explore-series .gtitle') || {}).textContent"
-                           "?.startsWith('Time series — Rain · Rainfall · ')", timeout=20_000)
+    page.wait_for_function(
+        "new URLSearchParams(window.location.search).get('entity') !== null", timeout=20_000
+    )
+    page.wait_for_function(
+        "(document.querySelector('#explore-series .gtitle') || {}).textContent"
+        "?.startsWith('Time series — Rain · Rainfall · ')",
+        timeout=20_000,
+    )
     page.wait_for_timeout(1000)
     before = _query(page)
     assert before["domain"] == "rain" and before["metric"] == "rain_mm" and before["lang"] == "en", before
@@ -99,8 +114,12 @@ def test_choosing_a_domain_updates_the_url_and_a_reload_restores_it(watched_page
     _wait_series(page)
     page.wait_for_timeout(1500)
     assert _query(page) == before
-    for cid, key in (("explore-domain", "domain"), ("explore-district", "district"), ("explore-entity", "entity"),
-                     ("explore-metric", "metric")):  # fmt: skip
+    for cid, key in (
+        ("explore-domain", "domain"),
+        ("explore-district", "district"),
+        ("explore-entity", "entity"),
+        ("explore-metric", "metric"),
+    ):
         assert _dropdown_value(page, cid) == before[key], cid
     assert page.locator("#explore-series .gtitle").text_content() == title_before
     _checks(page)
@@ -120,11 +139,14 @@ _PICK_MARKER = """
       const p = map.project([lon, lats[j]]);
       all.push(p);
       const c = custom[j];
-      if (typeof c === 'string' && c.startsWith('entity:') && tr.mode === 'markers') candidates.push({p, id: c.slice(7)});
+      if (typeof c === 'string' && c.startsWith('entity:') && tr.mode === 'markers') {
+        candidates.push({p, id: c.slice(7)});
+      }
     });
   });
   for (const {p, id} of candidates) {
-    if (p.x < 300 || p.y < 40 || p.x > canvas.width - 40 || p.y > canvas.height - 40) continue;  // clear of the legend
+    // clear of the legend
+    if (p.x < 300 || p.y < 40 || p.x > canvas.width - 40 || p.y > canvas.height - 40) continue;
     const near = all.filter(q => Math.hypot(q.x - p.x, q.y - p.y) < 28).length;
     if (near === 1) return {id, x: canvas.left + p.x, y: canvas.top + p.y};
   }
@@ -158,7 +180,9 @@ def test_clicking_a_heatmap_day_narrows_the_range_to_that_day(watched_page: Any,
     page.goto(f"{demo_server.url}/explore?entity={STATION}")
     page.locator("#explore-heatmap .nsewdrag").first.wait_for(state="attached", timeout=30_000)
     page.wait_for_timeout(1000)
-    day = page.evaluate("() => document.querySelector('#explore-heatmap .js-plotly-plot').data[0].y.slice(-1)[0]")
+    day = page.evaluate(
+        "() => document.querySelector('#explore-heatmap .js-plotly-plot').data[0].y.slice(-1)[0]"
+    )
     box = page.locator("#explore-heatmap .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 5)  # the last day's row
     _wait_url(page, "range", "custom")
@@ -187,8 +211,10 @@ def test_exports_download_the_charted_rows_as_csv_and_parquet(watched_page: Any,
     assert len(csv) == len(par) > 0
     assert list(csv["chart"]) == list(par["chart"]) and "源潭" in set(par["name"].dropna())
     # the series rows are the points of the time series drawn on the page
-    ys = page.evaluate("() => { const d = document.querySelector('#explore-series .js-plotly-plot')._fullData;"
-                       " return Array.from(d[d.length - 1].y); }")
+    ys = page.evaluate(
+        "() => { const d = document.querySelector('#explore-series .js-plotly-plot')._fullData;"
+        " return Array.from(d[d.length - 1].y); }"
+    )
     series = par[par["chart"] == "series"]
     assert list(series["value"].round(6)) == [round(y, 6) for y in ys]
     _checks(page)

@@ -20,12 +20,34 @@ def test_incident_description_with_markup_shows_as_text(watched_page: Any, demo_
     local = now.astimezone(ZoneInfo(rt.settings.city.timezone))
     feed = FeedServer()
     try:
-        feed.json("/hotline", {"items": [{"id": "HOT-1", "type": "waterlogging", "severity": 2, "status": "open",
-                                          "at": (local - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S"),
-                                          "district": "441802", "text": HOSTILE}]})  # fmt: skip
-        hotline = {"department": "12345热线", "domain": "incident", "cadence": "5m",
-                   "fields": {"incident_id": "id", "reported_at": "at", "district_code": "district", "description": "text"},
-                   "source": {"type": "http", "url": feed.url("/hotline"), "records": "items"}}  # fmt: skip
+        feed.json(
+            "/hotline",
+            {
+                "items": [
+                    {
+                        "id": "HOT-1",
+                        "type": "waterlogging",
+                        "severity": 2,
+                        "status": "open",
+                        "at": (local - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S"),
+                        "district": "441802",
+                        "text": HOSTILE,
+                    }
+                ]
+            },
+        )
+        hotline = {
+            "department": "12345热线",
+            "domain": "incident",
+            "cadence": "5m",
+            "fields": {
+                "incident_id": "id",
+                "reported_at": "at",
+                "district_code": "district",
+                "description": "text",
+            },
+            "source": {"type": "http", "url": feed.url("/hotline"), "records": "items"},
+        }
         settings = rt.settings.model_validate({**rt.settings.model_dump(), "feeds": {"hotline": hotline}})
         report = run_feed(Runtime(settings, rt.warehouse, rt.clock, rt.environ), "hotline")
         assert report.status == "ok" and report.rows_inserted == 1, report

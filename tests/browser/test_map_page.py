@@ -17,7 +17,9 @@ def _near(rgb: tuple[int, int, int], target: tuple[int, int, int], tol: int = 40
     return all(abs(a - b) <= tol for a, b in zip(rgb, target, strict=True))
 
 
-def test_city_map_renders_offline_with_outlines_markers_and_labels(watched_page: Any, demo_server: Server) -> None:
+def test_city_map_renders_offline_with_outlines_markers_and_labels(
+    watched_page: Any, demo_server: Server
+) -> None:
     page = watched_page
     glyphs: list[tuple[str, int]] = []
     page.on("response", lambda r: glyphs.append((r.url, r.status)) if "/map/glyphs/" in r.url else None)

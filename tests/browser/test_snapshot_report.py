@@ -57,13 +57,24 @@ def test_the_report_renders_offline_from_its_file(page: Any, report: SnapshotRes
     page.set_viewport_size({"width": 1366, "height": 900})
     url = (report.directory / "report.html").as_uri()
     page.goto(url)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 9", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 9", timeout=30_000
+    )
     drawn = page.evaluate("""() => [...document.querySelectorAll('.figure')].map(f => ({
         name: f.dataset.figure,
         svg: f.querySelectorAll('.main-svg').length,
         marks: f.querySelectorAll('.trace, .bars .point, .scatterlayer path, .table').length}))""")
-    assert [d["name"] for d in drawn] == ["warnings_levels", "warnings_places", "map", "air", "water", "rain", "traffic",
-                                         "incidents", "feeds"]  # fmt: skip
+    assert [d["name"] for d in drawn] == [
+        "warnings_levels",
+        "warnings_places",
+        "map",
+        "air",
+        "water",
+        "rain",
+        "traffic",
+        "incidents",
+        "feeds",
+    ]
     assert all(d["svg"] >= 1 and d["marks"] > 0 for d in drawn), drawn
     assert page.locator("#snapshot-status").inner_text().startswith("报告完整")
     assert page.locator("#open-warnings tr").count() > 1

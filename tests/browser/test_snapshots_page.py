@@ -28,7 +28,9 @@ def test_archive_report_and_admin_rerender(watched_page: Any, demo_server: Serve
     page.goto(f"{demo_server.url}/snapshots")
     row = page.locator(f"#snapshots-table-table tr:has-text('{day.isoformat()}')")
     row.wait_for(timeout=15_000)
-    assert page.locator("#snapshots-table-table button.replay").count() == 0  # the anonymous viewer renders nothing
+    assert (
+        page.locator("#snapshots-table-table button.replay").count() == 0
+    )  # the anonymous viewer renders nothing
     assert page.locator(".snap-admin").is_hidden()
     link = row.locator("a.report-link")
     assert link.get_attribute("href") == f"/snapshots/{day.isoformat()}/report.html"
@@ -36,7 +38,12 @@ def test_archive_report_and_admin_rerender(watched_page: Any, demo_server: Serve
 
     report = page.context.new_page()
     external: list[str] = []
-    report.on("request", lambda r: external.append(r.url) if not r.url.startswith((demo_server.url, "data:", "blob:")) else None)
+    report.on(
+        "request",
+        lambda r: (
+            external.append(r.url) if not r.url.startswith((demo_server.url, "data:", "blob:")) else None
+        ),
+    )
     response = report.goto(f"{demo_server.url}/snapshots/{day.isoformat()}/report.html")
     assert response is not None and response.status == 200
     assert report.locator(".js-plotly-plot").count() >= 1 and external == []
@@ -48,11 +55,16 @@ def test_archive_report_and_admin_rerender(watched_page: Any, demo_server: Serve
     button.click()
     page.locator("#snapshots-message", has_text=day.isoformat()).wait_for(timeout=15_000)
     deadline = time.monotonic() + 120
-    while (again := svc.warehouse.snapshot(day))["rendered_at"] == record["rendered_at"] and time.monotonic() < deadline:
+    while (again := svc.warehouse.snapshot(day))["rendered_at"] == record[
+        "rendered_at"
+    ] and time.monotonic() < deadline:
         time.sleep(0.5)  # rendering runs in the background
     assert again["rendered_at"] > record["rendered_at"] and "admin" in again["trigger"]
     page.wait_for_function(  # the table picks it up on its next refresh and no longer says "rendering"
-        "(d) => { const r = [...document.querySelectorAll('#snapshots-table-table tr')].find(x => x.textContent.includes(d));"
-        " return r && !r.textContent.includes('生成中') && r.querySelector('button.replay'); }", arg=day.isoformat(),
-        timeout=30_000)  # fmt: skip
+        "(d) => { const r = [...document.querySelectorAll('#snapshots-table-table tr')]"
+        ".find(x => x.textContent.includes(d));"
+        " return r && !r.textContent.includes('生成中') && r.querySelector('button.replay'); }",
+        arg=day.isoformat(),
+        timeout=30_000,
+    )
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)

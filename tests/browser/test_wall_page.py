@@ -16,7 +16,9 @@ PANELS = ("#wall-kpis", ".wall-map", "#wall-warnings", ".wall-trend", ".wall-tic
 
 
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
-def test_wall_fits_the_screen_with_every_panel(watched_page: Any, ticked_server: Server, width: int, height: int) -> None:
+def test_wall_fits_the_screen_with_every_panel(
+    watched_page: Any, ticked_server: Server, width: int, height: int
+) -> None:
     page = watched_page
     page.set_viewport_size({"width": width, "height": height})
     page.goto(f"{ticked_server.url}/wall")
@@ -29,7 +31,12 @@ def test_wall_fits_the_screen_with_every_panel(watched_page: Any, ticked_server:
     for selector in PANELS:
         box = page.locator(selector).bounding_box()
         assert box is not None and box["width"] > 50 and box["height"] > 20, selector
-        assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1, selector
+        assert (
+            box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= width + 1
+            and box["y"] + box["height"] <= height + 1
+        ), selector
     kpis = page.locator("#wall-kpis").inner_text()
     assert "超警戒站点" in kpis and "数据截至" in kpis
     warnings = page.locator("#wall-warnings").inner_text()
@@ -41,7 +48,9 @@ def test_wall_fits_the_screen_with_every_panel(watched_page: Any, ticked_server:
     assert page.external == [] and errors == [], (page.external, page.console_errors)
 
 
-def test_wall_shows_reconnecting_and_recovers_by_itself(browser: Any, demo_server: Server, tmp_path: Path) -> None:
+def test_wall_shows_reconnecting_and_recovers_by_itself(
+    browser: Any, demo_server: Server, tmp_path: Path
+) -> None:
     """Stop the server under a wall, start it again on the same port: the wall comes back alone."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,9 @@ def _warehouse(server: Server) -> Any:
 def _active_water_level(server: Server) -> dict[str, Any]:
     """An active river-level warning at 源潭 (past its guaranteed level in the scenario)."""
     frame = _warehouse(server).warnings(limit=1000)
-    rows = frame[(frame["rule_id"] == "water.level") & (frame["state"] == "active") & (frame["name"] == "源潭")]
+    rows = frame[
+        (frame["rule_id"] == "water.level") & (frame["state"] == "active") & (frame["name"] == "源潭")
+    ]
     assert len(rows) == 1, frame[["rule_id", "state", "name"]]
     return rows.iloc[0].to_dict()
 
@@ -41,7 +43,9 @@ def _button(page: Any, action: str) -> Any:
     return page.locator(f"button.act-{action}")
 
 
-def test_console_lists_warnings_offline_most_severe_open_first(watched_page: Any, ticked_server: Server) -> None:
+def test_console_lists_warnings_offline_most_severe_open_first(
+    watched_page: Any, ticked_server: Server
+) -> None:
     page = watched_page
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(f"{ticked_server.url}/warnings")
@@ -53,7 +57,9 @@ def test_console_lists_warnings_offline_most_severe_open_first(watched_page: Any
     now = pd.Timestamp(ticked_server.services.now()).tz_convert(None)
     in_range = frame[frame["state"].isin(OPEN) | (frame["resolved_at"] >= now - pd.Timedelta(hours=24))]
     count = page.locator("#warnings-count").inner_text()
-    assert re.search(rf"共 {len(in_range)} 条，未关闭 {int(in_range['state'].isin(OPEN).sum())} 条", count), count
+    assert re.search(rf"共 {len(in_range)} 条，未关闭 {int(in_range['state'].isin(OPEN).sum())} 条", count), (
+        count
+    )
 
     first = page.locator("#warnings-grid .ag-row[row-index='0']").first
     worst = int(in_range[in_range["state"].isin(OPEN)]["level"].min())
@@ -99,21 +105,31 @@ def test_anonymous_post_to_dash_cannot_acknowledge(page: Any, ticked_server: Ser
     page.goto(f"{ticked_server.url}/warnings")  # an anonymous visitor's session
     cb = _action_callback(page, ticked_server)
     button = {"action": "acknowledge", "type": "warnings-act"}
-    fields = [{"name": n, "type": "warnings-field"} for n in ("note", "assignee", "silence_for", "silence_until")]
+    fields = [
+        {"name": n, "type": "warnings-field"} for n in ("note", "assignee", "silence_for", "silence_until")
+    ]
     body = {
         "output": cb["output"],
-        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in cb["output"].strip(".").split("...")[:2]]
+        "outputs": [
+            {"id": o.split(".")[0], "property": o.split(".")[1]}
+            for o in cb["output"].strip(".").split("...")[:2]
+        ]
         + [[{"id": f, "property": "value"} for f in fields]],
         "inputs": [[{"id": button, "property": "n_clicks", "value": 1}]],
         "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
-        "state": [[{"id": f, "property": "value", "value": "forged"} for f in fields],
-                  [{"id": f, "property": "id", "value": f} for f in fields],
-                  {"id": "warnings-selected", "property": "data", "value": wid},
-                  {"id": "warnings-lang", "property": "data", "value": "zh"},
-                  {"id": "warnings-version", "property": "data", "value": 0}],
-    }  # fmt: skip
-    response = page.request.post(f"{ticked_server.url}/_dash-update-component", data=json.dumps(body),
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+        "state": [
+            [{"id": f, "property": "value", "value": "forged"} for f in fields],
+            [{"id": f, "property": "id", "value": f} for f in fields],
+            {"id": "warnings-selected", "property": "data", "value": wid},
+            {"id": "warnings-lang", "property": "data", "value": "zh"},
+            {"id": "warnings-version", "property": "data", "value": 0},
+        ],
+    }
+    response = page.request.post(
+        f"{ticked_server.url}/_dash-update-component",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 200, response.text()
     shown = response.json()["response"]["warnings-message"]["children"]["props"]["children"]
     assert "无权执行" in shown  # the callback ran and refused
@@ -122,7 +138,9 @@ def test_anonymous_post_to_dash_cannot_acknowledge(page: Any, ticked_server: Ser
     assert len(_warehouse(ticked_server).warning_transitions(wid)) == before
 
 
-def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watched_page: Any, ticked_server: Server) -> None:
+def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
+    watched_page: Any, ticked_server: Server
+) -> None:
     page = watched_page
     page.set_viewport_size({"width": 1920, "height": 1200})
     target = _active_water_level(ticked_server)
@@ -144,7 +162,9 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(watch
     assert DUTY_ACTOR in page.locator("#warnings-audit").inner_text()
     row = _warehouse(ticked_server).warning(wid)
     assert row is not None and row["state"] == "acknowledged" and row["acknowledged_by"] == DUTY_ACTOR
-    page.locator("#warnings-evidence .evidence-map canvas.maplibregl-canvas").wait_for(state="attached", timeout=30_000)
+    page.locator("#warnings-evidence .evidence-map canvas.maplibregl-canvas").wait_for(
+        state="attached", timeout=30_000
+    )
     page.wait_for_timeout(3000)
     page.screenshot(path=str(OUTPUT / "warnings-detail.png"), full_page=True)
     assert page.locator("button.act-acknowledge").is_disabled()  # acknowledged: nothing more to acknowledge

@@ -13,14 +13,19 @@ import pytest
 CITYOPS = [sys.executable, "-m", "cityops"]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([*CITYOPS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*CITYOPS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def write_config(tmp_path: Path, url: str, extra: str = "") -> Path:
     path = tmp_path / "cityops.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [storage]
         data_dir = "data"
 
@@ -35,21 +40,39 @@ def write_config(tmp_path: Path, url: str, extra: str = "") -> Path:
         cadence = "5m"
         fields = {{ entity_id = "id", ts = "t", speed_kmh = "v" }}
         source = {{ type = "http", url = "{url}" }}
-        """) + textwrap.dedent(extra), "utf-8")  # fmt: skip
+        """)
+        + textwrap.dedent(extra),
+        "utf-8",
+    )
     return path
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for args in (["--help"], ["demo", "--help"], ["serve", "--help"], ["ingest", "run", "--help"],
-                 ["ingest", "list", "--help"], ["ingest", "replay", "--help"], ["db", "init", "--help"],
-                 ["config", "check", "--help"]):  # fmt: skip
+    for args in (
+        ["--help"],
+        ["demo", "--help"],
+        ["serve", "--help"],
+        ["ingest", "run", "--help"],
+        ["ingest", "list", "--help"],
+        ["ingest", "replay", "--help"],
+        ["db", "init", "--help"],
+        ["config", "check", "--help"],
+    ):
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 0, (args, result.stderr)
         assert "Usage" in result.stdout
 
 
-def test_ingest_run_prints_a_summary_and_fails_when_a_feed_fails(tmp_path: Path, feed_server, closed_port) -> None:
-    feed_server.json("/speeds", [{"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 42}, {"id": "S2", "t": "2026-06-15T00:00:00Z", "v": -1}])
+def test_ingest_run_prints_a_summary_and_fails_when_a_feed_fails(
+    tmp_path: Path, feed_server, closed_port
+) -> None:
+    feed_server.json(
+        "/speeds",
+        [
+            {"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 42},
+            {"id": "S2", "t": "2026-06-15T00:00:00Z", "v": -1},
+        ],
+    )
     config = write_config(tmp_path, feed_server.url("/speeds"))
     assert run("db", "init", "--config", str(config), cwd=tmp_path).returncode == 0
     ok = run("ingest", "run", "--config", str(config), cwd=tmp_path)
@@ -61,7 +84,11 @@ def test_ingest_run_prints_a_summary_and_fails_when_a_feed_fails(tmp_path: Path,
 
     listing = run("ingest", "list", "--config", str(config), cwd=tmp_path)
     assert listing.returncode == 0 and "speeds" in listing.stdout
-    run_id = next(w for w in listing.stdout.replace("│", " ").split() if w.endswith(tuple("0123456789abcdef")) and "-speeds-" in w)
+    run_id = next(
+        w
+        for w in listing.stdout.replace("│", " ").split()
+        if w.endswith(tuple("0123456789abcdef")) and "-speeds-" in w
+    )
     replay = run("ingest", "replay", run_id, "--config", str(config), cwd=tmp_path)
     assert replay.returncode == 0, replay.stderr
     assert "inserted 0" in replay.stdout and "quarantined 1" in replay.stdout
@@ -85,9 +112,15 @@ def test_backfill_shows_progress(tmp_path: Path, feed_server) -> None:
     [
         ("[server]\nport = 'eighty'\n", "server.port"),
         ("[server]\nprot = 8050\n", "server.prot: unknown key"),
-        ("[feeds.x]\ndepartment='a'\ndomain='traffic'\ncadence='5m'\nschedule={cron='99 * * * *'}\nsource={type='http',url='http://h'}\n", "feeds.x.schedule.cron"),
+        (
+            "[feeds.x]\ndepartment='a'\ndomain='traffic'\ncadence='5m'\nschedule={cron='99 * * * *'}\nsource={type='http',url='http://h'}\n",
+            "feeds.x.schedule.cron",
+        ),
         ("[city]\ntimezone = 'Mars/Olympus'\n", "city.timezone"),
-        ("[feeds.x]\ndepartment='a'\ndomain='weather'\ncadence='5m'\nsource={type='http',url='http://h'}\n", "feeds.x.domain"),
+        (
+            "[feeds.x]\ndepartment='a'\ndomain='weather'\ncadence='5m'\nsource={type='http',url='http://h'}\n",
+            "feeds.x.domain",
+        ),
         ("not = [valid", "not valid TOML"),
     ],
 )
@@ -132,8 +165,13 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
 
     users = f'[[auth.users]]\nname = "ops"\nrole = "operator"\npassword_hash = "{hash_password("ops-pw")}"\n'
     config = write_config(tmp_path, feed_server.url("/speeds"), users)
-    proc = subprocess.Popen([*CITYOPS, "serve", "--config", str(config), "--port", str(port)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*CITYOPS, "serve", "--config", str(config), "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         doc = None
         deadline = time.monotonic() + 60
@@ -151,12 +189,14 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
         # the payload's reading is from 2026-06-15, long before "now": the feed is stale
         assert doc["feeds"] == {"speeds": "stale"} and doc["status"] == "degraded"
         page = httpx.get(f"http://127.0.0.1:{port}/feeds", timeout=5)
-        assert page.status_code == 302 and page.headers["location"].startswith("/login")  # no anonymous viewing
+        assert page.status_code == 302 and page.headers["location"].startswith(
+            "/login"
+        )  # no anonymous viewing
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, follow_redirects=True) as client:
             page = client.post("/login", data={"name": "ops", "password": "ops-pw", "next": "/feeds"})
             assert page.status_code == 200 and "_dash-config" in page.text
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err

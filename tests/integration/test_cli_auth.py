@@ -31,11 +31,23 @@ def test_display_token_create_list_revoke(tmp_path: Path) -> None:
 
 
 def test_hash_password_from_stdin(tmp_path: Path) -> None:
-    result = subprocess.run([*CITYOPS, "user", "hash-password", "--stdin"], input="值班-pw\n", cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [*CITYOPS, "user", "hash-password", "--stdin"],
+        input="值班-pw\n",
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     stored = result.stdout.strip()
     assert verify_password("值班-pw", stored) and not verify_password("值班-pw\n", stored)
-    empty = subprocess.run([*CITYOPS, "user", "hash-password", "--stdin"], input="\n", cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    empty = subprocess.run(
+        [*CITYOPS, "user", "hash-password", "--stdin"],
+        input="\n",
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert empty.returncode == 2 and "the password is empty" in empty.stderr

@@ -25,8 +25,14 @@ SCENARIO = Scenario()
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "220", DEMO_TOKEN_ENV: DEMO_TOKEN}
-    return subprocess.run([sys.executable, "-m", "cityops", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "cityops", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +68,24 @@ def test_rules_check_lists_the_layered_pack(config: Path) -> None:
 
 
 def test_backtest_prints_counts_per_rule_and_level(config: Path) -> None:
-    start = (SCENARIO.storm_peak - timedelta(hours=2)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    start = (SCENARIO.storm_peak - timedelta(hours=2)).astimezone(
+        __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
+    )
     end = start + timedelta(hours=4)
-    result = cli("rules", "backtest", "--from", f"{start:%Y-%m-%dT%H:%M}", "--to", f"{end:%Y-%m-%dT%H:%M}",
-                 "--step", "15m", "--events", "--config", str(config), cwd=config.parent)  # fmt: skip
+    result = cli(
+        "rules",
+        "backtest",
+        "--from",
+        f"{start:%Y-%m-%dT%H:%M}",
+        "--to",
+        f"{end:%Y-%m-%dT%H:%M}",
+        "--step",
+        "15m",
+        "--events",
+        "--config",
+        str(config),
+        cwd=config.parent,
+    )
     assert result.returncode == 0, result.stderr
     assert "16 ticks" in result.stdout
     lines = [ln for ln in result.stdout.splitlines() if "rain.signal" in ln and "orange" in ln]
@@ -74,7 +94,17 @@ def test_backtest_prints_counts_per_rule_and_level(config: Path) -> None:
 
 
 def test_backtest_rejects_a_reversed_range(config: Path) -> None:
-    result = cli("rules", "backtest", "--from", "2026-06-15", "--to", "2026-06-14", "--config", str(config), cwd=config.parent)
+    result = cli(
+        "rules",
+        "backtest",
+        "--from",
+        "2026-06-15",
+        "--to",
+        "2026-06-14",
+        "--config",
+        str(config),
+        cwd=config.parent,
+    )
     assert result.returncode == 2 and "--to must be after --from" in result.stderr
 
 
@@ -95,9 +125,12 @@ def test_status_prints_the_index_per_district(config: Path) -> None:
 
 
 def test_rules_check_names_a_metric_that_does_not_exist(tmp_path: Path) -> None:
-    (tmp_path / "p.toml").write_text('[pack]\nid = "x"\nversion = "1"\ntitle = "x"\n[[rules]]\nid = "w"\ntitle = "w"\n'
-                                     'kind = "ladder"\ndomain = "water"\nmetric = "levle_m"\ncitation = "c"\n'
-                                     'effective = 2020-01-01\nlevels = { yellow = 1 }\n', "utf-8")  # fmt: skip
+    (tmp_path / "p.toml").write_text(
+        '[pack]\nid = "x"\nversion = "1"\ntitle = "x"\n[[rules]]\nid = "w"\ntitle = "w"\n'
+        'kind = "ladder"\ndomain = "water"\nmetric = "levle_m"\ncitation = "c"\n'
+        "effective = 2020-01-01\nlevels = { yellow = 1 }\n",
+        "utf-8",
+    )
     (tmp_path / "c.toml").write_text('[warnings]\npacks = ["p.toml"]\n', "utf-8")
     result = cli("rules", "check", "--config", str(tmp_path / "c.toml"), cwd=tmp_path)
     assert result.returncode == 2

@@ -22,6 +22,7 @@ TOKEN = {"Authorization": "Bearer demo-traffic-token"}
 SPEEDS = "/traffic/api/v2/speeds"
 LOCAL = timedelta(hours=8)
 
+
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory: pytest.TempPathFactory, build_catalogue) -> CityGenerator:
     path = build_catalogue(tmp_path_factory.mktemp("cat") / "entities.geojson", n_roads=12)
@@ -225,8 +226,20 @@ def test_emergency_incidents(client: httpx.Client, gen: CityGenerator, now: date
     assert res, "the storm brings incidents"
     truth = gen.incidents(since - timedelta(days=2), now + timedelta(seconds=1), now).set_index("incident_id")
     for ev in res:
-        assert set(ev) >= {"eventId", "eventType", "level", "state", "reportTime", "dispatchTime", "finishTime",
-                           "bdLng", "bdLat", "areaCode", "content", "reportDept"}
+        assert set(ev) >= {
+            "eventId",
+            "eventType",
+            "level",
+            "state",
+            "reportTime",
+            "dispatchTime",
+            "finishTime",
+            "bdLng",
+            "bdLat",
+            "areaCode",
+            "content",
+            "reportDept",
+        }
         assert ev["eventType"] in {"内涝", "交通事故", "山体滑坡", "火灾", "树木倒伏"}
         assert ev["level"] in {"Ⅰ级", "Ⅱ级", "Ⅲ级", "Ⅳ级"}
         assert ev["state"] in {"待处置", "处置中", "已办结"}
@@ -238,16 +251,22 @@ def test_emergency_incidents(client: httpx.Client, gen: CityGenerator, now: date
         assert (ev["dispatchTime"] is None) == (ev["state"] == "待处置")
         t = truth.loc[ev["eventId"]]
         assert ev["areaCode"] == t["district_code"] and ev["content"] == t["description"]
-        assert int(ev["level"][0].translate({0x2160: "1", 0x2161: "2", 0x2162: "3", 0x2163: "4"})) == t["severity"]
+        assert (
+            int(ev["level"][0].translate({0x2160: "1", 0x2161: "2", 0x2162: "3", 0x2163: "4"}))
+            == t["severity"]
+        )
         # BD-09 is about a kilometre away from WGS-84 in Qingyuan.
         assert 0.5 < _km(ev["bdLng"], ev["bdLat"], t["lon"], t["lat"]) < 1.5
     assert "内涝" in {ev["eventType"] for ev in res}
-    later = client.get("/emergency/incidents", params={"updatedSince": res[-1]["updateTime"]}).json()["result"]
+    later = client.get("/emergency/incidents", params={"updatedSince": res[-1]["updateTime"]}).json()[
+        "result"
+    ]
     assert later == []
 
 
-def test_nothing_later_than_now_and_the_clock_moves_on(server: DemoFeedServer, client: httpx.Client,
-                                                       now: datetime) -> None:
+def test_nothing_later_than_now_and_the_clock_moves_on(
+    server: DemoFeedServer, client: httpx.Client, now: datetime
+) -> None:
     clock = server.clock
     assert isinstance(clock, FixedClock)
     since = _iso(now - timedelta(minutes=10))
@@ -261,7 +280,9 @@ def test_nothing_later_than_now_and_the_clock_moves_on(server: DemoFeedServer, c
     assert second["total"] == first["total"] + 2 * len(server.generator.catalogue.road_segments)
     assert second["items"][: first["total"]] == first["items"]
     levels = client.get("/water/levels.json", params={"from": _ms(now)}).json()
-    assert {_local_naive(r["TM"]) for r in levels} == {now.replace(second=0) + timedelta(minutes=m) for m in (3, 8)}
+    assert {_local_naive(r["TM"]) for r in levels} == {
+        now.replace(second=0) + timedelta(minutes=m) for m in (3, 8)
+    }
 
 
 def test_window_is_capped_to_seven_days(client: httpx.Client, now: datetime) -> None:
@@ -274,22 +295,25 @@ def test_window_is_capped_to_seven_days(client: httpx.Client, now: datetime) -> 
     assert data["total"] == 7 * 288 * 12
 
 
-@pytest.mark.parametrize(("path", "params", "headers"), [
-    (SPEEDS, {}, TOKEN),
-    (SPEEDS, {"since": "yesterday"}, TOKEN),
-    (SPEEDS, {"since": "2026-06-15T00:00:00"}, TOKEN),  # no offset
-    (SPEEDS, {"since": "2026-06-15T00:00:00Z", "page": "0"}, TOKEN),
-    (SPEEDS, {"since": "2026-06-15T00:00:00Z", "size": "100000"}, TOKEN),
-    (SPEEDS, {"since": "2026-06-15T00:00:00Z", "page": "two"}, TOKEN),
-    ("/env/aqi/hourly.csv", {"start": "2026-06-15T08:00:00"}, {}),
-    ("/env/aqi/hourly.csv", {"start": "2026-13-45 08:00:00"}, {}),
-    ("/env/aqi/hourly.csv", {}, {}),
-    ("/water/levels.json", {"from": "abc"}, {}),
-    ("/water/levels.json", {"from": "-5"}, {}),
-    ("/water/rain.json", {}, {}),
-    ("/emergency/incidents", {"updatedSince": "2026-06-15"}, {}),
-    ("/emergency/incidents", {}, {}),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "headers"),
+    [
+        (SPEEDS, {}, TOKEN),
+        (SPEEDS, {"since": "yesterday"}, TOKEN),
+        (SPEEDS, {"since": "2026-06-15T00:00:00"}, TOKEN),  # no offset
+        (SPEEDS, {"since": "2026-06-15T00:00:00Z", "page": "0"}, TOKEN),
+        (SPEEDS, {"since": "2026-06-15T00:00:00Z", "size": "100000"}, TOKEN),
+        (SPEEDS, {"since": "2026-06-15T00:00:00Z", "page": "two"}, TOKEN),
+        ("/env/aqi/hourly.csv", {"start": "2026-06-15T08:00:00"}, {}),
+        ("/env/aqi/hourly.csv", {"start": "2026-13-45 08:00:00"}, {}),
+        ("/env/aqi/hourly.csv", {}, {}),
+        ("/water/levels.json", {"from": "abc"}, {}),
+        ("/water/levels.json", {"from": "-5"}, {}),
+        ("/water/rain.json", {}, {}),
+        ("/emergency/incidents", {"updatedSince": "2026-06-15"}, {}),
+        ("/emergency/incidents", {}, {}),
+    ],
+)
 def test_bad_parameters_are_400(client: httpx.Client, path: str, params: dict, headers: dict) -> None:
     r = client.get(path, params=params, headers=headers)
     assert r.status_code == 400
@@ -315,7 +339,9 @@ def test_status_faults(server: DemoFeedServer, client: httpx.Client, kind: str) 
     assert client.get("/water/levels.json", params={"from": 0}).status_code == 200
 
 
-def test_malformed_fault_truncates_the_body(server: DemoFeedServer, client: httpx.Client, now: datetime) -> None:
+def test_malformed_fault_truncates_the_body(
+    server: DemoFeedServer, client: httpx.Client, now: datetime
+) -> None:
     server.set_fault("/emergency", "malformed")
     r = client.get("/emergency/incidents", params={"updatedSince": _iso(now - timedelta(hours=6))})
     assert r.status_code == 200
@@ -329,8 +355,10 @@ def test_malformed_fault_truncates_the_body(server: DemoFeedServer, client: http
 
 def test_hang_fault_until_the_client_gives_up(server: DemoFeedServer) -> None:
     server.set_fault("/traffic", "hang")
-    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(5.0, read=0.3)) as c, \
-            pytest.raises(httpx.ReadTimeout):
+    with (
+        httpx.Client(base_url=server.url, timeout=httpx.Timeout(5.0, read=0.3)) as c,
+        pytest.raises(httpx.ReadTimeout),
+    ):
         c.get(SPEEDS, params={"since": "2026-06-15T00:00:00Z"}, headers=TOKEN)
     server.set_fault("/traffic", "none")
     with httpx.Client(base_url=server.url, timeout=5) as c:

@@ -30,7 +30,9 @@ class ExchangeTable:
     def insert(self, rows: list[tuple[str, str, float, str]]) -> None:
         for row in rows:
             self.execute(
-                f"INSERT INTO {self.name} (station_id, obs_time, level_cm, updated_at) VALUES (%s, %s, %s, %s)", row
+                f"INSERT INTO {self.name} (station_id, obs_time, level_cm, updated_at) "
+                "VALUES (%s, %s, %s, %s)",
+                row,
             )
 
 
@@ -48,7 +50,9 @@ def _pg_executor(dsn: str) -> tuple[Callable[..., None], Callable[[], None]]:
 def _mysql_executor() -> tuple[Callable[..., None], Callable[[], None]]:
     import pymysql
 
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test", autocommit=True)
+    conn = pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", password="", database="test", autocommit=True
+    )
 
     def execute(sql: str, params: Any = None) -> None:
         with conn.cursor() as cur:
@@ -87,7 +91,8 @@ def db_feed(table: ExchangeTable, **source: Any) -> dict[str, Any]:
         "source": {
             "type": "database",
             "dsn": table.dsn,
-            "query": f"SELECT station_id, obs_time, level_cm, updated_at FROM {table.name} WHERE updated_at > :since",
+            "query": f"SELECT station_id, obs_time, level_cm, updated_at FROM {table.name} "
+            "WHERE updated_at > :since",
             "watermark_column": "updated_at",
             **source,
         },
@@ -133,13 +138,15 @@ def test_incremental_watermark(exchange, tmp_path, make_runtime):
     assert len(rt.warehouse.observations(WATER)) == 5
 
 
-def test_table_dropped_mid_run_fails_terminally_and_lands_nothing(exchange, tmp_path, make_runtime, other_feed):
+def test_table_dropped_mid_run_fails_terminally_and_lands_nothing(
+    exchange, tmp_path, make_runtime, other_feed
+):
     exchange.insert(FIRST)
     rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=2), other_feed.name: other_feed.config})
     good = run_feed(rt, FEED)
     assert good.status == "ok" and good.rows_inserted == 3
     watermark = rt.warehouse.feed_state(FEED)["watermark"]
-    exchange.insert(NEWER + [("H3", "2026-06-15 08:00:00", 400.0, "2026-06-15 08:03:00")])
+    exchange.insert([*NEWER, ("H3", "2026-06-15 08:00:00", 400.0, "2026-06-15 08:03:00")])
     pages: list[int] = []
 
     def drop_after_first_page(feed: str, done: int, total: int | None) -> None:
@@ -170,9 +177,13 @@ def test_unreachable_database_is_transient(tmp_path, make_runtime, closed_port, 
         "department": "水利局",
         "domain": "water",
         "cadence": "5m",
-        "source": {"type": "database", "dsn": f"postgresql://postgres@127.0.0.1:{closed_port}/test",
-                   "query": "SELECT * FROM t WHERE updated_at > :since", "watermark_column": "updated_at"},
-    }  # fmt: skip
+        "source": {
+            "type": "database",
+            "dsn": f"postgresql://postgres@127.0.0.1:{closed_port}/test",
+            "query": "SELECT * FROM t WHERE updated_at > :since",
+            "watermark_column": "updated_at",
+        },
+    }
     rt = make_runtime(tmp_path, {FEED: cfg, other_feed.name: other_feed.config}, ingest={"retry_attempts": 2})
     report = run_feed(rt, FEED)
     assert report.status == "failed" and report.error_kind == "transient"
@@ -186,18 +197,24 @@ def test_dsn_password_from_the_environment(tmp_path, make_runtime, pg_dsn):
 
     name = f"cityops_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE {name} AS SELECT 'H1'::text AS station_id, "
-                     "TIMESTAMP '2026-06-15 08:00:00' AS obs_time, 12.5::float8 AS level_m, "
-                     "TIMESTAMP '2026-06-15 08:00:00' AS updated_at")  # fmt: skip
+        conn.execute(
+            f"CREATE TABLE {name} AS SELECT 'H1'::text AS station_id, "
+            "TIMESTAMP '2026-06-15 08:00:00' AS obs_time, 12.5::float8 AS level_m, "
+            "TIMESTAMP '2026-06-15 08:00:00' AS updated_at"
+        )
     try:
         cfg = {
             "department": "水利局",
             "domain": "water",
             "cadence": "5m",
-            "source": {"type": "database", "dsn": "postgresql://${PGUSER_X}@127.0.0.1:5432/test",
-                       "query": f"SELECT * FROM {name} WHERE updated_at > :since", "watermark_column": "updated_at"},
+            "source": {
+                "type": "database",
+                "dsn": "postgresql://${PGUSER_X}@127.0.0.1:5432/test",
+                "query": f"SELECT * FROM {name} WHERE updated_at > :since",
+                "watermark_column": "updated_at",
+            },
             "fields": {"entity_id": "station_id", "ts": "obs_time"},
-        }  # fmt: skip
+        }
         rt = make_runtime(tmp_path, {FEED: cfg}, environ={"PGUSER_X": "postgres"})
         report = run_feed(rt, FEED)
         assert report.status == "ok", report.error
@@ -211,7 +228,9 @@ def test_rows_sharing_a_watermark_value_are_paged_exactly_once(exchange, tmp_pat
     # A department that stamps a whole batch with one updated_at: 25 rows, pages of 4.
     batch = [(f"H{i:02d}", "2026-06-15 07:00:00", 1000.0 + i, "2026-06-15 07:30:00") for i in range(25)]
     exchange.insert(batch)
-    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=4, key_columns=["station_id", "obs_time"])})
+    rt = make_runtime(
+        tmp_path, {FEED: db_feed(exchange, page_size=4, key_columns=["station_id", "obs_time"])}
+    )
     report = run_feed(rt, FEED)
     assert report.status == "ok", report.error
     assert (report.rows_fetched, report.rows_inserted, report.rows_duplicate) == (25, 25, 0)
@@ -226,12 +245,19 @@ def test_a_locked_table_times_out_instead_of_hanging(tmp_path, make_runtime, pg_
 
     name = f"cityops_lock_{uuid.uuid4().hex[:8]}"
     holder = psycopg.connect(pg_dsn)
-    holder.execute(f"CREATE TABLE {name} (station_id text, obs_time timestamp, level_cm double precision, updated_at timestamp)")
+    holder.execute(
+        f"CREATE TABLE {name} "
+        "(station_id text, obs_time timestamp, level_cm double precision, updated_at timestamp)"
+    )
     holder.commit()
     holder.execute(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")  # held until rollback
     try:
         table = ExchangeTable("postgresql", pg_dsn, name, lambda *a: None)
-        rt = make_runtime(tmp_path, {FEED: db_feed(table)}, ingest={"read_timeout": "1s", "run_timeout": "10s", "retry_attempts": 1})
+        rt = make_runtime(
+            tmp_path,
+            {FEED: db_feed(table)},
+            ingest={"read_timeout": "1s", "run_timeout": "10s", "retry_attempts": 1},
+        )
         t0 = _time.monotonic()
         report = run_feed(rt, FEED)
         assert _time.monotonic() - t0 < 15

@@ -28,15 +28,22 @@ def file_feed(folder: Path, **source: Any) -> dict[str, Any]:
 
 def write_drop(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "a.csv").write_text("station,time,level\nH1,2026-06-15 08:00:00,1234\nH1,2026-06-15 08:05:00,1240\n", "utf-8")
-    (folder / "b.json").write_text(json.dumps([{"station": "H2", "time": "2026-06-15 08:00:00", "level": 950}]), "utf-8")
+    (folder / "a.csv").write_text(
+        "station,time,level\nH1,2026-06-15 08:00:00,1234\nH1,2026-06-15 08:05:00,1240\n", "utf-8"
+    )
+    (folder / "b.json").write_text(
+        json.dumps([{"station": "H2", "time": "2026-06-15 08:00:00", "level": 950}]), "utf-8"
+    )
     geo = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.03, 23.69]},
-             "properties": {"station": "H3", "time": "2026-06-15 08:00:00", "level": 1500}},
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [113.03, 23.69]},
+                "properties": {"station": "H3", "time": "2026-06-15 08:00:00", "level": 1500},
+            },
         ],
-    }  # fmt: skip
+    }
     (folder / "c.geojson").write_text(json.dumps(geo), "utf-8")
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -58,9 +65,13 @@ def test_drop_folder_formats_land_and_move_to_processed(tmp_path, make_runtime, 
     stored = rt.warehouse.observations(WATER)
     levels = {(r.entity_id, f"{r.ts:%H:%M}"): round(r.level_m, 3) for r in stored.itertuples()}
     assert levels == {
-        ("H1", "00:00"): 12.34, ("H1", "00:05"): 12.4, ("H2", "00:00"): 9.5,
-        ("H3", "00:00"): 15.0, ("H4", "00:00"): 7.0, ("H4", "00:05"): 7.055,
-    }  # fmt: skip
+        ("H1", "00:00"): 12.34,
+        ("H1", "00:05"): 12.4,
+        ("H2", "00:00"): 9.5,
+        ("H3", "00:00"): 15.0,
+        ("H4", "00:00"): 7.0,
+        ("H4", "00:05"): 7.055,
+    }
     # The GeoJSON station was placed from its geometry.
     ent = rt.warehouse.entities().set_index("entity_id")
     assert (ent.loc["H3", "lon"], ent.loc["H3", "lat"]) == (113.03, 23.69)

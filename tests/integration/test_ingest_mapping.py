@@ -15,8 +15,14 @@ from ingest.pipeline import resolve_domain, run_feed
 
 
 def http_feed(url: str, domain: str, fields: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {"department": "测试", "domain": domain, "cadence": "5m", "source": {"type": "http", "url": url},
-            "fields": fields, **extra}  # fmt: skip
+    return {
+        "department": "测试",
+        "domain": domain,
+        "cadence": "5m",
+        "source": {"type": "http", "url": url},
+        "fields": fields,
+        **extra,
+    }
 
 
 def test_unit_conversions(tmp_path, make_runtime, feed_server):
@@ -24,12 +30,21 @@ def test_unit_conversions(tmp_path, make_runtime, feed_server):
     feed_server.json("/water", [{"st": "H1", "t": "2026-06-15 08:00:00", "lvl": 1234}])
     feed_server.json("/traffic", [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 10, "vol": 50}])
     fields = {"entity_id": "st", "ts": "t"}
-    rt = make_runtime(tmp_path, {
-        "air": http_feed(feed_server.url("/air"), "air", fields, units={"co": "ug/m3"}),
-        "water": http_feed(feed_server.url("/water"), "water", {**fields, "level_m": "lvl"}, units={"level_m": "cm"}),
-        "traffic": http_feed(feed_server.url("/traffic"), "traffic", {**fields, "speed_kmh": "spd", "volume_vph": "vol"},
-                             units={"speed_kmh": "m/s", "volume_vph": "veh/5min"}),
-    })  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "air": http_feed(feed_server.url("/air"), "air", fields, units={"co": "ug/m3"}),
+            "water": http_feed(
+                feed_server.url("/water"), "water", {**fields, "level_m": "lvl"}, units={"level_m": "cm"}
+            ),
+            "traffic": http_feed(
+                feed_server.url("/traffic"),
+                "traffic",
+                {**fields, "speed_kmh": "spd", "volume_vph": "vol"},
+                units={"speed_kmh": "m/s", "volume_vph": "veh/5min"},
+            ),
+        },
+    )
     for name in ("air", "water", "traffic"):
         assert run_feed(rt, name).status == "ok"
 
@@ -45,20 +60,34 @@ def test_unit_conversions(tmp_path, make_runtime, feed_server):
 def test_an_unknown_unit_is_refused_at_start(tmp_path, make_runtime, feed_server):
     from cityops.errors import ConfigError
 
-    feeds = {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"},
-                                units={"level_m": "furlong"})}  # fmt: skip
+    feeds = {
+        "water": http_feed(
+            feed_server.url("/water"),
+            "water",
+            {"entity_id": "st", "ts": "t", "level_m": "lvl"},
+            units={"level_m": "furlong"},
+        )
+    }
     with pytest.raises(ConfigError) as info:
         make_runtime(tmp_path, feeds)
     assert "feeds.water.units.level_m: cannot convert 'furlong' to 'm'" in str(info.value)
 
 
-def test_an_internal_error_fails_the_run_and_spares_the_others(tmp_path, make_runtime, feed_server, other_feed,
-                                                               monkeypatch):  # fmt: skip
+def test_an_internal_error_fails_the_run_and_spares_the_others(
+    tmp_path, make_runtime, feed_server, other_feed, monkeypatch
+):
     import ingest.pipeline
 
     feed_server.json("/water", [{"st": "H1", "t": "2026-06-15 08:00:00", "lvl": 1234}])
-    rt = make_runtime(tmp_path, {"water": http_feed(feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"}),
-                                 other_feed.name: other_feed.config})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "water": http_feed(
+                feed_server.url("/water"), "water", {"entity_id": "st", "ts": "t", "level_m": "lvl"}
+            ),
+            other_feed.name: other_feed.config,
+        },
+    )
     real = ingest.pipeline.process_payload
 
     def broken(*args, **kwargs):
@@ -85,8 +114,17 @@ def test_an_internal_error_fails_the_run_and_spares_the_others(tmp_path, make_ru
 )
 def test_local_time_to_utc(tmp_path, make_runtime, feed_server, tz, sent, utc):
     feed_server.json("/t", [{"st": "R1", "t": sent, "spd": 30}])
-    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic", {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
-                                                 timezone=tz)})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "t": http_feed(
+                feed_server.url("/t"),
+                "traffic",
+                {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
+                timezone=tz,
+            )
+        },
+    )
     report = run_feed(rt, "t")
     assert report.status == "ok" and report.rows_inserted == 1, (report.error, rt.warehouse.quarantined())
     assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M:%S}" == utc
@@ -94,8 +132,17 @@ def test_local_time_to_utc(tmp_path, make_runtime, feed_server, tz, sent, utc):
 
 def test_epoch_milliseconds(tmp_path, make_runtime, feed_server):
     feed_server.json("/t", [{"st": "R1", "t": 1781481600000, "spd": 30}])  # 2026-06-15T00:00:00Z
-    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic", {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
-                                                 time_format="epoch_ms")})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "t": http_feed(
+                feed_server.url("/t"),
+                "traffic",
+                {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
+                time_format="epoch_ms",
+            )
+        },
+    )
     assert run_feed(rt, "t").rows_inserted == 1
     assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M}" == "2026-06-15 00:00"
 
@@ -104,9 +151,17 @@ def test_epoch_milliseconds(tmp_path, make_runtime, feed_server):
 def test_datum_converted_to_wgs84(tmp_path, make_runtime, feed_server, datum, inverse):
     lon, lat = 113.0612, 23.6819
     feed_server.json("/t", [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 30, "x": lon, "y": lat}])
-    rt = make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic",
-                                                 {"entity_id": "st", "ts": "t", "speed_kmh": "spd", "lon": "x", "lat": "y"},
-                                                 datum=datum)})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "t": http_feed(
+                feed_server.url("/t"),
+                "traffic",
+                {"entity_id": "st", "ts": "t", "speed_kmh": "spd", "lon": "x", "lat": "y"},
+                datum=datum,
+            )
+        },
+    )
     assert run_feed(rt, "t").status == "ok"
     ent = rt.warehouse.entities().set_index("entity_id").loc["R1"]
     want_lon, want_lat = inverse(lon, lat)
@@ -126,18 +181,51 @@ HYDRANT_DOMAIN = {
 
 
 def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_server, other_feed):
-    feed_server.json("/hydrants", {"result": [
-        {"xhs_bh": "XHS-001", "mc": "清城区人民一路消火栓", "jcsj": "2026-06-15 08:00:00", "yl": 350, "jd": 113.051, "wd": 23.682},
-        {"xhs_bh": "XHS-002", "mc": "北江大桥东消火栓", "jcsj": "2026-06-15 08:00:00", "yl": 280.5, "jd": 113.072, "wd": 23.690},
-        {"xhs_bh": "XHS-003", "mc": "高压测试点", "jcsj": "2026-06-15 08:00:00", "yl": 5000, "jd": 113.080, "wd": 23.700},
-    ]})  # fmt: skip
+    feed_server.json(
+        "/hydrants",
+        {
+            "result": [
+                {
+                    "xhs_bh": "XHS-001",
+                    "mc": "清城区人民一路消火栓",
+                    "jcsj": "2026-06-15 08:00:00",
+                    "yl": 350,
+                    "jd": 113.051,
+                    "wd": 23.682,
+                },
+                {
+                    "xhs_bh": "XHS-002",
+                    "mc": "北江大桥东消火栓",
+                    "jcsj": "2026-06-15 08:00:00",
+                    "yl": 280.5,
+                    "jd": 113.072,
+                    "wd": 23.690,
+                },
+                {
+                    "xhs_bh": "XHS-003",
+                    "mc": "高压测试点",
+                    "jcsj": "2026-06-15 08:00:00",
+                    "yl": 5000,
+                    "jd": 113.080,
+                    "wd": 23.700,
+                },
+            ]
+        },
+    )
     feeds = {
         "fire-hydrants": {
             "department": "消防救援支队",
             "domain": "hydrant",
             "cadence": "15m",
             "source": {"type": "http", "url": feed_server.url("/hydrants"), "records": "result"},
-            "fields": {"entity_id": "xhs_bh", "entity_name": "mc", "ts": "jcsj", "pressure_mpa": "yl", "lon": "jd", "lat": "wd"},
+            "fields": {
+                "entity_id": "xhs_bh",
+                "entity_name": "mc",
+                "ts": "jcsj",
+                "pressure_mpa": "yl",
+                "lon": "jd",
+                "lat": "wd",
+            },
             "units": {"pressure_mpa": "kPa"},
             "entity_prefix": "fire:",
         },
@@ -153,16 +241,22 @@ def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_serv
     assert reason == "pressure_mpa outside [0, 2.5] MPa (value 5.0)"
     domain = resolve_domain(rt.settings, "hydrant")
     obs = rt.warehouse.observations(domain)
-    assert dict(zip(obs["entity_id"], obs["pressure_mpa"], strict=True)) == pytest.approx({"fire:XHS-001": 0.35, "fire:XHS-002": 0.2805})
-    metric_rows = rt.warehouse.cursor().execute(
-        "SELECT domain, metric, count(*) FROM obs_metric GROUP BY ALL"
-    ).fetchall()
+    assert dict(zip(obs["entity_id"], obs["pressure_mpa"], strict=True)) == pytest.approx(
+        {"fire:XHS-001": 0.35, "fire:XHS-002": 0.2805}
+    )
+    metric_rows = (
+        rt.warehouse.cursor()
+        .execute("SELECT domain, metric, count(*) FROM obs_metric GROUP BY ALL")
+        .fetchall()
+    )
     assert metric_rows == [("hydrant", "pressure_mpa", 2)]
     hydrants = rt.warehouse.entities(kind="hydrant").set_index("entity_id")
     assert sorted(hydrants.index) == ["fire:XHS-001", "fire:XHS-002"]
     assert hydrants.loc["fire:XHS-001", "name"] == "清城区人民一路消火栓"
     assert hydrants.loc["fire:XHS-001", "department"] == "消防救援支队"
-    assert np.allclose([hydrants.loc["fire:XHS-002", "lon"], hydrants.loc["fire:XHS-002", "lat"]], [113.072, 23.690])
+    assert np.allclose(
+        [hydrants.loc["fire:XHS-002", "lon"], hydrants.loc["fire:XHS-002", "lat"]], [113.072, 23.690]
+    )
 
     again = run_feed(rt, "fire-hydrants")
     assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
@@ -177,18 +271,29 @@ def test_new_department_from_a_file_drop(tmp_path, make_runtime):
     )
     feeds = {
         "fire-hydrants": {
-            "department": "消防救援支队", "domain": "hydrant", "cadence": "1h",
+            "department": "消防救援支队",
+            "domain": "hydrant",
+            "cadence": "1h",
             "source": {"type": "file", "path": str(drop), "settle": "0s"},
-            "fields": {"entity_id": "编号", "entity_name": "名称", "ts": "时间", "pressure_mpa": "压力kPa", "lon": "经度", "lat": "纬度"},
+            "fields": {
+                "entity_id": "编号",
+                "entity_name": "名称",
+                "ts": "时间",
+                "pressure_mpa": "压力kPa",
+                "lon": "经度",
+                "lat": "纬度",
+            },
             "units": {"pressure_mpa": "kPa"},
         }
-    }  # fmt: skip
+    }
     rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN)
     report = run_feed(rt, "fire-hydrants")
     assert report.status == "ok" and report.rows_inserted == 1
     ent = rt.warehouse.entities(kind="hydrant").iloc[0]
     assert (ent["entity_id"], ent["name"], ent["lon"], ent["lat"]) == ("XHS-9", "石角镇消火栓", 113.08, 23.56)
-    assert rt.warehouse.observations(resolve_domain(rt.settings, "hydrant"))["pressure_mpa"].iloc[0] == pytest.approx(0.41)
+    assert rt.warehouse.observations(resolve_domain(rt.settings, "hydrant"))["pressure_mpa"].iloc[
+        0
+    ] == pytest.approx(0.41)
 
 
 def test_a_new_departments_entities_are_placed_in_their_districts(tmp_path, make_runtime):
@@ -205,12 +310,20 @@ def test_a_new_departments_entities_are_placed_in_their_districts(tmp_path, make
     )
     feeds = {
         "fire-hydrants": {
-            "department": "消防救援支队", "domain": "hydrant", "cadence": "1h",
+            "department": "消防救援支队",
+            "domain": "hydrant",
+            "cadence": "1h",
             "source": {"type": "file", "path": str(drop), "settle": "0s"},
-            "fields": {"entity_id": "编号", "ts": "时间", "pressure_mpa": "压力kPa", "lon": "经度", "lat": "纬度"},
+            "fields": {
+                "entity_id": "编号",
+                "ts": "时间",
+                "pressure_mpa": "压力kPa",
+                "lon": "经度",
+                "lat": "纬度",
+            },
             "units": {"pressure_mpa": "kPa"},
         }
-    }  # fmt: skip
+    }
     rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN, extra={"city": {"districts": str(districts)}})
     load_reference_data(rt.settings, rt.warehouse)
     assert run_feed(rt, "fire-hydrants").rows_inserted == 2

@@ -29,18 +29,23 @@ def unpack(path: Path) -> bytes:
         return fh.read()
 
 
-
 @pytest.fixture
 def rt(tmp_path, make_runtime, feed_server):
     feed_server.json("/t", ROWS)
-    cfg = {"department": "交通运输局", "domain": "traffic", "cadence": "5m",
-           "source": {"type": "http", "url": feed_server.url("/t"), "since": {"param": "since"}},
-           "fields": {"entity_id": "id", "ts": "t", "speed_kmh": "v"}}  # fmt: skip
+    cfg = {
+        "department": "交通运输局",
+        "domain": "traffic",
+        "cadence": "5m",
+        "source": {"type": "http", "url": feed_server.url("/t"), "since": {"param": "since"}},
+        "fields": {"entity_id": "id", "ts": "t", "speed_kmh": "v"},
+    }
     return make_runtime(tmp_path, {FEED: cfg})
 
 
 def table(rt: Any) -> list[tuple[Any, ...]]:
-    return sorted(rt.warehouse.cursor().execute("SELECT entity_id, ts, speed_kmh, run_id FROM obs_traffic").fetchall())
+    return sorted(
+        rt.warehouse.cursor().execute("SELECT entity_id, ts, speed_kmh, run_id FROM obs_traffic").fetchall()
+    )
 
 
 def test_raw_payload_is_landed_compressed_with_meta(rt, feed_server):
@@ -68,10 +73,13 @@ def test_same_payload_twice_changes_nothing(rt):
 
 def test_correction_updates_one_row(rt, feed_server):
     run_feed(rt, FEED)
-    feed_server.json("/t", [
-        {"id": "R1", "t": "2026-06-15 08:00:00", "v": 40.0},
-        {"id": "R2", "t": "2026-06-15 08:00:00", "v": 28.5},  # corrected
-    ])  # fmt: skip
+    feed_server.json(
+        "/t",
+        [
+            {"id": "R1", "t": "2026-06-15 08:00:00", "v": 40.0},
+            {"id": "R2", "t": "2026-06-15 08:00:00", "v": 28.5},  # corrected
+        ],
+    )
     report = run_feed(rt, FEED)
     assert (report.rows_inserted, report.rows_updated, report.rows_unchanged) == (0, 1, 1)
     stored = {r[0]: (r[2], r[3]) for r in table(rt)}
@@ -91,16 +99,25 @@ def test_missing_value_in_a_correction_does_not_erase(rt, feed_server):
 
 
 def test_late_and_out_of_order_rows_land(rt, feed_server):
-    feed_server.json("/t", [{"id": "R1", "t": "2026-06-15 08:20:00", "v": 40.0}, {"id": "R1", "t": "2026-06-15 08:30:00", "v": 41.0}])
+    feed_server.json(
+        "/t",
+        [
+            {"id": "R1", "t": "2026-06-15 08:20:00", "v": 40.0},
+            {"id": "R1", "t": "2026-06-15 08:30:00", "v": 41.0},
+        ],
+    )
     run_feed(rt, FEED)
     assert rt.warehouse.feed_state(FEED)["watermark"] == "2026-06-15T00:30:00+00:00"
     rt.clock.advance(timedelta(minutes=5))
-    feed_server.json("/t", [
-        {"id": "R1", "t": "2026-06-15 08:35:00", "v": 42.0},
-        {"id": "R1", "t": "2026-06-15 08:25:00", "v": 39.0},   # out of order
-        {"id": "R1", "t": "2026-06-15 06:10:00", "v": 55.0},   # hours late, before the watermark
-        {"id": "R1", "t": "2026-06-15 08:32:00", "v": 40.5},
-    ])  # fmt: skip
+    feed_server.json(
+        "/t",
+        [
+            {"id": "R1", "t": "2026-06-15 08:35:00", "v": 42.0},
+            {"id": "R1", "t": "2026-06-15 08:25:00", "v": 39.0},  # out of order
+            {"id": "R1", "t": "2026-06-15 06:10:00", "v": 55.0},  # hours late, before the watermark
+            {"id": "R1", "t": "2026-06-15 08:32:00", "v": 40.5},
+        ],
+    )
     report = run_feed(rt, FEED)
     assert (report.rows_inserted, report.rows_rejected) == (4, 0)
     times = [f"{t:%H:%M}" for t in rt.warehouse.observations(TRAFFIC, entity_id="R1")["ts"]]
@@ -118,10 +135,14 @@ def test_replay_reparses_the_landed_payload(rt, feed_server):
     for again in replays:
         assert again.status == "ok" and again.trigger == "replay"
         assert again.raw_path == first.raw_path
-        assert (again.rows_fetched, again.rows_rejected) == (first.rows_fetched, first.rows_rejected) == (3, 1)
+        assert (
+            (again.rows_fetched, again.rows_rejected) == (first.rows_fetched, first.rows_rejected) == (3, 1)
+        )
         assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
         assert rt.warehouse.run(again.run_id)["replay_of"] == first.run_id
-        assert list(rt.warehouse.quarantined(run_id=again.run_id)["reason"]) == ["speed_kmh: 'abc' is not a number"]
+        assert list(rt.warehouse.quarantined(run_id=again.run_id)["reason"]) == [
+            "speed_kmh: 'abc' is not a number"
+        ]
     assert table(rt) == before
     assert len(feed_server.hits("/t")) == 1
 
@@ -143,9 +164,18 @@ def test_replay_of_an_unknown_run_is_a_clear_error(rt):
 def test_a_run_that_landed_nothing_cannot_be_replayed(tmp_path, make_runtime, closed_port):
     from ingest.errors import SourceError
 
-    rt = make_runtime(tmp_path, {"t": {"department": "d", "domain": "traffic", "cadence": "5m",
-                                       "source": {"type": "http", "url": f"http://127.0.0.1:{closed_port}/x"}}},
-                      ingest={"retry_attempts": 1})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {
+            "t": {
+                "department": "d",
+                "domain": "traffic",
+                "cadence": "5m",
+                "source": {"type": "http", "url": f"http://127.0.0.1:{closed_port}/x"},
+            }
+        },
+        ingest={"retry_attempts": 1},
+    )
     failed = run_feed(rt, "t")
     assert failed.status == "failed"
     with pytest.raises(SourceError, match="landed no payload"):

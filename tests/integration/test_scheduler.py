@@ -21,10 +21,12 @@ FAST = [{"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 10}]
 
 def _feed(url: str, interval: str = "1s") -> dict:
     return {
-        "department": "交通", "domain": "traffic", "cadence": interval,
+        "department": "交通",
+        "domain": "traffic",
+        "cadence": interval,
         "source": {"type": "http", "url": url},
         "fields": {"entity_id": "id", "ts": "t", "speed_kmh": "v"},
-    }  # fmt: skip
+    }
 
 
 def test_a_hanging_feed_does_not_delay_the_others(tmp_path, make_runtime, feed_server) -> None:
@@ -54,7 +56,9 @@ def test_a_hanging_feed_does_not_delay_the_others(tmp_path, make_runtime, feed_s
     finally:
         stop_scheduler(scheduler, wait=False)
     deadline = time.monotonic() + 10
-    while rt.warehouse.runs(feed="slow").query("status == 'running'").shape[0] and time.monotonic() < deadline:
+    while (
+        rt.warehouse.runs(feed="slow").query("status == 'running'").shape[0] and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     quick = rt.warehouse.runs(feed="quick").sort_values("started_at")
     slow = rt.warehouse.runs(feed="slow").sort_values("started_at")
@@ -103,8 +107,12 @@ def test_jobs_follow_the_configured_schedules(tmp_path, make_runtime, feed_serve
 
 def test_the_warning_tick_is_scheduled_with_the_feeds(tmp_path, make_runtime, feed_server) -> None:
     feed_server.json("/fast", FAST)
-    rt = make_runtime(tmp_path, {"quick": _feed(feed_server.url("/fast"), "5m")}, clock=SystemClock(),
-                      extra={"warnings": {"tick": "30s"}})  # fmt: skip
+    rt = make_runtime(
+        tmp_path,
+        {"quick": _feed(feed_server.url("/fast"), "5m")},
+        clock=SystemClock(),
+        extra={"warnings": {"tick": "30s"}},
+    )
     ticks: list[int] = []
 
     class Engine:
@@ -132,8 +140,17 @@ def test_a_simulated_clock_gets_each_days_report_once(tmp_path, make_runtime, mo
     def fake_snapshot(rt_: object) -> None:  # records the day instead of rendering it (seconds of chromium)
         day = last_complete_day(rt.clock.now(), "Asia/Shanghai")
         rendered.append(day)
-        rt.warehouse.save_snapshot(day=day, status="ok", reason=None, trigger="schedule", rendered_at=rt.clock.now(),
-                                   path=None, pack_version=None, files=0, warnings=0)  # fmt: skip
+        rt.warehouse.save_snapshot(
+            day=day,
+            status="ok",
+            reason=None,
+            trigger="schedule",
+            rendered_at=rt.clock.now(),
+            path=None,
+            pack_version=None,
+            files=0,
+            warnings=0,
+        )
 
     monkeypatch.setattr(jobs, "_snapshot", fake_snapshot)
     start = last_complete_day(clock.now(), "Asia/Shanghai")

@@ -37,16 +37,36 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, S
 
 
 def _runtime(tmp: Path, server: HTTPServer) -> Runtime:
-    return build_runtime(tmp, {}, extra={
-        "snapshots": {"base_url": "http://ops.intranet:8050"},
-        "notifications": [
-            {"name": "wecom-group", "format": "wecom", "url": server.url_for("/wecom?key=abc"), "events": ["snapshot"],
-             "backoff": "0s"},
-            {"name": "ops-json", "format": "generic", "url": server.url_for("/hook"), "secret": "s3cret",
-             "events": ["raised", "snapshot"], "backoff": "0s"},
-            {"name": "warnings-only", "format": "dingtalk", "url": server.url_for("/ding"), "events": ["raised"]},
-        ],
-    })  # fmt: skip
+    return build_runtime(
+        tmp,
+        {},
+        extra={
+            "snapshots": {"base_url": "http://ops.intranet:8050"},
+            "notifications": [
+                {
+                    "name": "wecom-group",
+                    "format": "wecom",
+                    "url": server.url_for("/wecom?key=abc"),
+                    "events": ["snapshot"],
+                    "backoff": "0s",
+                },
+                {
+                    "name": "ops-json",
+                    "format": "generic",
+                    "url": server.url_for("/hook"),
+                    "secret": "s3cret",
+                    "events": ["raised", "snapshot"],
+                    "backoff": "0s",
+                },
+                {
+                    "name": "warnings-only",
+                    "format": "dingtalk",
+                    "url": server.url_for("/ding"),
+                    "events": ["raised"],
+                },
+            ],
+        },
+    )
 
 
 def test_snapshot_goes_to_wecom_with_its_image_and_to_generic_json_after_a_retry(
@@ -76,11 +96,16 @@ def test_snapshot_goes_to_wecom_with_its_image_and_to_generic_json_after_a_retry
     finally:
         rt.warehouse.close()
 
-    assert {r.target: (r.status, r.attempts) for r in records} == {"wecom-group": ("delivered", 2), "ops-json": ("delivered", 2)}
+    assert {r.target: (r.status, r.attempts) for r in records} == {
+        "wecom-group": ("delivered", 2),
+        "ops-json": ("delivered", 2),
+    }
     wecom_bodies = [json.loads(b) for p, b, _ in received if p == "/wecom"]
     assert [m["msgtype"] for m in wecom_bodies] == ["markdown", "image"]
     assert "每日快照" in wecom_bodies[0]["markdown"]["content"]
-    assert "http://ops.intranet:8050/snapshots/2026-06-15/report.html" in wecom_bodies[0]["markdown"]["content"]
+    assert (
+        "http://ops.intranet:8050/snapshots/2026-06-15/report.html" in wecom_bodies[0]["markdown"]["content"]
+    )
     png = (result.directory / "summary.png").read_bytes()
     image = wecom_bodies[1]["image"]
     assert base64.b64decode(image["base64"]) == png
@@ -100,7 +125,9 @@ def test_snapshot_goes_to_wecom_with_its_image_and_to_generic_json_after_a_retry
 
     rows = log.sort_values("target").to_dict("records")
     assert [(r["target"], r["event"], r["status"], r["attempts"]) for r in rows] == [
-        ("ops-json", "snapshot", "delivered", 2), ("wecom-group", "snapshot", "delivered", 2)]  # fmt: skip
+        ("ops-json", "snapshot", "delivered", 2),
+        ("wecom-group", "snapshot", "delivered", 2),
+    ]
     assert all(r["warning_id"] == "snapshot-2026-06-15" for r in rows)
 
 
@@ -114,7 +141,10 @@ def test_a_failing_image_message_is_a_failed_delivery_in_the_log(
         kind = json.loads(request.get_data())["msgtype"]
         kinds.append(kind)
         if kind == "image":  # WeCom refuses the image (e.g. too large): a final answer, not retried
-            return Response(json.dumps({"errcode": 40009, "errmsg": "invalid image size"}), content_type="application/json")
+            return Response(
+                json.dumps({"errcode": 40009, "errmsg": "invalid image size"}),
+                content_type="application/json",
+            )
         return Response(json.dumps({"errcode": 0, "errmsg": "ok"}), content_type="application/json")
 
     httpserver.expect_request("/wecom", method="POST").respond_with_handler(wecom)

@@ -42,10 +42,20 @@ def test_roles_are_ordered_and_checked() -> None:
 def test_users_in_config_need_a_real_hash_and_unique_names() -> None:
     good = hash_password("pw")
     with pytest.raises(ConfigError, match=r"auth\.users\.0\.password_hash"):
-        settings_from_dict({"auth": {"users": [{"name": "duty", "role": "operator", "password_hash": "secret"}]}})
+        settings_from_dict(
+            {"auth": {"users": [{"name": "duty", "role": "operator", "password_hash": "secret"}]}}
+        )
     with pytest.raises(ConfigError, match="given more than once"):
-        settings_from_dict({"auth": {"users": [{"name": "a", "role": "viewer", "password_hash": good},
-                                               {"name": "a", "role": "admin", "password_hash": good}]}})  # fmt: skip
+        settings_from_dict(
+            {
+                "auth": {
+                    "users": [
+                        {"name": "a", "role": "viewer", "password_hash": good},
+                        {"name": "a", "role": "admin", "password_hash": good},
+                    ]
+                }
+            }
+        )
     with pytest.raises(ConfigError, match="role"):
         settings_from_dict({"auth": {"users": [{"name": "a", "role": "root", "password_hash": good}]}})
     s = settings_from_dict({"auth": {"users": [{"name": "a", "role": "operator", "password_hash": good}]}})
@@ -64,7 +74,7 @@ def test_display_tokens_create_list_revoke_across_instances(tmp_path: Path) -> N
     assert server_side.principal(secret + "x") is None and server_side.principal(None) is None
     with pytest.raises(CityopsError, match="exists"):
         cli_side.create("hall-1")
-    other, other_secret = cli_side.create("hall-2")
+    _other, other_secret = cli_side.create("hall-2")
     cli_side.revoke(token.token_id)
     assert server_side.principal(secret) is None  # the server sees the other process's revocation
     assert server_side.principal(other_secret) is not None
@@ -79,5 +89,5 @@ def test_display_tokens_create_list_revoke_across_instances(tmp_path: Path) -> N
 def test_a_damaged_token_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "display-tokens.json"
     path.write_text("{not json", "utf-8")
-    with pytest.raises(ConfigError, match="display-tokens.json: cannot read display tokens"):
+    with pytest.raises(ConfigError, match=r"display-tokens\.json: cannot read display tokens"):
         DisplayTokens(path).principal("dt_x")

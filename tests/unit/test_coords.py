@@ -234,7 +234,7 @@ def test_scalars_in_floats_out(fn) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("fn", ALL_FUNCS)
 def test_nan_in_nan_out(fn) -> None:  # type: ignore[no-untyped-def]
-    lon, lat = fn(float("nan"), 23.0)
+    lon, _lat = fn(float("nan"), 23.0)
     assert math.isnan(lon)
     lons, lats = fn(np.array([113.0, np.nan, 112.5]), np.array([23.5, 24.0, np.nan]))
     assert not math.isnan(lons[0]) and not math.isnan(lats[0])

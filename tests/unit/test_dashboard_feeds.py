@@ -22,8 +22,19 @@ class FakeServices:
 
 
 def _health(name: str, freshness: str, error: str | None = None) -> FeedHealth:
-    return FeedHealth(name, "市交通运输局", "traffic", freshness, timedelta(minutes=5),  # type: ignore[arg-type]
-                      NOW, NOW - timedelta(minutes=3), NOW, error, 1 if error else 0, timedelta(minutes=3))  # fmt: skip
+    return FeedHealth(
+        name,
+        "市交通运输局",
+        "traffic",
+        freshness,
+        timedelta(minutes=5),  # type: ignore[arg-type]
+        NOW,
+        NOW - timedelta(minutes=3),
+        NOW,
+        error,
+        1 if error else 0,
+        timedelta(minutes=3),
+    )
 
 
 def _texts(component: Any) -> list[str]:
@@ -46,9 +57,21 @@ def test_every_text_has_both_languages() -> None:
 
 
 def test_health_table_rows_show_state_time_and_error() -> None:
-    runs = pd.DataFrame([{"feed": "traffic", "started_at": pd.Timestamp("2026-06-15 11:58"), "status": "failed",
-                          "rows_inserted": 10, "rows_updated": 2, "rows_rejected": 3}])  # fmt: skip
-    table = build_health_table([_health("traffic", "late", "HTTP 500"), _health("air", "fresh")], runs, FakeServices(), "zh")
+    runs = pd.DataFrame(
+        [
+            {
+                "feed": "traffic",
+                "started_at": pd.Timestamp("2026-06-15 11:58"),
+                "status": "failed",
+                "rows_inserted": 10,
+                "rows_updated": 2,
+                "rows_rejected": 3,
+            }
+        ]
+    )
+    table = build_health_table(
+        [_health("traffic", "late", "HTTP 500"), _health("air", "fresh")], runs, FakeServices(), "zh"
+    )
     body = table.children[1]
     assert [row.className for row in body.children] == ["row-late", "row-fresh"]
     first = _texts(body.children[0])
@@ -63,7 +86,11 @@ def test_spans_read_naturally() -> None:
     from dashboard.pages.feeds import format_span
 
     assert [format_span(timedelta(seconds=s), "en") for s in (45, 12 * 60, 3.5 * 3600, 2.1 * 86400)] == [
-        "45 s", "12 min", "3.5 h", "2.1 d"]  # fmt: skip
+        "45 s",
+        "12 min",
+        "3.5 h",
+        "2.1 d",
+    ]
 
 
 def test_empty_states_say_so() -> None:
@@ -72,8 +99,16 @@ def test_empty_states_say_so() -> None:
 
 
 def test_quarantine_text_is_rendered_as_text() -> None:
-    rows = pd.DataFrame([{"feed": "incidents", "row_number": 3, "reason": "<script>alert(1)</script>",
-                          "raw_row": '{"content": "<img src=x onerror=alert(1)>"}'}])  # fmt: skip
+    rows = pd.DataFrame(
+        [
+            {
+                "feed": "incidents",
+                "row_number": 3,
+                "reason": "<script>alert(1)</script>",
+                "raw_row": '{"content": "<img src=x onerror=alert(1)>"}',
+            }
+        ]
+    )
     table = build_quarantine_table(rows, "zh")
     texts = _texts(table)
     # Dash renders children strings as text nodes, never as HTML: the markup survives as literal text.

@@ -27,18 +27,39 @@ def _walk(component: Any) -> list[Any]:
     return out
 
 
-RECORDS = pd.DataFrame([
-    {"day": "2026-06-15", "status": "ok", "reason": None, "rendered_at": datetime(2026, 6, 15, 0, 5), "warnings": 12},
-    {"day": "2026-06-14", "status": "partial", "reason": "PNG export: no browser", "rendered_at": datetime(2026, 6, 14, 0, 5),
-     "warnings": 3},
-])  # fmt: skip
+RECORDS = pd.DataFrame(
+    [
+        {
+            "day": "2026-06-15",
+            "status": "ok",
+            "reason": None,
+            "rendered_at": datetime(2026, 6, 15, 0, 5),
+            "warnings": 12,
+        },
+        {
+            "day": "2026-06-14",
+            "status": "partial",
+            "reason": "PNG export: no browser",
+            "rendered_at": datetime(2026, 6, 14, 0, 5),
+            "warnings": 3,
+        },
+    ]
+)
 
 
 def test_archive_rows_links_and_admin_buttons() -> None:
-    files = {"2026-06-15": [{"path": "report.html"}, {"path": "summary.png"}, {"path": "data/warnings.parquet"},
-                            {"path": "manifest.json"}], "2026-06-14": [{"path": "report.html"}, {"path": "manifest.json"}]}  # fmt: skip
-    table = build_archive(RECORDS, FakeServices(), "zh", can_rerender=False, running={},
-                          files_of=lambda d: files[d.isoformat()])  # fmt: skip
+    files = {
+        "2026-06-15": [
+            {"path": "report.html"},
+            {"path": "summary.png"},
+            {"path": "data/warnings.parquet"},
+            {"path": "manifest.json"},
+        ],
+        "2026-06-14": [{"path": "report.html"}, {"path": "manifest.json"}],
+    }
+    table = build_archive(
+        RECORDS, FakeServices(), "zh", can_rerender=False, running={}, files_of=lambda d: files[d.isoformat()]
+    )
     nodes = _walk(table)
     hrefs = [n.href for n in nodes if getattr(n, "href", None)]
     assert "/snapshots/2026-06-15/report.html" in hrefs and "/snapshots/2026-06-15/summary.png" in hrefs
@@ -47,9 +68,19 @@ def test_archive_rows_links_and_admin_buttons() -> None:
     texts = [n.children for n in nodes if isinstance(getattr(n, "children", None), str)]
     assert "报告完整" in texts and "报告不完整" in texts and "PNG export: no browser" in texts
     assert "06-15 08:05" in texts  # rendered_at in the city's time
-    assert not [n for n in nodes if getattr(n, "id", None) and isinstance(n.id, dict)]  # no buttons for a viewer
-    admin = _walk(build_archive(RECORDS, FakeServices(), "en", can_rerender=True, running={"2026-06-14": "admin"},
-                                files_of=lambda d: []))  # fmt: skip
+    assert not [
+        n for n in nodes if getattr(n, "id", None) and isinstance(n.id, dict)
+    ]  # no buttons for a viewer
+    admin = _walk(
+        build_archive(
+            RECORDS,
+            FakeServices(),
+            "en",
+            can_rerender=True,
+            running={"2026-06-14": "admin"},
+            files_of=lambda d: [],
+        )
+    )
     buttons = [n.id for n in admin if isinstance(getattr(n, "id", None), dict)]
     assert buttons == [{"type": "snapshots-rerender", "day": "2026-06-15"}]  # 06-14 is rendering right now
     assert "rendering…" in [n.children for n in admin if isinstance(getattr(n, "children", None), str)]
@@ -64,7 +95,9 @@ def test_manifest_files_tolerate_a_broken_manifest(tmp_path: Path) -> None:
     assert manifest_files(tmp_path) == []
     (tmp_path / "manifest.json").write_text("{broken", "utf-8")
     assert manifest_files(tmp_path) == []
-    (tmp_path / "manifest.json").write_text(json.dumps({"files": [{"path": "report.html", "sha256": "x"}, {"nope": 1}]}), "utf-8")
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"files": [{"path": "report.html", "sha256": "x"}, {"nope": 1}]}), "utf-8"
+    )
     assert [f["path"] for f in manifest_files(tmp_path)] == ["report.html", "manifest.json"]
 
 
@@ -87,9 +120,13 @@ def test_files_are_served_from_the_day_only(tmp_path: Path) -> None:
         dl = client.get("/snapshots/2026-06-14/data/w.parquet?download=1")
         assert dl.status_code == 200 and "attachment" in dl.headers["Content-Disposition"]
         dl.close()
-        for bad in ("/snapshots/2026-06-14/../secret.txt", "/snapshots/2026-06-14/..%2Fsecret.txt",
-                    "/snapshots/2026-6-14/report.html", "/snapshots/2026-06-13/report.html",
-                    "/snapshots/../../secret.txt"):  # fmt: skip
+        for bad in (
+            "/snapshots/2026-06-14/../secret.txt",
+            "/snapshots/2026-06-14/..%2Fsecret.txt",
+            "/snapshots/2026-6-14/report.html",
+            "/snapshots/2026-06-13/report.html",
+            "/snapshots/../../secret.txt",
+        ):
             r = client.get(bad)
             assert r.status_code == 404, bad
             r.close()

@@ -34,11 +34,25 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 def water_rule() -> Rule:
-    return Rule.model_validate(dict(
-        id="water.level", title="河道水位超警戒", kind="ladder", domain="water", metric="level_m",
-        citation="SL 758-2018《水情预警信号》§3.3", effective=date(2018, 6, 1), unit="m", debounce="0m",
-        levels={"blue": {"value": 10.0}, "yellow": {"value": 11.0}, "orange": {"value": 12.0}, "red": {"value": 13.0}},
-    ))  # fmt: skip
+    return Rule.model_validate(
+        {
+            "id": "water.level",
+            "title": "河道水位超警戒",
+            "kind": "ladder",
+            "domain": "water",
+            "metric": "level_m",
+            "citation": "SL 758-2018《水情预警信号》§3.3",
+            "effective": date(2018, 6, 1),
+            "unit": "m",
+            "debounce": "0m",
+            "levels": {
+                "blue": {"value": 10.0},
+                "yellow": {"value": 11.0},
+                "orange": {"value": 12.0},
+                "red": {"value": 13.0},
+            },
+        }
+    )
 
 
 def pack() -> RulePack:
@@ -46,11 +60,24 @@ def pack() -> RulePack:
 
 
 def _signals(values: dict[str, tuple[float, str, str]], at: datetime) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"domain": "water", "scope": "entity", "key": k, "metric": "level_m", "value": v, "ts": at.replace(tzinfo=None),
-         "entity_id": k, "name": name, "district_code": district, "basin": "北江", "entity_kind": "hydro_station"}
-        for k, (v, name, district) in values.items()
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "domain": "water",
+                "scope": "entity",
+                "key": k,
+                "metric": "level_m",
+                "value": v,
+                "ts": at.replace(tzinfo=None),
+                "entity_id": k,
+                "name": name,
+                "district_code": district,
+                "basin": "北江",
+                "entity_kind": "hydro_station",
+            }
+            for k, (v, name, district) in values.items()
+        ]
+    )
 
 
 STATIONS = {
@@ -106,17 +133,26 @@ def _find(component: Any, cls: str) -> list[Any]:
 def test_rows_open_first_most_severe_first_with_colour_class_and_text(runtime: Runtime) -> None:
     frame = runtime.warehouse.warnings(limit=100)
     now = runtime.clock.now()
-    rows = build_rows(order_warnings(frame), now=now, tz=TZ, lang="zh", names={"441802": "清城区", "441881": "英德市"},
-                      units={"water.level": "m"})  # fmt: skip
+    rows = build_rows(
+        order_warnings(frame),
+        now=now,
+        tz=TZ,
+        lang="zh",
+        names={"441802": "清城区", "441881": "英德市"},
+        units={"water.level": "m"},
+    )
     assert [r["place"] for r in rows] == ["源潭 · 清城区", f"石角{SCRIPT} · 清城区", "浛洸 · 英德市"]
     assert [r["open"] for r in rows] == [True, True, False]  # the resolved blue one comes last
     red = rows[0]
-    assert (red["level"], red["level_class"]) == (1, "lv-red") and "红色" in red["level_text"]  # colour and words
+    assert (red["level"], red["level_class"]) == (1, "lv-red") and "红色" in red[
+        "level_text"
+    ]  # colour and words
     assert red["state_text"] == t("warnings.state.active", "zh")
     assert red["since"] == "06-15 09:00" and red["age"] == "1h05m"  # local time (UTC+8) and age
     assert red["value"] == "13.4 m（阈值 ≥ 13 m）"
     assert rows[2]["state_text"] == t("warnings.state.resolved", "zh") and rows[2]["age"] == "30m"
-    # Feed text stays the literal text (the grid renders cells as text; nothing is escaped into HTML or parsed).
+    # Feed text stays the literal text (the grid renders cells as text; nothing is escaped into HTML or
+    # parsed).
     assert rows[1]["summary"].count(SCRIPT) == 1 and "&lt;" not in rows[1]["summary"]
     en = build_rows(order_warnings(frame), now=now, tz=TZ, lang="en", names={})
     assert en[0]["level_text"].startswith("red") and en[0]["state_text"] == "active"
@@ -145,15 +181,24 @@ def test_filters_by_level_state_district_and_time(runtime: Runtime) -> None:
 def test_detail_shows_rule_citation_and_feed_text_as_text(runtime: Runtime) -> None:
     row = runtime.warehouse.warning(_by_entity(runtime, "B")["warning_id"])
     assert row is not None
-    detail = build_detail(row, water_rule(), pack_version="test 2026.1", names={"441802": "清城区"}, tz=TZ, lang="zh",
-                          now=runtime.clock.now())  # fmt: skip
+    detail = build_detail(
+        row,
+        water_rule(),
+        pack_version="test 2026.1",
+        names={"441802": "清城区"},
+        tz=TZ,
+        lang="zh",
+        now=runtime.clock.now(),
+    )
     texts = _texts(detail)
     assert "SL 758-2018《水情预警信号》§3.3" in texts and "2018-06-01" in texts and "test 2026.1" in texts
     assert "water.level" in texts and "橙色（二级）" in texts
     assert f"石角{SCRIPT} · 清城区" in texts  # a plain string child: React renders it as text
     assert _find(detail, "lv-orange")
     # Without a rule pack, the page says the citation is unavailable instead of inventing one.
-    bare = _texts(build_detail(row, None, pack_version=None, names={}, tz=TZ, lang="en", now=runtime.clock.now()))
+    bare = _texts(
+        build_detail(row, None, pack_version=None, names={}, tz=TZ, lang="en", now=runtime.clock.now())
+    )
     assert t("warnings.detail.no_pack", "en") in bare
 
 
@@ -176,7 +221,12 @@ def test_series_figure_draws_thresholds_and_the_expected_crossing() -> None:
     ts = pd.date_range("2026-06-15 08:00", periods=7, freq="10min")
     series = pd.DataFrame({"ts": ts, "value": [10.1, 10.3, 10.6, 10.8, 11.0, 11.1, 11.3]})
     lines = [ThresholdLine(11.0, 3, "黄色 阈值 11"), ThresholdLine(12.0, 2, "橙色 阈值 12")]
-    eta = EtaMark(datetime(2026, 6, 15, 9, 40), datetime(2026, 6, 15, 9, 25), datetime(2026, 6, 15, 10, 5), "预计越限 09:40")
+    eta = EtaMark(
+        datetime(2026, 6, 15, 9, 40),
+        datetime(2026, 6, 15, 9, 25),
+        datetime(2026, 6, 15, 10, 5),
+        "预计越限 09:40",
+    )
     fig = build_series_figure(series, lines, raised_at=datetime(2026, 6, 15, 8, 40), eta=eta, unit="m")
     drawn = {tr.name: set(tr.y) for tr in fig.data if tr.legendgroup == "thresholds"}
     assert drawn == {"黄色 阈值 11": {11.0}, "橙色 阈值 12": {12.0}}
@@ -184,7 +234,10 @@ def test_series_figure_draws_thresholds_and_the_expected_crossing() -> None:
     assert colours == {"黄色 阈值 11": "#ffd60a", "橙色 阈值 12": "#ff9a2e"}
     shapes = {s.name: s for s in fig.layout.shapes}
     assert pd.Timestamp(shapes["eta"].x0) == pd.Timestamp(eta.at)
-    assert (pd.Timestamp(shapes["eta-band"].x0), pd.Timestamp(shapes["eta-band"].x1)) == (pd.Timestamp(eta.low), pd.Timestamp(eta.high))
+    assert (pd.Timestamp(shapes["eta-band"].x0), pd.Timestamp(shapes["eta-band"].x1)) == (
+        pd.Timestamp(eta.low),
+        pd.Timestamp(eta.high),
+    )
     # The x axis reaches the crossing, even though it lies after the last reading.
     assert pd.Timestamp(fig.layout.xaxis.range[1]) > pd.Timestamp(eta.high)
     plain = build_series_figure(series, lines[:1])
@@ -239,17 +292,31 @@ def test_an_operator_acknowledges_and_the_audit_trail_gains_the_row(app: Any, ru
     message, changed = _act_as(app, duty, "acknowledge", wid, note="已到场")
     assert changed and "ok" in message.className
     row = runtime.warehouse.warning(wid)
-    assert row is not None and row["state"] == "acknowledged" and row["acknowledged_by"] == "值班员（演示）(duty)"
+    assert (
+        row is not None
+        and row["state"] == "acknowledged"
+        and row["acknowledged_by"] == "值班员（演示）(duty)"
+    )
     audit = runtime.warehouse.warning_transitions(wid)
     assert len(audit) == n + 1
     last = audit.iloc[-1]
     assert (last["actor"], last["from_state"], last["to_state"], last["reason"]) == (
-        "值班员（演示）(duty)", "active", "acknowledged", "acknowledged: 已到场")
+        "值班员（演示）(duty)",
+        "active",
+        "acknowledged",
+        "acknowledged: 已到场",
+    )
     # Acknowledging twice does not apply: a clear message, and nothing changes.
     message, changed = _act_as(app, duty, "acknowledge", wid)
-    assert not changed and "未执行" in message.children and len(runtime.warehouse.warning_transitions(wid)) == n + 1
+    assert (
+        not changed
+        and "未执行" in message.children
+        and len(runtime.warehouse.warning_transitions(wid)) == n + 1
+    )
     # A silence for a chosen period ends that long after the (runtime's) now.
     message, changed = _act_as(app, duty, "silence", wid, silence_for="4h")
     row = runtime.warehouse.warning(wid)
     assert changed and row is not None and row["state"] == "suppressed"
-    assert pd.Timestamp(row["silenced_until"]) == pd.Timestamp(runtime.clock.now() + timedelta(hours=4)).tz_convert(None)
+    assert pd.Timestamp(row["silenced_until"]) == pd.Timestamp(
+        runtime.clock.now() + timedelta(hours=4)
+    ).tz_convert(None)

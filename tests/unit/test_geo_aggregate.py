@@ -48,10 +48,23 @@ def test_many_points_become_a_bounded_number_of_cells() -> None:
     assert 0 < len(cells) <= bound <= 100
     in_bbox = pts["lon"].between(bbox[0], bbox[2]) & pts["lat"].between(bbox[1], bbox[3])
     assert cells["count"].sum() == in_bbox.sum() < len(pts)
-    assert list(cells.columns) == ["cell_x", "cell_y", "lon", "lat", "lon0", "lat0", "lon1", "lat1", "count", "value"]
+    assert list(cells.columns) == [
+        "cell_x",
+        "cell_y",
+        "lon",
+        "lat",
+        "lon0",
+        "lat0",
+        "lon1",
+        "lat1",
+        "count",
+        "value",
+    ]
     # Every cell centre sits on the global grid, half a cell from its edges.
     np.testing.assert_allclose(cells["lon1"] - cells["lon0"], size)
-    np.testing.assert_allclose((cells["lon0"] + 180.0) / size, np.round((cells["lon0"] + 180.0) / size), atol=1e-9)
+    np.testing.assert_allclose(
+        (cells["lon0"] + 180.0) / size, np.round((cells["lon0"] + 180.0) / size), atol=1e-9
+    )
     np.testing.assert_allclose(cells["lon"], cells["lon0"] + size / 2)
     np.testing.assert_allclose(cells["lat"], cells["lat0"] + size / 2)
     # The whole city at a lower zoom: fewer, larger cells, all points counted.
@@ -94,8 +107,13 @@ def test_mean_max_count_on_a_small_grid_by_hand() -> None:
 
 
 def test_points_outside_the_bbox_and_without_coordinates_are_excluded() -> None:
-    pts = pd.DataFrame({"lon": [113.0, 113.05, 120.0, np.nan, 113.02], "lat": [23.6, 23.65, 23.6, 23.6, np.nan],
-                        "value": [1.0, 2.0, 3.0, 4.0, 5.0]})  # fmt: skip
+    pts = pd.DataFrame(
+        {
+            "lon": [113.0, 113.05, 120.0, np.nan, 113.02],
+            "lat": [23.6, 23.65, 23.6, 23.6, np.nan],
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
     raw, mode = aggregate_points(pts, bbox=(112.9, 23.5, 113.1, 23.7), zoom=10)
     assert mode == "points" and raw.index.tolist() == [0, 1]
     cells, mode = aggregate_points(pts, bbox=(112.9, 23.5, 113.1, 23.7), zoom=10, max_points=1)

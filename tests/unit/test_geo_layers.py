@@ -45,7 +45,9 @@ def _frame(points: list[tuple[float, float]], crs: object) -> gpd.GeoDataFrame:
 
 
 def _write_no_crs(frame: gpd.GeoDataFrame, path: Path, **kwargs: object) -> None:
-    with warnings.catch_warnings():  # pyogrio warns that the written file has no projection: that is the point
+    with (
+        warnings.catch_warnings()
+    ):  # pyogrio warns that the written file has no projection: that is the point
         warnings.simplefilter("ignore", UserWarning)
         frame.to_file(path, engine="pyogrio", **kwargs)
 
@@ -54,7 +56,11 @@ def _write_geojson(path: Path, coords: list[tuple[float, float]], crs_member: st
     obj: dict[str, object] = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"code": c, "n": i}, "geometry": {"type": "Point", "coordinates": list(p)}}
+            {
+                "type": "Feature",
+                "properties": {"code": c, "n": i},
+                "geometry": {"type": "Point", "coordinates": list(p)},
+            }
             for i, (c, p) in enumerate(zip("AB", coords, strict=True))
         ],
     }
@@ -68,9 +74,9 @@ def _xy(layer: Layer) -> np.ndarray:
     return shapely.get_coordinates(layer.frame.geometry.to_numpy())
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Formats and CRS rules
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_geojson_without_crs_member_is_wgs84(tmp_path: Path) -> None:
@@ -127,7 +133,9 @@ def test_shapefile_without_prj_needs_a_declared_crs(tmp_path: Path) -> None:
 
 def test_shapefile_without_prj_in_metres_declared_as_degrees_looks_projected(tmp_path: Path) -> None:
     _write_no_crs(_frame([_mercator(*p) for p in LONLAT], None), tmp_path / "merc.shp")
-    with pytest.raises(LayerCrsError, match=r"merc\.shp.*outside lon -180\.\.180 / lat -90\.\.90.*looks projected"):
+    with pytest.raises(
+        LayerCrsError, match=r"merc\.shp.*outside lon -180\.\.180 / lat -90\.\.90.*looks projected"
+    ):
         load_layer(tmp_path / "merc.shp", name="m", crs="EPSG:4326")
     layer = load_layer(tmp_path / "merc.shp", name="m", crs=3857)
     np.testing.assert_allclose(_xy(layer), LONLAT, atol=1e-9)
@@ -165,8 +173,11 @@ def test_declared_crs_equal_to_the_file_is_silent(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_layer(tmp_path / "pts.shp", name="pts", crs="EPSG:4326")
-        load_layer(_write_geojson(tmp_path / "crs84.geojson", LONLAT, "urn:ogc:def:crs:OGC:1.3:CRS84"), name="c",
-                   crs="EPSG:4326")  # fmt: skip
+        load_layer(
+            _write_geojson(tmp_path / "crs84.geojson", LONLAT, "urn:ogc:def:crs:OGC:1.3:CRS84"),
+            name="c",
+            crs="EPSG:4326",
+        )
 
 
 def test_gpkg_layers(tmp_path: Path) -> None:
@@ -185,7 +196,9 @@ def test_gpkg_layers(tmp_path: Path) -> None:
 
 def test_gpkg_without_srs_needs_a_declared_crs(tmp_path: Path) -> None:
     _write_no_crs(_frame(LONLAT, None), tmp_path / "bare.gpkg", layer="pts")
-    with pytest.raises(LayerCrsError, match=r"GeoPackage layer file .*bare\.gpkg has no CRS.*set crs = 'EPSG:4326'"):
+    with pytest.raises(
+        LayerCrsError, match=r"GeoPackage layer file .*bare\.gpkg has no CRS.*set crs = 'EPSG:4326'"
+    ):
         load_layer(tmp_path / "bare.gpkg", name="bare")
     assert load_layer(tmp_path / "bare.gpkg", name="bare", crs="EPSG:4326").frame.crs.to_epsg() == 4326
 
@@ -194,7 +207,7 @@ def test_file_errors(tmp_path: Path) -> None:
     with pytest.raises(LayerFileError, match="does not exist"):
         load_layer(tmp_path / "missing.geojson", name="m")
     (tmp_path / "x.kml").write_text("<kml/>", encoding="utf-8")
-    with pytest.raises(LayerFileError, match="unsupported format '.kml'"):
+    with pytest.raises(LayerFileError, match=r"unsupported format '\.kml'"):
         load_layer(tmp_path / "x.kml", name="x")
     (tmp_path / "bad.geojson").write_text("{not json", encoding="utf-8")
     with pytest.raises(LayerFileError, match=r"bad\.geojson"):
@@ -227,9 +240,9 @@ def test_demo_city_layers() -> None:
     assert len(roads) == 300 and set(roads.frame["kind"]) == {"road_segment"}
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Datums
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_datum_names() -> None:
@@ -269,9 +282,9 @@ def test_to_datum_keeps_z(tmp_path: Path) -> None:
     assert (x, y) == pytest.approx(wgs84_to_gcj02(113.05, 23.68), abs=1e-12) and z == 12.5
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # GeoJSON out
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_layer_to_geojson(tmp_path: Path) -> None:
@@ -291,7 +304,9 @@ def test_demo_rivers_round_trip_through_geojson() -> None:
     rivers = load_layer(CITY / "rivers.geojson", name="rivers")
     out = layer_to_geojson(rivers)
     source = json.loads((CITY / "rivers.geojson").read_text("utf-8"))
-    assert [f["properties"]["name"] for f in out["features"]] == [f["properties"]["name"] for f in source["features"]]
+    assert [f["properties"]["name"] for f in out["features"]] == [
+        f["properties"]["name"] for f in source["features"]
+    ]
     for mine, theirs in zip(out["features"], source["features"], strict=True):
         np.testing.assert_allclose(mine["geometry"]["coordinates"], theirs["geometry"]["coordinates"])
         assert mine["properties"]["stations"] == theirs["properties"]["stations"]

@@ -47,14 +47,18 @@ def squares() -> gpd.GeoDataFrame:
     """Three 0.1° squares side by side near Qingyuan: A [113.0, 113.1], B [113.1, 113.2], C [113.2, 113.3]."""
     return gpd.GeoDataFrame(
         {"code": ["A", "B", "C"], "name": ["甲", "乙", "丙"]},
-        geometry=[box(113.0, 23.6, 113.1, 23.7), box(113.1, 23.6, 113.2, 23.7), box(113.2, 23.6, 113.3, 23.7)],
+        geometry=[
+            box(113.0, 23.6, 113.1, 23.7),
+            box(113.1, 23.6, 113.2, 23.7),
+            box(113.2, 23.6, 113.3, 23.7),
+        ],
         crs="EPSG:4326",
     )
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # assign_to_polygons
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_assign_to_polygons_synthetic() -> None:
@@ -73,7 +77,9 @@ def test_assign_to_polygons_transforms_a_projected_polygon_frame() -> None:
 
 
 def test_assign_to_polygons_accepts_geojson_text_frames() -> None:
-    frame = pd.DataFrame({"code": ["A", "B"], "geometry": [json.dumps(mapping(g)) for g in squares().geometry[:2]]})
+    frame = pd.DataFrame(
+        {"code": ["A", "B"], "geometry": [json.dumps(mapping(g)) for g in squares().geometry[:2]]}
+    )
     assert assign_to_polygons([113.15, 113.05], [23.65, 23.65], frame, "code").tolist() == ["B", "A"]
 
 
@@ -87,9 +93,9 @@ def test_inputs_must_carry_a_crs_or_lon_lat() -> None:
         within_radius(pd.DataFrame({"x": [1.0], "y": [2.0]}), 113.0, 23.6, 1.0)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Distances: nearest, within_radius, within_buffer (checked against a haversine)
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 STATIONS = pd.DataFrame(
@@ -111,7 +117,9 @@ INCIDENTS = pd.DataFrame(
 
 def _stations_gdf(crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(
-        STATIONS[["entity_id"]], geometry=gpd.points_from_xy(STATIONS["lon"], STATIONS["lat"]), crs="EPSG:4326"
+        STATIONS[["entity_id"]],
+        geometry=gpd.points_from_xy(STATIONS["lon"], STATIONS["lat"]),
+        crs="EPSG:4326",
     )
     return gdf.to_crs(crs)
 
@@ -140,7 +148,9 @@ def test_nearest_station_by_hand(crs: str) -> None:
 
 
 def test_nearest_with_max_km_and_missing_coordinates() -> None:
-    incidents = pd.concat([INCIDENTS, pd.DataFrame({"incident": ["nan"], "lon": [np.nan], "lat": [23.7]}, index=[14])])
+    incidents = pd.concat(
+        [INCIDENTS, pd.DataFrame({"incident": ["nan"], "lon": [np.nan], "lat": [23.7]}, index=[14])]
+    )
     result = nearest(incidents, STATIONS, max_km=10.0)
     assert result["nearest_id"].tolist() == ["S1", "S2", "S3", None, None]
     assert result["distance_km"].isna().tolist() == [False, False, False, True, True]
@@ -158,14 +168,23 @@ def test_nearest_line_target() -> None:
     result = nearest(pts, rivers, key="name")
     assert result["nearest_id"].tolist() == ["west", "east"]
     # Perpendicular to a meridian at 23.7°N: the distance along the parallel.
-    np.testing.assert_allclose(result["distance_km"], [haversine_km(113.03, 23.7, 113.0, 23.7),
-                                                       haversine_km(113.15, 23.7, 113.2, 23.7)], rtol=5e-3)  # fmt: skip
+    np.testing.assert_allclose(
+        result["distance_km"],
+        [haversine_km(113.03, 23.7, 113.0, 23.7), haversine_km(113.15, 23.7, 113.2, 23.7)],
+        rtol=5e-3,
+    )
 
 
 def test_within_radius_by_hand() -> None:
     centre = (113.10, 23.70)
     pts = pd.DataFrame({"id": ["in", "edge-in", "edge-out", "out", "nan"]})
-    coords_ = [north_of(*centre, 0.5), north_of(*centre, 1.95), north_of(*centre, 2.05), (113.2, 23.7), (np.nan, 1.0)]
+    coords_ = [
+        north_of(*centre, 0.5),
+        north_of(*centre, 1.95),
+        north_of(*centre, 2.05),
+        (113.2, 23.7),
+        (np.nan, 1.0),
+    ]
     pts["lon"] = [c[0] for c in coords_]
     pts["lat"] = [c[1] for c in coords_]
     got = within_radius(pts, *centre, 2.0)
@@ -178,7 +197,12 @@ def test_within_buffer_of_a_line_and_of_stations() -> None:
     # A river along the parallel 23.7°N from 113.0 to 113.2, and points due north of its middle.
     river = LineString([(113.0, 23.7), (113.2, 23.7)])
     pts = pd.DataFrame({"id": ["a", "b", "c", "d"]})
-    coords_ = [north_of(113.1, 23.7, 1.0), north_of(113.1, 23.7, 1.9), north_of(113.1, 23.7, 2.1), (113.25, 23.7)]
+    coords_ = [
+        north_of(113.1, 23.7, 1.0),
+        north_of(113.1, 23.7, 1.9),
+        north_of(113.1, 23.7, 2.1),
+        (113.25, 23.7),
+    ]
     pts["lon"] = [c[0] for c in coords_]
     pts["lat"] = [c[1] for c in coords_]
     got = within_buffer(pts, river, 2.0)
@@ -194,7 +218,9 @@ def test_within_buffer_of_a_line_and_of_stations() -> None:
     above = _stations_gdf("EPSG:32649").iloc[[0, 2]]
     near = within_buffer(INCIDENTS, above, 2.0)
     assert near["incident"].tolist() == ["i1"]
-    assert within_buffer(INCIDENTS, MultiPoint([(113.0, 23.7), (113.3, 23.7)]), 2.0)["incident"].tolist() == ["i1"]
+    assert within_buffer(INCIDENTS, MultiPoint([(113.0, 23.7), (113.3, 23.7)]), 2.0)["incident"].tolist() == [
+        "i1"
+    ]
 
 
 def test_buffer_km_is_metric() -> None:
@@ -202,12 +228,14 @@ def test_buffer_km_is_metric() -> None:
     xy = shapely.get_coordinates(ring)
     dists = [haversine_km(113.1, 23.7, x, y) for x, y in xy]
     np.testing.assert_allclose(dists, 2.0, rtol=5e-3)  # a circle on the ground, not in degrees
-    assert ring.contains(Point(north_of(113.1, 23.7, 1.9))) and not ring.contains(Point(north_of(113.1, 23.7, 2.1)))
+    assert ring.contains(Point(north_of(113.1, 23.7, 1.9))) and not ring.contains(
+        Point(north_of(113.1, 23.7, 2.1))
+    )
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # aggregate_by_polygon
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_aggregate_by_polygon() -> None:
@@ -223,7 +251,9 @@ def test_aggregate_by_polygon() -> None:
     assert mean["code"].tolist() == ["A", "B", "C"]
     assert mean["count"].tolist() == [3, 2, 0]
     np.testing.assert_array_equal(mean["aqi"], [15.0, 60.0, np.nan])
-    np.testing.assert_array_equal(aggregate_by_polygon(pts, polys, "code", "aqi", how="max")["aqi"], [20.0, 70.0, np.nan])
+    np.testing.assert_array_equal(
+        aggregate_by_polygon(pts, polys, "code", "aqi", how="max")["aqi"], [20.0, 70.0, np.nan]
+    )
     assert aggregate_by_polygon(pts, polys, "code", "aqi", how="sum")["aqi"].tolist() == [30.0, 120.0, 0.0]
     assert aggregate_by_polygon(pts, polys, "code", "aqi", how="count")["aqi"].tolist() == [2, 2, 0]
     only_counts = aggregate_by_polygon(pts, polys.to_crs("EPSG:3857"), "code")
@@ -232,9 +262,9 @@ def test_aggregate_by_polygon() -> None:
         aggregate_by_polygon(pts, polys, "code", "aqi", how="median")  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The demo city
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _entities() -> gpd.GeoDataFrame:
@@ -248,8 +278,14 @@ def _entity_positions() -> pd.DataFrame:
     for f in data["features"]:
         g = shape(f["geometry"])
         p = g if g.geom_type == "Point" else g.interpolate(0.5, normalized=True)
-        rows.append({"entity_id": f["properties"]["entity_id"], "district_code": f["properties"]["district_code"],
-                     "lon": p.x, "lat": p.y})  # fmt: skip
+        rows.append(
+            {
+                "entity_id": f["properties"]["entity_id"],
+                "district_code": f["properties"]["district_code"],
+                "lon": p.x,
+                "lat": p.y,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -294,10 +330,14 @@ def test_demo_rivers_are_small_and_inside_the_city_mostly() -> None:
         assert line.intersection(city).length / line.length > 0.6, name
     # Tributaries end on the 北江 (to within a metre of rounding).
     bei = rivers.frame.geometry[rivers.frame["name"] == "北江"].iloc[0]
-    for name, joins, line in zip(rivers.frame["name"], rivers.frame["joins"], rivers.frame.geometry, strict=True):
+    for name, joins, line in zip(
+        rivers.frame["name"], rivers.frame["joins"], rivers.frame.geometry, strict=True
+    ):
         if joins == "北江":
             end = Point(line.coords[-1])
-            assert within_buffer(pd.DataFrame({"lon": [end.x], "lat": [end.y]}), bei, 0.01).shape[0] == 1, name
+            assert within_buffer(pd.DataFrame({"lon": [end.x], "lat": [end.y]}), bei, 0.01).shape[0] == 1, (
+                name
+            )
 
 
 def test_nearest_station_for_demo_incidents() -> None:

@@ -64,7 +64,11 @@ def test_decoder_skips_unknown_fields() -> None:
 
 @pytest.mark.parametrize("start", [0, 256, 12288, 65280])
 def test_empty_range(start: int) -> None:
-    assert decode_glyphs(empty_range("Noto Sans Regular", start)) == ("Noto Sans Regular", f"{start}-{start + 255}", [])
+    assert decode_glyphs(empty_range("Noto Sans Regular", start)) == (
+        "Noto Sans Regular",
+        f"{start}-{start + 255}",
+        [],
+    )
 
 
 def test_rejects_bad_input() -> None:

@@ -40,22 +40,49 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
     from cityops.warehouse import Warehouse
     from ingest.pipeline import Runtime
 
-    feed = {"department": "d", "domain": "traffic", "cadence": "5m", "source": {"type": "http", "url": "http://h/x"}}
-    settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed, "b": feed}}, environ={})
+    feed = {
+        "department": "d",
+        "domain": "traffic",
+        "cadence": "5m",
+        "source": {"type": "http", "url": "http://h/x"},
+    }
+    settings = settings_from_dict(
+        {"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed, "b": feed}}, environ={}
+    )
     wh = Warehouse(settings.storage.database_path)
     svc = Services(Runtime(settings, wh, FixedClock(NOW)))
     doc = svc.health()
-    assert doc == {"status": "ok", "database": "ok", "scheduler": "not running in this process",
-                   "feeds": {"a": "never", "b": "never"}}  # fmt: skip
+    assert doc == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "not running in this process",
+        "feeds": {"a": "never", "b": "never"},
+    }
     wh.start_run("r1", "a", "manual", NOW - timedelta(hours=1))
     import pandas as pd
 
     from ingest.domains import TRAFFIC
 
-    rows = pd.DataFrame({"entity_id": ["S"], "ts": [pd.Timestamp(NOW - timedelta(hours=1)).tz_localize(None)],
-                         "speed_kmh": [30.0], "volume_vph": [None], "occupancy_pct": [None]})  # fmt: skip
-    wh.commit_run(run_id="r1", feed="a", department="d", domain=TRAFFIC, accepted=rows, quarantined=pd.DataFrame(),
-                  summary={"status": "ok", "finished_at": NOW, "duration_s": 1}, watermark_after=None, success=True)  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "entity_id": ["S"],
+            "ts": [pd.Timestamp(NOW - timedelta(hours=1)).tz_localize(None)],
+            "speed_kmh": [30.0],
+            "volume_vph": [None],
+            "occupancy_pct": [None],
+        }
+    )
+    wh.commit_run(
+        run_id="r1",
+        feed="a",
+        department="d",
+        domain=TRAFFIC,
+        accepted=rows,
+        quarantined=pd.DataFrame(),
+        summary={"status": "ok", "finished_at": NOW, "duration_s": 1},
+        watermark_after=None,
+        success=True,
+    )
     doc = svc.health()
     assert doc["feeds"] == {"a": "stale", "b": "never"} and doc["status"] == "degraded"
     wh.close()
@@ -70,7 +97,12 @@ def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
     from cityops.warehouse import Warehouse
     from ingest.pipeline import Runtime
 
-    feed = {"department": "d", "domain": "traffic", "cadence": "5m", "source": {"type": "http", "url": "http://h/x"}}
+    feed = {
+        "department": "d",
+        "domain": "traffic",
+        "cadence": "5m",
+        "source": {"type": "http", "url": "http://h/x"},
+    }
     settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed}}, environ={})
     wh = Warehouse(":memory:")
     import pandas as pd
@@ -78,8 +110,16 @@ def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
     from ingest.domains import TRAFFIC
 
     wh.start_run("r1", "a", "manual", NOW)
-    wh.commit_run(run_id="r1", feed="a", department="d", domain=TRAFFIC, accepted=pd.DataFrame(), quarantined=pd.DataFrame(),
-                  summary={"status": "failed", "finished_at": NOW, "duration_s": 1, "error": "refused"},
-                  watermark_after=None, success=False)  # fmt: skip
+    wh.commit_run(
+        run_id="r1",
+        feed="a",
+        department="d",
+        domain=TRAFFIC,
+        accepted=pd.DataFrame(),
+        quarantined=pd.DataFrame(),
+        summary={"status": "failed", "finished_at": NOW, "duration_s": 1, "error": "refused"},
+        watermark_after=None,
+        success=False,
+    )
     doc = Services(Runtime(settings, wh, FixedClock(NOW))).health()
     assert doc["feeds"] == {"a": "never"} and doc["status"] == "degraded"

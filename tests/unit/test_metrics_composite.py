@@ -38,34 +38,49 @@ def test_subscore_curves_hand_computed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("index", "grade"), [(100.0, 1), (85.0, 1), (84.99, 2), (70.0, 2), (69.99, 3), (50.0, 3), (49.99, 4), (0.0, 4)]
+    ("index", "grade"),
+    [(100.0, 1), (85.0, 1), (84.99, 2), (70.0, 2), (69.99, 3), (50.0, 3), (49.99, 4), (0.0, 4)],
 )
 def test_grade_bands(index: float, grade: int) -> None:
     assert index_grade([index])[0] == grade
 
 
 def test_renormalisation_over_missing_domains() -> None:
-    sub = pd.DataFrame({
-        "district_code": ["A", "B", "C"],
-        "score_traffic": [80.0, 80.0, np.nan], "score_air": [60.0, np.nan, np.nan],
-        "score_water": [100.0, np.nan, np.nan], "score_rain": [100.0, 100.0, np.nan],
-        "score_emergency": [90.0, np.nan, np.nan],
-    })  # fmt: skip
+    sub = pd.DataFrame(
+        {
+            "district_code": ["A", "B", "C"],
+            "score_traffic": [80.0, 80.0, np.nan],
+            "score_air": [60.0, np.nan, np.nan],
+            "score_water": [100.0, np.nan, np.nan],
+            "score_rain": [100.0, 100.0, np.nan],
+            "score_emergency": [90.0, np.nan, np.nan],
+        }
+    )
     out = combine(sub).set_index("district_code")
-    # A, all five: 0.25·80 + 0.2·60 + 0.2·100 + 0.15·100 + 0.2·90 = 20 + 12 + 20 + 15 + 18 = 85; cap 60+30 = 90
+    # A, all five: 0.25·80 + 0.2·60 + 0.2·100 + 0.15·100 + 0.2·90 = 20 + 12 + 20 + 15 + 18 = 85;
+    # cap 60+30 = 90
     assert out.loc["A", "index"] == pytest.approx(85.0) and out.loc["A", "coverage"] == pytest.approx(1.0)
-    assert out.loc["A", "grade"] == 1 and out.loc["A", "grade_zh"] == "正常" and out.loc["A", "worst_domain"] == "air"
+    assert (
+        out.loc["A", "grade"] == 1
+        and out.loc["A", "grade_zh"] == "正常"
+        and out.loc["A", "worst_domain"] == "air"
+    )
     # B, traffic + rain only: (0.25·80 + 0.15·100)/0.40 = 35/0.4 = 87.5; coverage 0.40
     assert out.loc["B", "index"] == pytest.approx(87.5) and out.loc["B", "coverage"] == pytest.approx(0.40)
     assert out.loc["B", "domains"] == "traffic,rain"
     # C: nothing → NaN index, no grade, coverage 0
-    assert math.isnan(out.loc["C", "index"]) and out.loc["C", "grade"] is pd.NA and out.loc["C", "coverage"] == 0.0
+    assert (
+        math.isnan(out.loc["C", "index"])
+        and out.loc["C", "grade"] is pd.NA
+        and out.loc["C", "coverage"] == 0.0
+    )
     assert out.loc["C", "grade_zh"] == "" and out.loc["C", "worst_domain"] == ""
 
 
 def test_custom_weights_and_worst_cap() -> None:
     sub = pd.DataFrame({"district_code": ["A"], "score_traffic": [100.0], "score_water": [10.0]})
-    # water red (10) averaged with perfect traffic: (0.25·100 + 0.2·10)/0.45 = 27/0.45 = 60, capped at 10 + 30 = 40
+    # water red (10) averaged with perfect traffic: (0.25·100 + 0.2·10)/0.45 = 27/0.45 = 60,
+    # capped at 10 + 30 = 40
     capped = combine(sub).iloc[0]
     assert capped["index"] == pytest.approx(40.0) and capped["grade_en"] == "severe"
     assert combine(sub, worst_cap_margin=None).iloc[0]["index"] == pytest.approx(60.0)
@@ -81,11 +96,14 @@ def test_custom_weights_and_worst_cap() -> None:
 def test_district_subscores_from_domain_states() -> None:
     traffic = pd.DataFrame({"district_code": ["A", "B"], "index": [2.0, 9.0]})
     air = pd.DataFrame({"district_code": ["A", "A"], "aqi": [50.0, 175.0]})
-    water = pd.DataFrame({"district_code": ["A", "A", "B"], "signal_level": pd.array([pd.NA, 4, pd.NA], dtype="Int64")})
+    water = pd.DataFrame(
+        {"district_code": ["A", "A", "B"], "signal_level": pd.array([pd.NA, 4, pd.NA], dtype="Int64")}
+    )
     rain = pd.DataFrame({"district_code": ["B"], "signal_level": pd.array([2], dtype="Int64")})
     emergency = pd.DataFrame({"district_code": ["B", "B"], "severity": [3, 4]})
-    sub = district_subscores(traffic=traffic, air=air, water=water, rain=rain, emergency=emergency,
-                             districts=["A", "B", "C"]).set_index("district_code")  # fmt: skip
+    sub = district_subscores(
+        traffic=traffic, air=air, water=water, rain=rain, emergency=emergency, districts=["A", "B", "C"]
+    ).set_index("district_code")
     # air takes the worst station by default (175 → 60); the mean (112.5 → 85 − 3 = 81.25) on request
     assert sub.loc["A"].tolist() == pytest.approx([92.5, 60.0, 75.0, np.nan, 100.0], nan_ok=True)
     # B: emergency load Ⅲ 3 + Ⅳ 1 = 4 → 85 − (2/3)·15 = 75; water none → 100; rain orange → 30
@@ -102,6 +120,8 @@ def test_city_operations_index_end_to_end() -> None:
         emergency=pd.DataFrame({"district_code": ["B"], "severity": [3]}),
     ).set_index("district_code")
     # A: (0.25·92.5 + 0.2·100)/0.45 = (23.125 + 20)/0.45 = 95.83
-    assert out.loc["A", "index"] == pytest.approx(43.125 / 0.45) and out.loc["A", "coverage"] == pytest.approx(0.45)
+    assert out.loc["A", "index"] == pytest.approx(43.125 / 0.45) and out.loc[
+        "A", "coverage"
+    ] == pytest.approx(0.45)
     # B: traffic 35, emergency 80: (8.75 + 16)/0.45 = 55.0 (cap 35 + 30 = 65 does not bind) → 预警
     assert out.loc["B", "index"] == pytest.approx(55.0) and out.loc["B", "grade_zh"] == "预警"

@@ -24,18 +24,26 @@ NOW = pd.Timestamp("2026-06-15 03:00")
 
 
 def _obs(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["entity_id", "ts", "rain_mm"]).assign(ts=lambda f: pd.to_datetime(f["ts"]))
+    return pd.DataFrame(rows, columns=["entity_id", "ts", "rain_mm"]).assign(
+        ts=lambda f: pd.to_datetime(f["ts"])
+    )
 
 
 def test_rolling_totals_window_edges() -> None:
-    obs = _obs([
-        ("G", "2026-06-15 01:55", 1.0),  # [01:55, 02:00): starts before now − 1 h → outside the 1 h window
-        ("G", "2026-06-15 02:00", 2.0),  # [02:00, 02:05): starts exactly at now − 1 h → inside
-        ("G", "2026-06-15 02:55", 4.0),  # [02:55, 03:00): ends exactly at now → inside
-        ("G", "2026-06-15 03:00", 8.0),  # [03:00, 03:05): still in progress at now → outside every window
-        ("G", "2026-06-15 00:00", 16.0),  # exactly now − 3 h → inside 3 h
-        ("G", "2026-06-14 23:55", 32.0),  # before now − 3 h → only in 6 h and longer
-    ])  # fmt: skip
+    obs = _obs(
+        [
+            (
+                "G",
+                "2026-06-15 01:55",
+                1.0,
+            ),  # [01:55, 02:00): starts before now − 1 h → outside the 1 h window
+            ("G", "2026-06-15 02:00", 2.0),  # [02:00, 02:05): starts exactly at now − 1 h → inside
+            ("G", "2026-06-15 02:55", 4.0),  # [02:55, 03:00): ends exactly at now → inside
+            ("G", "2026-06-15 03:00", 8.0),  # [03:00, 03:05): still in progress at now → outside every window
+            ("G", "2026-06-15 00:00", 16.0),  # exactly now − 3 h → inside 3 h
+            ("G", "2026-06-14 23:55", 32.0),  # before now − 3 h → only in 6 h and longer
+        ]
+    )
     out = rolling_totals(obs, now=NOW).set_index("entity_id").loc["G"]
     assert out["r1h"] == pytest.approx(2.0 + 4.0)  # 6
     assert out["r3h"] == pytest.approx(1.0 + 2.0 + 4.0 + 16.0)  # 23
@@ -47,10 +55,15 @@ def test_rolling_totals_window_edges() -> None:
 
 
 def test_rolling_totals_default_now_duplicates_and_several_gauges() -> None:
-    obs = _obs([
-        ("A", "2026-06-15 02:50", 1.0), ("A", "2026-06-15 02:55", 3.0), ("A", "2026-06-15 02:55", 5.0),
-        ("B", "2026-06-15 00:30", 7.0), ("B", "2026-06-15 02:55", np.nan),
-    ])  # fmt: skip
+    obs = _obs(
+        [
+            ("A", "2026-06-15 02:50", 1.0),
+            ("A", "2026-06-15 02:55", 3.0),
+            ("A", "2026-06-15 02:55", 5.0),
+            ("B", "2026-06-15 00:30", 7.0),
+            ("B", "2026-06-15 02:55", np.nan),
+        ]
+    )
     out = rolling_totals(obs, windows=(1, 3)).set_index("entity_id")
     # default now = latest start 02:55 + 5 min = 03:00; the duplicate A 02:55 keeps the last (5.0) → 1 + 5
     assert out.loc["A", "now"] == NOW and out.loc["A", "r1h"] == pytest.approx(6.0)
@@ -74,7 +87,7 @@ def test_rolling_totals_default_now_duplicates_and_several_gauges() -> None:
         (0.0, 0.0, 0.0, None, None),
         (float("nan"), 60.0, 60.0, Level.YELLOW, Level.YELLOW),  # missing R3 never triggers
     ],
-)  # fmt: skip
+)
 def test_rainstorm_signal_thresholds(
     r3: float, r6: float, r12: float, national: Level | None, guangdong: Level | None
 ) -> None:
@@ -98,7 +111,9 @@ def test_rainstorm_signal_vectorised_and_bad_profile() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(0, 400, allow_nan=False), st.floats(0, 400, allow_nan=False), st.floats(0, 400, allow_nan=False))
+@given(
+    st.floats(0, 400, allow_nan=False), st.floats(0, 400, allow_nan=False), st.floats(0, 400, allow_nan=False)
+)
 def test_guangdong_profile_never_blue(r3: float, r6: float, r12: float) -> None:
     level = rainstorm_signal(r3, r6, r12, profile="guangdong")
     assert level is not Level.BLUE
@@ -110,19 +125,46 @@ def test_guangdong_profile_never_blue(r3: float, r6: float, r12: float) -> None:
 @pytest.mark.parametrize(
     ("total", "period", "grade"),
     [
-        (0.0, "24h", 0), (0.09, "24h", 0), (0.1, "24h", 1), (9.9, "24h", 1), (10.0, "24h", 2), (24.9, "24h", 2),
-        (25.0, "24h", 3), (49.9, "24h", 3), (50.0, "24h", 4), (99.9, "24h", 4), (100.0, "24h", 5),
-        (249.9, "24h", 5), (250.0, "24h", 6),
-        (0.1, "12h", 1), (4.9, "12h", 1), (5.0, "12h", 2), (14.9, "12h", 2), (15.0, "12h", 3), (29.9, "12h", 3),
-        (30.0, "12h", 4), (69.9, "12h", 4), (70.0, "12h", 5), (139.9, "12h", 5), (140.0, "12h", 6),
+        (0.0, "24h", 0),
+        (0.09, "24h", 0),
+        (0.1, "24h", 1),
+        (9.9, "24h", 1),
+        (10.0, "24h", 2),
+        (24.9, "24h", 2),
+        (25.0, "24h", 3),
+        (49.9, "24h", 3),
+        (50.0, "24h", 4),
+        (99.9, "24h", 4),
+        (100.0, "24h", 5),
+        (249.9, "24h", 5),
+        (250.0, "24h", 6),
+        (0.1, "12h", 1),
+        (4.9, "12h", 1),
+        (5.0, "12h", 2),
+        (14.9, "12h", 2),
+        (15.0, "12h", 3),
+        (29.9, "12h", 3),
+        (30.0, "12h", 4),
+        (69.9, "12h", 4),
+        (70.0, "12h", 5),
+        (139.9, "12h", 5),
+        (140.0, "12h", 6),
     ],
-)  # fmt: skip
+)
 def test_rain_grade_boundaries(total: float, period: str, grade: int) -> None:
     assert rain_grade(total, period) == grade  # type: ignore[call-overload]
 
 
 def test_rain_grade_names_and_missing() -> None:
-    assert [rain_grade_name(g) for g in range(7)] == ["无降水", "小雨", "中雨", "大雨", "暴雨", "大暴雨", "特大暴雨"]
+    assert [rain_grade_name(g) for g in range(7)] == [
+        "无降水",
+        "小雨",
+        "中雨",
+        "大雨",
+        "暴雨",
+        "大暴雨",
+        "特大暴雨",
+    ]
     assert rain_grade_name(4, "en") == "rainstorm" and rain_grade_name(None) == ""
     assert rain_grade(float("nan")) is None
     assert rain_grade(pd.Series([np.nan, 300.0])).tolist() == [pd.NA, 6]
@@ -140,7 +182,12 @@ def test_rain_state_per_gauge() -> None:
 
 
 def test_rolling_totals_empty() -> None:
-    empty = pd.DataFrame({"entity_id": pd.Series([], dtype=object), "ts": pd.Series([], dtype="datetime64[us]"),
-                          "rain_mm": pd.Series([], dtype="float64")})  # fmt: skip
+    empty = pd.DataFrame(
+        {
+            "entity_id": pd.Series([], dtype=object),
+            "ts": pd.Series([], dtype="datetime64[us]"),
+            "rain_mm": pd.Series([], dtype="float64"),
+        }
+    )
     out = rolling_totals(empty, now=NOW)
     assert out.empty and {"r3h", "coverage_24h"} <= set(out.columns)

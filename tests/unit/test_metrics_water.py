@@ -23,18 +23,20 @@ NOW = pd.Timestamp("2026-06-15 03:00")
 
 
 def _stations() -> pd.DataFrame:
-    return pd.DataFrame({
-        "entity_id": ["R", "P", "RES"],
-        "station_type": ["river", "river", "reservoir"],
-        "warning_level_m": [11.0, 31.5, np.nan],
-        "guaranteed_level_m": [12.0, np.nan, np.nan],
-        "historical_level_m": [13.0, np.nan, np.nan],
-        "flood_limit_level_m": [np.nan, np.nan, 65.0],
-        "normal_level_m": [np.nan, np.nan, 66.0],
-        "district_code": ["441802", "441881", "441803"],
-        "basin": ["北江", "北江", "北江"],
-        "river": ["北江", "连江", "滨江"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "entity_id": ["R", "P", "RES"],
+            "station_type": ["river", "river", "reservoir"],
+            "warning_level_m": [11.0, 31.5, np.nan],
+            "guaranteed_level_m": [12.0, np.nan, np.nan],
+            "historical_level_m": [13.0, np.nan, np.nan],
+            "flood_limit_level_m": [np.nan, np.nan, 65.0],
+            "normal_level_m": [np.nan, np.nan, 66.0],
+            "district_code": ["441802", "441881", "441803"],
+            "basin": ["北江", "北江", "北江"],
+            "river": ["北江", "连江", "滨江"],
+        }
+    )
 
 
 def test_exceedance_signed_and_nan_where_reference_missing() -> None:
@@ -44,19 +46,29 @@ def test_exceedance_signed_and_nan_where_reference_missing() -> None:
     assert out.loc["R"].tolist()[:2] == pytest.approx([1.5, 0.5])
     assert out.loc["R", "over_historical_m"] == pytest.approx(-0.5)
     assert math.isnan(out.loc["R", "over_flood_limit_m"])
-    assert out.loc["P", "over_warning_m"] == pytest.approx(-1.5) and math.isnan(out.loc["P", "over_guaranteed_m"])
-    assert out.loc["RES", "over_flood_limit_m"] == pytest.approx(0.25) and math.isnan(out.loc["RES", "over_warning_m"])
+    assert out.loc["P", "over_warning_m"] == pytest.approx(-1.5) and math.isnan(
+        out.loc["P", "over_guaranteed_m"]
+    )
+    assert out.loc["RES", "over_flood_limit_m"] == pytest.approx(0.25) and math.isnan(
+        out.loc["RES", "over_warning_m"]
+    )
     assert out.loc["UNKNOWN"].isna().all()
 
 
 @pytest.mark.parametrize(
     ("h", "level", "reason"),
     [
-        (13.0, 1, "historical"), (12.99, 2, "guaranteed"), (12.0, 2, "guaranteed"), (11.99, 3, "warning"),
-        (11.0, 3, "warning"), (10.99, 4, "approach"), (10.75, 4, "approach"),  # δ 0.3: blue from 10.7
-        (10.69, None, ""), (5.0, None, ""),
+        (13.0, 1, "historical"),
+        (12.99, 2, "guaranteed"),
+        (12.0, 2, "guaranteed"),
+        (11.99, 3, "warning"),
+        (11.0, 3, "warning"),
+        (10.99, 4, "approach"),
+        (10.75, 4, "approach"),  # δ 0.3: blue from 10.7
+        (10.69, None, ""),
+        (5.0, None, ""),
     ],
-)  # fmt: skip
+)
 def test_flood_signal_river_ladder(h: float, level: int | None, reason: str) -> None:
     out = flood_signal_level(pd.DataFrame({"entity_id": ["R"], "level_m": [h]}), _stations())
     got = out["signal_level"].iloc[0]
@@ -92,8 +104,9 @@ def test_flood_signal_reservoir_mapping_and_discharge() -> None:
     assert out["signal_level"].tolist() == [3, 4, pd.NA]
     assert out["signal_reason"].tolist() == ["flood_limit", "flood_limit_approach", ""]
     # Return-period discharges (optional columns): Q ≥ Q20 → orange even below the guaranteed level.
-    stations = _stations().assign(q5_m3s=[8000.0, np.nan, np.nan], q20_m3s=[12000.0, np.nan, np.nan],
-                                  q50_m3s=[16000.0, np.nan, np.nan])  # fmt: skip
+    stations = _stations().assign(
+        q5_m3s=[8000.0, np.nan, np.nan], q20_m3s=[12000.0, np.nan, np.nan], q50_m3s=[16000.0, np.nan, np.nan]
+    )
     q = pd.DataFrame({"entity_id": ["R", "R"], "level_m": [10.0, 10.0], "discharge_m3s": [12000.0, 7999.0]})
     out_q = flood_signal_level(q, stations)
     assert out_q["signal_level"].tolist() == [2, pd.NA] and out_q["signal_reason"].iloc[0] == "q20"
@@ -122,8 +135,9 @@ def test_rise_rate_gaps_use_nearest_reading_within_tolerance() -> None:
     # With a 5-min tolerance 00:07 is too far → NaN
     assert math.isnan(rise_rate(series, "1h", tolerance="5min").iloc[-1])
     # Unsorted input with a duplicate timestamp (last wins) gives the same answer
-    shuffled = pd.Series([11.0, 10.0, 10.3], index=pd.to_datetime(["2026-06-15 01:00", "2026-06-15 00:07",
-                                                                    "2026-06-15 00:07"]))  # fmt: skip
+    shuffled = pd.Series(
+        [11.0, 10.0, 10.3], index=pd.to_datetime(["2026-06-15 01:00", "2026-06-15 00:07", "2026-06-15 00:07"])
+    )
     assert rise_rate(shuffled, "1h").iloc[-1] == pytest.approx(0.7 / (53 / 60))
     assert rise_rate(pd.Series([], dtype="float64", index=pd.DatetimeIndex([]))).empty
 
@@ -242,15 +256,22 @@ def test_water_state_end_to_end() -> None:
     res = out.loc["RES"]
     assert res["age_min"] == pytest.approx(10.0) and res["over_flood_limit_m"] == pytest.approx(0.25)
     assert res["signal_level"] == 3 and res["signal_reason"] == "flood_limit"
-    assert res["eta_target"] == "flood_limit" and pd.isna(res["eta_warning"]) and res["rise_1h_m_per_h"] == 0.0
+    assert (
+        res["eta_target"] == "flood_limit" and pd.isna(res["eta_warning"]) and res["rise_1h_m_per_h"] == 0.0
+    )
     assert "P" not in out.index  # no readings
     assert worst_signal(out["signal_level"]) == int(Level.YELLOW)
     assert worst_signal(pd.Series([pd.NA], dtype="Int64")) is None
 
 
 def test_water_state_empty_and_dtypes() -> None:
-    empty = pd.DataFrame({"entity_id": pd.Series([], dtype=object), "ts": pd.Series([], dtype="datetime64[us]"),
-                          "level_m": pd.Series([], dtype="float64")})  # fmt: skip
+    empty = pd.DataFrame(
+        {
+            "entity_id": pd.Series([], dtype=object),
+            "ts": pd.Series([], dtype="datetime64[us]"),
+            "level_m": pd.Series([], dtype="float64"),
+        }
+    )
     out = water_state(empty, _stations(), NOW)
     assert out.empty and {"signal_level", "eta_warning", "over_warning_m"} <= set(out.columns)
     ts, h = _linear(NOW, 0.5, 10.0)
@@ -260,8 +281,12 @@ def test_water_state_empty_and_dtypes() -> None:
         assert state[col].dtype == "datetime64[us]", col
     assert state["signal_level"].dtype == "Int64"
     # an empty dict of forecasts is "no forecast"
-    assert flood_signal_level(pd.DataFrame({"entity_id": ["P"], "level_m": [1.0]}), _stations(),
-                              forecast_eta={})["signal_level"].iloc[0] is pd.NA  # fmt: skip
+    assert (
+        flood_signal_level(
+            pd.DataFrame({"entity_id": ["P"], "level_m": [1.0]}), _stations(), forecast_eta={}
+        )["signal_level"].iloc[0]
+        is pd.NA
+    )
 
 
 def test_rise_at_last_agrees_with_rise_rate_on_irregular_series() -> None:

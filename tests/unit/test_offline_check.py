@@ -30,29 +30,46 @@ def test_the_real_app_loads_nothing_from_outside(tmp_path: Path) -> None:
 
 
 def test_a_cdn_font_in_an_asset_is_found_and_refused(tmp_path: Path) -> None:
-    (tmp_path / "theme.css").write_text("@import url('https://fonts.googleapis.com/css2?family=Noto+Sans+SC');\n", "utf-8")
+    (tmp_path / "theme.css").write_text(
+        "@import url('https://fonts.googleapis.com/css2?family=Noto+Sans+SC');\n", "utf-8"
+    )
     settings = settings_from_dict({}, environ={})
     found = find_external_urls(settings, None, tmp_path)
-    assert [str(f) for f in found] == ["asset theme.css: https://fonts.googleapis.com/css2?family=Noto+Sans+SC"]
-    with pytest.raises(OfflineCheckError, match="would load from outside: asset theme.css"):
+    assert [str(f) for f in found] == [
+        "asset theme.css: https://fonts.googleapis.com/css2?family=Noto+Sans+SC"
+    ]
+    with pytest.raises(OfflineCheckError, match=r"would load from outside: asset theme\.css"):
         self_check(settings, None, tmp_path)
 
 
 def test_an_intranet_tile_server_is_allowed_by_host_and_warn_mode_only_warns(tmp_path: Path, caplog) -> None:
     tiles = {"tile_url": "http://gis.qy.gov.cn/tiles/{z}/{x}/{y}.png", "tile_datum": "gcj02"}
-    with pytest.raises(OfflineCheckError, match="map style: http://gis.qy.gov.cn"):
+    with pytest.raises(OfflineCheckError, match=r"map style: http://gis\.qy\.gov\.cn"):
         self_check(settings_from_dict({"map": tiles}, environ={}))
-    assert self_check(settings_from_dict({"map": {**tiles, "allowed_hosts": ["gis.qy.gov.cn"]}}, environ={})) == []
+    assert (
+        self_check(settings_from_dict({"map": {**tiles, "allowed_hosts": ["gis.qy.gov.cn"]}}, environ={}))
+        == []
+    )
     with caplog.at_level(logging.WARNING, logger="cityops.offline"):
         found = self_check(settings_from_dict({"map": {**tiles, "self_check": "warn"}}, environ={}))
     assert found and "OFFLINE CHECK" in caplog.text
 
 
 def test_webhooks_outside_the_intranet_are_named_but_do_not_block(caplog) -> None:
-    settings = settings_from_dict({"notifications": [
-        {"name": "duty-wecom", "format": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"},
-        {"name": "internal", "format": "generic", "url": "http://hooks.ops.local/cityops"}],
-        "map": {"allowed_hosts": ["hooks.ops.local"]}}, environ={})  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "notifications": [
+                {
+                    "name": "duty-wecom",
+                    "format": "wecom",
+                    "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
+                },
+                {"name": "internal", "format": "generic", "url": "http://hooks.ops.local/cityops"},
+            ],
+            "map": {"allowed_hosts": ["hooks.ops.local"]},
+        },
+        environ={},
+    )
     with caplog.at_level(logging.WARNING, logger="cityops.offline"):
         assert self_check(settings) == []
     assert "notification target duty-wecom" in caplog.text and "internal" not in caplog.text

@@ -52,7 +52,10 @@ def test_json_records_path_missing_names_what_is_there():
 def test_json_non_object_records_are_bad_not_fatal():
     parsed = parse_json(b'[{"id": "A"}, 5, ["x"], {"id": "B"}]')
     assert list(parsed.frame[ROW]) == [1, 4]
-    assert [(b.row, b.reason) for b in parsed.bad] == [(2, "record 2 is a int, not an object"), (3, "record 3 is a list, not an object")]
+    assert [(b.row, b.reason) for b in parsed.bad] == [
+        (2, "record 2 is a int, not an object"),
+        (3, "record 3 is a list, not an object"),
+    ]
 
 
 def test_json_empty_list_is_zero_records():
@@ -67,7 +70,9 @@ def test_json_empty_payload(body):
 
 
 def test_json_malformed_says_where():
-    with pytest.raises(ParseError, match=r"feed x is not valid JSON: .* at line 1 column \d+ \(of 22 bytes\)") as info:
+    with pytest.raises(
+        ParseError, match=r"feed x is not valid JSON: .* at line 1 column \d+ \(of 22 bytes\)"
+    ) as info:
         parse_json(b'[{"id": "A", "v": 1.5,', what="feed x")
     assert "landing area" in str(info.value)
 
@@ -133,7 +138,9 @@ def test_csv_gbk_auto_and_explicit():
     data = "站点,数值\n清城,1\n".encode("gbk")
     assert parse_csv(data).encoding == "gb18030"
     assert records(parse_csv(data, encoding="gbk")) == [{"站点": "清城", "数值": "1"}]
-    with pytest.raises(ParseError, match=r"is not valid utf-8 text \(bad byte 0x[0-9a-f]{2} at offset \d+\)") as info:
+    with pytest.raises(
+        ParseError, match=r"is not valid utf-8 text \(bad byte 0x[0-9a-f]{2} at offset \d+\)"
+    ) as info:
         parse_csv(data, encoding="utf-8")
     assert "gbk" in str(info.value)
 
@@ -166,14 +173,27 @@ def test_geojson_points_lines_and_polygons_get_a_position():
     fc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.0, 23.6]}, "properties": {"id": "P"}},
-            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[113.0, 23.0], [113.1, 23.1], [113.2, 23.2]]},
-             "properties": {"id": "L"}},
-            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2]]]},
-             "properties": {"id": "G", "lon": 9.0}},
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [113.0, 23.6]},
+                "properties": {"id": "P"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[113.0, 23.0], [113.1, 23.1], [113.2, 23.2]],
+                },
+                "properties": {"id": "L"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2]]]},
+                "properties": {"id": "G", "lon": 9.0},
+            },
             {"type": "Feature", "geometry": None, "properties": {"id": "N"}},
         ],
-    }  # fmt: skip
+    }
     parsed = parse_geojson(json.dumps(fc).encode())
     rows = {r["id"]: r for r in parsed.frame.to_dict("records")}
     assert (rows["P"]["lon"], rows["P"]["lat"]) == (113.0, 23.6)
@@ -220,13 +240,16 @@ def test_parse_payload_dispatch_and_unknown_format():
         parse_payload(b"<x/>", "xml")
 
 
-@pytest.mark.parametrize(("name", "fmt"), [("a.CSV", "csv"), ("b.json", "json"), ("c.geojson", "geojson"), ("d.xlsx", "xlsx"), ("e.txt", "csv")])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("a.CSV", "csv"), ("b.json", "json"), ("c.geojson", "geojson"), ("d.xlsx", "xlsx"), ("e.txt", "csv")],
+)
 def test_format_for_filename(name, fmt):
     assert format_for_filename(name) == fmt
 
 
 def test_format_for_filename_unknown():
-    with pytest.raises(ParseError, match="cannot tell the format of 'x.bin'"):
+    with pytest.raises(ParseError, match=r"cannot tell the format of 'x\.bin'"):
         format_for_filename("x.bin")
 
 

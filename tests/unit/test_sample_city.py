@@ -18,8 +18,17 @@ CODES = {"441802", "441803", "441821", "441823", "441825", "441826", "441881", "
 BBOX = (111.9, 23.4, 113.95, 25.2)  # lon0, lat0, lon1, lat1
 
 PUBLISHED_WARNING = {
-    "石角": 11.00, "清远(三)": 12.00, "飞来峡": 18.00, "英德(五)": 26.00, "高道(昂坝)": 31.5,
-    "沙坝": 42.40, "大湾": 42.00, "龙头岗": 96.3, "江口圩": 16.50, "长怖": 16.00, "源潭": 15.00,
+    "石角": 11.00,
+    "清远(三)": 12.00,
+    "飞来峡": 18.00,
+    "英德(五)": 26.00,
+    "高道(昂坝)": 31.5,
+    "沙坝": 42.40,
+    "大湾": 42.00,
+    "龙头岗": 96.3,
+    "江口圩": 16.50,
+    "长怖": 16.00,
+    "源潭": 15.00,
     "龙沥": 13.00,
 }
 PUBLISHED_FLOOD_LIMIT = {"兰靛水库": 305.00, "龙须带水库": 267.00, "大秦水库": 65.00}
@@ -77,7 +86,9 @@ def test_entities_lie_in_their_district(districts: gpd.GeoDataFrame, entities: g
     assert set(entities["district_code"]) <= CODES
     outside = [
         eid
-        for eid, code, geom in zip(entities["entity_id"], entities["district_code"], entities.geometry, strict=True)
+        for eid, code, geom in zip(
+            entities["entity_id"], entities["district_code"], entities.geometry, strict=True
+        )
         if not polys[code].contains(_anchor(geom))
     ]
     assert outside == []

@@ -1,4 +1,7 @@
-"""Settings: each bad configuration gives one ConfigError line naming the file, the key and what is allowed."""
+"""Settings: each bad configuration gives one ConfigError line.
+
+The line names the file, the key and what is allowed.
+"""
 
 from __future__ import annotations
 
@@ -87,7 +90,9 @@ def test_bad_cron(tmp_path):
 
 
 def test_schedule_needs_exactly_one_of_interval_or_cron(tmp_path):
-    message = config_error(tmp_path, FEED.format(domain="traffic", extra='schedule = {interval = "5m", cron = "*/5 * * * *"}'))
+    message = config_error(
+        tmp_path, FEED.format(domain="traffic", extra='schedule = {interval = "5m", cron = "*/5 * * * *"}')
+    )
     assert "feeds.city-traffic.schedule" in message and "exactly one of 'interval' or 'cron'" in message
 
 
@@ -129,7 +134,9 @@ def test_domain_may_not_shadow_a_builtin(tmp_path):
 
 
 def test_unknown_source_type(tmp_path):
-    message = config_error(tmp_path, FEED.format(domain="traffic", extra="").replace('type = "http"', 'type = "ftp"'))
+    message = config_error(
+        tmp_path, FEED.format(domain="traffic", extra="").replace('type = "http"', 'type = "ftp"')
+    )
     assert "feeds.city-traffic.source: source.type must be one of 'http', 'file', 'database'" in message
 
 
@@ -139,7 +146,8 @@ def test_database_query_needs_since(tmp_path):
 department = "水利局"
 domain = "water"
 cadence = "5m"
-source = {type = "database", dsn = "postgresql://u@h/db", query = "SELECT * FROM t", watermark_column = "updated_at"}
+source = {type = "database", dsn = "postgresql://u@h/db", \
+query = "SELECT * FROM t", watermark_column = "updated_at"}
 """
     message = config_error(tmp_path, text)
     assert "feeds.db.source.query" in message and ":since" in message
@@ -156,16 +164,26 @@ def test_unknown_unit_is_rejected_at_start(tmp_path):
 
 def test_secret_resolution():
     assert resolve_secret("Bearer ${TOKEN}", {"TOKEN": "abc"}) == "Bearer abc"
-    assert resolve_secret("postgresql://${U}:${P}@h/db", {"U": "ops", "P": "p@ss"}) == "postgresql://ops:p@ss@h/db"
+    assert (
+        resolve_secret("postgresql://${U}:${P}@h/db", {"U": "ops", "P": "p@ss"})
+        == "postgresql://ops:p@ss@h/db"
+    )
     assert resolve_secret("no variables", {}) == "no variables"
     with pytest.raises(ConfigError) as info:
         resolve_secret("Bearer ${TOKEN}", {})
-    assert str(info.value) == "environment variable TOKEN is not set — export TOKEN=... before starting cityops"
+    assert (
+        str(info.value) == "environment variable TOKEN is not set — export TOKEN=... before starting cityops"
+    )
 
 
 def test_secrets_stay_unresolved_in_settings(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text(FEED.format(domain="traffic", extra="").replace('type = "http"', 'type = "http"\nheaders = {Authorization = "Bearer ${TOKEN}"}'), "utf-8")
+    path.write_text(
+        FEED.format(domain="traffic", extra="").replace(
+            'type = "http"', 'type = "http"\nheaders = {Authorization = "Bearer ${TOKEN}"}'
+        ),
+        "utf-8",
+    )
     settings = load_settings(path, environ={})  # TOKEN is not needed to load, only to fetch
     assert settings.feeds["city-traffic"].source.headers == {"Authorization": "Bearer ${TOKEN}"}
 
@@ -201,7 +219,8 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("5m", 300), ("5min", 300), ("1.5h", 5400), ("1d", 86400), ("250ms", 0.25), (90, 90)]
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("5min", 300), ("1.5h", 5400), ("1d", 86400), ("250ms", 0.25), (90, 90)],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text).total_seconds() == seconds

@@ -7,13 +7,27 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["geo", "metrics", "ingest/domains.py", "ingest/health.py", "ingest/mapping.py", "ingest/parse.py",
-        "ingest/validate.py", "cityops/settings.py", "cityops/clock.py"]  # fmt: skip
+PURE = [
+    "geo",
+    "metrics",
+    "ingest/domains.py",
+    "ingest/health.py",
+    "ingest/mapping.py",
+    "ingest/parse.py",
+    "ingest/validate.py",
+    "cityops/settings.py",
+    "cityops/clock.py",
+]
 
 
 def test_pure_modules_type_check() -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", *PURE], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", *PURE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

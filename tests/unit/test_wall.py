@@ -18,19 +18,30 @@ def sig(domain: str, metric: str, value: float, name: str, scope: str = "entity"
 
 
 def test_kpis_by_hand() -> None:
-    signals = pd.DataFrame([
-        sig("traffic", "traffic_index", 6.5, "city", "city"),
-        sig("air", "aqi", 120, "甲站"), sig("air", "aqi", 215, "乙站"),
-        sig("water", "over_warning_m", -0.4, "石角"), sig("water", "over_warning_m", 0.42, "源潭"),
-        sig("water", "over_warning_m", 0.0, "长怖"),
-        sig("rain", "r1_mm", 31.0, "东城"), sig("rain", "r3_mm", 72.5, "禾云"), sig("rain", "r1_mm", 12.0, "禾云"),
-    ])  # fmt: skip
+    signals = pd.DataFrame(
+        [
+            sig("traffic", "traffic_index", 6.5, "city", "city"),
+            sig("air", "aqi", 120, "甲站"),
+            sig("air", "aqi", 215, "乙站"),
+            sig("water", "over_warning_m", -0.4, "石角"),
+            sig("water", "over_warning_m", 0.42, "源潭"),
+            sig("water", "over_warning_m", 0.0, "长怖"),
+            sig("rain", "r1_mm", 31.0, "东城"),
+            sig("rain", "r3_mm", 72.5, "禾云"),
+            sig("rain", "r1_mm", 12.0, "禾云"),
+        ]
+    )
     incidents = pd.DataFrame({"severity": [2, 4, 4, 3]})
     k = compute_kpis(signals, incidents)
     assert k["traffic"]["index"] == 6.5 and k["traffic"]["grade"] == 4  # [6, 8) 中度拥堵
     assert (k["air"]["aqi"], k["air"]["category"], k["air"]["station"]) == (215, "重度污染", "乙站")
     assert k["water"] == {"above_warning": 2, "stations": 3, "worst_station": "源潭", "worst_over_m": 0.42}
-    assert (k["rain"]["max_1h_mm"], k["rain"]["gauge_1h"], k["rain"]["max_3h_mm"], k["rain"]["gauge_3h"]) == (31.0, "东城", 72.5, "禾云")
+    assert (k["rain"]["max_1h_mm"], k["rain"]["gauge_1h"], k["rain"]["max_3h_mm"], k["rain"]["gauge_3h"]) == (
+        31.0,
+        "东城",
+        72.5,
+        "禾云",
+    )
     assert k["incident"] == {"open": 4, "by_class": {1: 0, 2: 1, 3: 1, 4: 2}}
 
 
@@ -59,13 +70,24 @@ def test_one_computation_per_tick_however_many_screens_poll(monkeypatch) -> None
 def test_a_bigger_screen_sees_the_same_city_one_zoom_closer() -> None:
     from dashboard.pages.wall import for_screen
 
-    shared = {"data": [{"type": "scattermap", "textfont": {"size": 16}, "marker": {"size": [10, 18]}, "line": {"width": 2}}],
-              "layout": {"map": {"zoom": 8.0, "style": {"glyphs": "x"}}, "legend": {"font": {"size": 14}}}}  # fmt: skip
+    shared = {
+        "data": [
+            {
+                "type": "scattermap",
+                "textfont": {"size": 16},
+                "marker": {"size": [10, 18]},
+                "line": {"width": 2},
+            }
+        ],
+        "layout": {"map": {"zoom": 8.0, "style": {"glyphs": "x"}}, "legend": {"font": {"size": 14}}},
+    }
     fig = for_screen(shared, 3840, "http://wall.local/map/glyphs/{fontstack}/{range}.pbf")
     assert fig["layout"]["map"]["zoom"] == pytest.approx(9.0)
     assert fig["data"][0]["textfont"]["size"] == 32 and fig["data"][0]["marker"]["size"] == [20, 36]
     assert fig["layout"]["map"]["style"]["glyphs"].startswith("http://wall.local/")
-    assert shared["layout"]["map"]["zoom"] == 8.0 and shared["data"][0]["textfont"]["size"] == 16  # shared copy untouched
+    assert (
+        shared["layout"]["map"]["zoom"] == 8.0 and shared["data"][0]["textfont"]["size"] == 16
+    )  # shared copy untouched
 
 
 def test_latest_incidents_in_the_ticker_are_text() -> None:
@@ -76,10 +98,24 @@ def test_latest_incidents_in_the_ticker_are_text() -> None:
 
     now = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
     script = "<script>window.__pwned = 1</script>路面积水"
-    rows = [{"incident_id": f"E{i}", "type": "waterlogging", "severity": 3, "district_code": "441802",
-             "reported_at": pd.Timestamp(now - timedelta(minutes=10 * i)).tz_convert(None), "description": script}
-            for i in range(LATEST_INCIDENTS + 3)]  # fmt: skip
-    rows.append({**rows[0], "incident_id": "OLD", "reported_at": pd.Timestamp(now - timedelta(hours=7)).tz_convert(None)})
+    rows = [
+        {
+            "incident_id": f"E{i}",
+            "type": "waterlogging",
+            "severity": 3,
+            "district_code": "441802",
+            "reported_at": pd.Timestamp(now - timedelta(minutes=10 * i)).tz_convert(None),
+            "description": script,
+        }
+        for i in range(LATEST_INCIDENTS + 3)
+    ]
+    rows.append(
+        {
+            **rows[0],
+            "incident_id": "OLD",
+            "reported_at": pd.Timestamp(now - timedelta(hours=7)).tz_convert(None),
+        }
+    )
     latest = latest_incidents(pd.DataFrame(rows), {"441802": "清城区"}, now)
     assert [r["at"] for r in latest] == sorted((r["at"] for r in latest), reverse=True)
     assert len(latest) == LATEST_INCIDENTS and all(r["at"] > now - timedelta(hours=6) for r in latest)

@@ -25,11 +25,21 @@ STEP = timedelta(minutes=5)
 
 
 def level_rule(**changes) -> Rule:
-    base = dict(
-        id="water.level", title="水位超警戒", kind="ladder", domain="water", metric="level_m", citation="test",
-        effective=date(2020, 1, 1), levels={"yellow": {"value": 10.0}, "orange": {"value": 11.0}, "red": {"value": 12.0}},
-        debounce="10m", clear_after="15m", hysteresis=0.2, remind_every="30m", unit="m",
-    )  # fmt: skip
+    base = {
+        "id": "water.level",
+        "title": "水位超警戒",
+        "kind": "ladder",
+        "domain": "water",
+        "metric": "level_m",
+        "citation": "test",
+        "effective": date(2020, 1, 1),
+        "levels": {"yellow": {"value": 10.0}, "orange": {"value": 11.0}, "red": {"value": 12.0}},
+        "debounce": "10m",
+        "clear_after": "15m",
+        "hysteresis": 0.2,
+        "remind_every": "30m",
+        "unit": "m",
+    }
     base.update(changes)
     return Rule.model_validate(base)
 
@@ -39,11 +49,24 @@ def pack_of(*rules: Rule) -> RulePack:
 
 
 def signals(values: dict[str, float], ts: datetime) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"domain": "water", "scope": "entity", "key": k, "metric": "level_m", "value": v, "ts": ts.replace(tzinfo=None),
-         "entity_id": k, "name": k, "district_code": "441802", "basin": "北江", "entity_kind": "hydro_station"}
-        for k, v in values.items()
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "domain": "water",
+                "scope": "entity",
+                "key": k,
+                "metric": "level_m",
+                "value": v,
+                "ts": ts.replace(tzinfo=None),
+                "entity_id": k,
+                "name": k,
+                "district_code": "441802",
+                "basin": "北江",
+                "entity_kind": "hydro_station",
+            }
+            for k, v in values.items()
+        ]
+    )
 
 
 def run(pack: RulePack, series: list[float], *, suppressed_at: set[int] = frozenset()):
@@ -53,7 +76,13 @@ def run(pack: RulePack, series: list[float], *, suppressed_at: set[int] = frozen
     for i, v in enumerate(series):
         now = T0 + i * STEP
         findings = evaluate_pack(pack, signals({"S": v}, now), pd.DataFrame())
-        res = advance(pack, states, findings, now, suppressed_domains={"water": "feed stale"} if i in suppressed_at else None)
+        res = advance(
+            pack,
+            states,
+            findings,
+            now,
+            suppressed_domains={"water": "feed stale"} if i in suppressed_at else None,
+        )
         states = res.states
         out.append((i, res))
     return out
@@ -93,7 +122,12 @@ def test_acknowledged_warning_needs_acknowledging_again_after_escalation() -> No
     (st,) = res.states.values()
     acked, tr = acknowledge(st, "duty-operator", T0 + STEP)
     assert acked.state == "acknowledged" and tr.actor == "duty-operator"
-    res = advance(pack, {st.dedup_key: acked}, evaluate_pack(pack, signals({"S": 11.5}, T0), pd.DataFrame()), T0 + 2 * STEP)
+    res = advance(
+        pack,
+        {st.dedup_key: acked},
+        evaluate_pack(pack, signals({"S": 11.5}, T0), pd.DataFrame()),
+        T0 + 2 * STEP,
+    )
     (st2,) = res.states.values()
     assert st2.state == "active" and st2.level == Level.ORANGE and st2.acknowledged_by is None
     with pytest.raises(ValueError):
@@ -116,8 +150,11 @@ def test_a_stale_feed_suppresses_and_restores() -> None:
 
 
 def test_threshold_from_station_attributes_and_hysteresis_never_flaps() -> None:
-    rule = level_rule(levels={"blue": {"attr": "warning_level_m", "offset": -0.3}, "yellow": {"attr": "warning_level_m"}},
-                      debounce="0m", clear_after="10m")  # fmt: skip
+    rule = level_rule(
+        levels={"blue": {"attr": "warning_level_m", "offset": -0.3}, "yellow": {"attr": "warning_level_m"}},
+        debounce="0m",
+        clear_after="10m",
+    )
     pack = pack_of(rule)
     attrs = pd.DataFrame({"warning_level_m": [11.0]}, index=["S"])
     findings = evaluate_pack(pack, signals({"S": 10.8}, T0), attrs)
@@ -151,20 +188,39 @@ def test_oscillation_around_a_threshold_does_not_flap() -> None:
 
 
 def test_packs_layer_and_refuse_bad_rules() -> None:
-    national = parse_pack({"pack": {"id": "national", "version": "1", "title": "n"},
-                           "rules": [level_rule().model_dump(mode="json"),
-                                     level_rule(id="rain.r12", metric="r12_mm", domain="rain").model_dump(mode="json")]},
-                          source="national.toml")  # fmt: skip
-    city = parse_pack({"pack": {"id": "city", "version": "2", "title": "c", "extends": "national", "disable": ["rain.r12"]},
-                       "rules": [level_rule(title="城市覆盖").model_dump(mode="json")]}, source="city.toml")  # fmt: skip
+    national = parse_pack(
+        {
+            "pack": {"id": "national", "version": "1", "title": "n"},
+            "rules": [
+                level_rule().model_dump(mode="json"),
+                level_rule(id="rain.r12", metric="r12_mm", domain="rain").model_dump(mode="json"),
+            ],
+        },
+        source="national.toml",
+    )
+    city = parse_pack(
+        {
+            "pack": {
+                "id": "city",
+                "version": "2",
+                "title": "c",
+                "extends": "national",
+                "disable": ["rain.r12"],
+            },
+            "rules": [level_rule(title="城市覆盖").model_dump(mode="json")],
+        },
+        source="city.toml",
+    )
     pack = resolve_packs([national, city])
     assert pack.version == "national 1 + city 2"
     assert [r.id for r in pack.rules] == ["water.level"] and pack.rules[0].title == "城市覆盖"
     bad = level_rule().model_dump(mode="json") | {"kind": "predicted", "levels": {"red": {"lead": "30m"}}}
-    with pytest.raises(RulePackError, match="rule water.level: .*never raises red"):
+    with pytest.raises(RulePackError, match=r"rule water\.level: .*never raises red"):
         parse_pack({"pack": {"id": "x", "version": "1", "title": "x"}, "rules": [bad]}, source="x.toml")
     with pytest.raises(RulePackError, match="extends 'nope'"):
-        resolve_packs([parse_pack({"pack": {"id": "x", "version": "1", "title": "x", "extends": "nope"}}, source="x")])
+        resolve_packs(
+            [parse_pack({"pack": {"id": "x", "version": "1", "title": "x", "extends": "nope"}}, source="x")]
+        )
 
 
 def test_silence_windows_suppress_matching_rules() -> None:
@@ -173,16 +229,32 @@ def test_silence_windows_suppress_matching_rules() -> None:
     from cityops.alerting import Alerting
     from cityops.settings import settings_from_dict
 
-    settings = settings_from_dict({"warnings": {"silences": [
-        {"rules": "water.*", "start": "2026-06-15T07:00:00", "end": "2026-06-15T09:00:00", "reason": "北江大堤维护"},
-    ]}}, environ={})  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "warnings": {
+                "silences": [
+                    {
+                        "rules": "water.*",
+                        "start": "2026-06-15T07:00:00",
+                        "end": "2026-06-15T09:00:00",
+                        "reason": "北江大堤维护",
+                    },
+                ]
+            }
+        },
+        environ={},
+    )
     pack = pack_of(level_rule(debounce="0m"), level_rule(id="rain.r3", domain="rain", metric="r3_mm"))
     engine = Alerting(SimpleNamespace(settings=settings), pack)  # type: ignore[arg-type]
     # 07:30 local is inside the window (local times are read in the city's timezone)
-    domains, rules = engine.suppressions([{"domain": "water", "freshness": "fresh"}], T0 - timedelta(minutes=30))
+    domains, rules = engine.suppressions(
+        [{"domain": "water", "freshness": "fresh"}], T0 - timedelta(minutes=30)
+    )
     assert domains == {} and rules == {"water.level": "北江大堤维护"}
     assert engine.suppressions([], T0 + timedelta(hours=2))[1] == {}
-    res = advance(pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0, suppressed_rules=rules)
+    res = advance(
+        pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0, suppressed_rules=rules
+    )
     assert res.states == {}  # nothing is raised while silenced
 
 
@@ -195,14 +267,31 @@ def test_no_data_is_not_clear() -> None:
         res = advance(pack, res.states, [], T0 + i * STEP)  # no findings: nothing was reported
     assert res.states["water.level|entity|S"].state == "active" and not res.closed
     for i in range(6, 9):
-        res = advance(pack, res.states, evaluate_pack(pack, signals({"S": 9.0}, T0 + i * STEP), pd.DataFrame()), T0 + i * STEP)
+        res = advance(
+            pack,
+            res.states,
+            evaluate_pack(pack, signals({"S": 9.0}, T0 + i * STEP), pd.DataFrame()),
+            T0 + i * STEP,
+        )
     assert [w.state for w in res.closed] == ["resolved"]
 
 
 def test_a_prediction_clears_when_the_entity_reports_without_a_crossing() -> None:
-    rule = Rule.model_validate(dict(id="water.predicted", title="预计超警", kind="predicted", domain="water",
-                                    metric="eta_warning_min", citation="t", effective=date(2020, 1, 1), level="yellow",
-                                    levels={"blue": {"lead": "3h"}}, debounce="0m", clear_after="0m"))  # fmt: skip
+    rule = Rule.model_validate(
+        {
+            "id": "water.predicted",
+            "title": "预计超警",
+            "kind": "predicted",
+            "domain": "water",
+            "metric": "eta_warning_min",
+            "citation": "t",
+            "effective": date(2020, 1, 1),
+            "level": "yellow",
+            "levels": {"blue": {"lead": "3h"}},
+            "debounce": "0m",
+            "clear_after": "0m",
+        }
+    )
     pack = pack_of(rule)
     eta = signals({"S": 45.0}, T0).assign(metric="eta_warning_min")
     res = advance(pack, {}, evaluate_pack(pack, eta, pd.DataFrame()), T0)
@@ -220,14 +309,21 @@ def _raised(level: float = 10.5):
 
 
 def _tick(pack: RulePack, st, value: float, now: datetime):
-    return advance(pack, {st.dedup_key: st}, evaluate_pack(pack, signals({"S": value}, now), pd.DataFrame()), now)
+    return advance(
+        pack, {st.dedup_key: st}, evaluate_pack(pack, signals({"S": value}, now), pd.DataFrame()), now
+    )
 
 
 def test_assign_and_comment_are_audited_without_changing_state() -> None:
     _, st = _raised()
     assigned, tr = assign(st, "duty", "水利局 王工", T0 + STEP)
     assert assigned.assignee == "水利局 王工" and assigned.state == "active"
-    assert (tr.actor, tr.from_state, tr.to_state, tr.reason) == ("duty", "active", "active", "assigned to 水利局 王工")
+    assert (tr.actor, tr.from_state, tr.to_state, tr.reason) == (
+        "duty",
+        "active",
+        "active",
+        "assigned to 水利局 王工",
+    )
     noted, tr = comment(assigned, "duty", "  已电话通知  ", T0 + STEP)
     assert tr.reason == "comment: 已电话通知" and noted.assignee == "水利局 王工"
     with pytest.raises(ActionError, match="empty"):
@@ -237,10 +333,16 @@ def test_assign_and_comment_are_audited_without_changing_state() -> None:
 def test_an_operator_resolution_closes_and_a_persisting_condition_is_a_new_warning() -> None:
     pack, st = _raised()
     done, tr = resolve(st, "duty", T0 + STEP, "现场核实")
-    assert done.state == "resolved" and done.resolved_at == T0 + STEP and tr.reason == "resolved by operator: 现场核实"
+    assert (
+        done.state == "resolved"
+        and done.resolved_at == T0 + STEP
+        and tr.reason == "resolved by operator: 现场核实"
+    )
     with pytest.raises(ActionError, match="only an open warning"):
         resolve(done, "duty", T0 + 2 * STEP)
-    res = advance(pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0 + 2 * STEP), pd.DataFrame()), T0 + 2 * STEP)
+    res = advance(
+        pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0 + 2 * STEP), pd.DataFrame()), T0 + 2 * STEP
+    )
     (again,) = res.states.values()
     assert again.warning_id != st.warning_id and again.state == "active"
 
