@@ -26,11 +26,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import numpy as np
 import pandas as pd
 
-from cityops.clock import FixedClock
-from cityops.reference import load_reference_data
-from cityops.services import Services
-from cityops.settings import settings_from_dict
-from cityops.warehouse import open_warehouse
+from cityops.base.clock import FixedClock
+from cityops.base.domains import AIR, RAIN, WATER, Domain
+from cityops.base.settings import settings_from_dict
+from cityops.base.warehouse import open_warehouse
 from dashboard.explore import (
     ExploreState,
     load_catalog,
@@ -39,8 +38,9 @@ from dashboard.explore import (
     series_query,
     time_window,
 )
-from ingest.domains import AIR, RAIN, WATER, Domain
+from dashboard.services import Services
 from ingest.pipeline import Runtime
+from ingest.reference import load_reference_data
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "qingyuan"
 END = datetime(2026, 6, 15, tzinfo=UTC)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cityops.settings import settings_from_dict
-from cityops.warehouse import Warehouse
-from ingest.domains import TRAFFIC
+from cityops.base.domains import TRAFFIC
+from cityops.base.settings import settings_from_dict
+from cityops.base.warehouse import Warehouse
 from ingest.landing import Landing
 from ingest.mapping import map_records
 from ingest.parse import parse_payload

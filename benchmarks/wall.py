@@ -32,13 +32,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import httpx
 
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.reference import load_reference_data
 from cityops.server import build_server
-from cityops.warehouse import open_warehouse
-from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 CHROMIUM = "/usr/bin/chromium"

@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cityops.errors import ConfigError
+from cityops.base.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
+from cityops.base.errors import ConfigError
+from cityops.base.settings import Settings
+from cityops.base.times import aware_utc
 from cityops.notify import EventKind, Notification, Notifier
-from cityops.settings import Settings
-from cityops.times import aware_utc
-from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from ingest.health import compute_feed_health
 from ingest.pipeline import Runtime, resolve_domain
 from metrics.levels import Level
@@ -450,7 +450,7 @@ class Alerting:
         until: datetime | None = None,
     ) -> WarningState:
         """An operator's action on a warning, under the tick's lock so it never races an evaluation.
-        The caller has checked the role (see cityops.auth); ``actor`` goes into the audit trail.
+        The caller has checked the role (see cityops.base.auth); ``actor`` goes into the audit trail.
         Raises :class:`~metrics.warnings.lifecycle.ActionError` when the action does not apply."""
         with self._lock:
             row = self.rt.warehouse.warning(warning_id)

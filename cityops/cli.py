@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cityops.errors import CityopsError, ConfigError
+from cityops.base.errors import CityopsError, ConfigError
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -47,7 +47,7 @@ ConfigOpt = Annotated[
 
 
 def _load(config: str | None) -> Any:
-    from cityops.settings import load_settings
+    from cityops.base.settings import load_settings
 
     if config == "demo":
         from cityops.demo import DEMO_MARKER, demo_settings
@@ -95,7 +95,7 @@ def _progress(label: str, *, transient: bool) -> Any:
 
 
 def _local(settings: Any, value: Any) -> str:
-    from cityops.times import local_text
+    from cityops.base.times import local_text
 
     return local_text(value, settings.city.timezone, "%Y-%m-%d %H:%M:%S")
 
@@ -154,8 +154,8 @@ def _install_sigterm() -> None:
 @db_app.command("init")
 def db_init(config: ConfigOpt = None) -> None:
     """Create or migrate the warehouse and load the city's reference data."""
-    from cityops.reference import load_reference_data
-    from cityops.warehouse import open_warehouse
+    from cityops.base.warehouse import open_warehouse
+    from ingest.reference import load_reference_data
 
     settings = _load(config)
     with open_warehouse(settings) as wh:
@@ -258,7 +258,7 @@ def ingest_list(
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
 ) -> None:
     """Feed health and the latest runs."""
-    from cityops.services import Services
+    from dashboard.services import Services
 
     rt = _runtime(config)
     svc = Services(rt)
@@ -375,7 +375,7 @@ def warnings_list(
 @app.command()
 def status(config: ConfigOpt = None) -> None:
     """The city's state now: the operations index per district and the open warnings by level."""
-    from cityops.services import Services
+    from dashboard.services import Services
 
     rt = _runtime(config)
     index = Services(rt).engine().district_index()
@@ -431,7 +431,7 @@ def rules_backtest(
 ) -> None:
     """Replay history through the rule pack: per rule and level, how many warnings and when."""
     from cityops.alerting import backtest, load_rule_pack
-    from cityops.values import parse_duration
+    from cityops.base.values import parse_duration
 
     rt = _runtime(config)
     tz = rt.settings.city.timezone
@@ -511,7 +511,7 @@ def snapshot(
                 f"({settings.city.timezone}), which has not ended yet",
                 hint="give a day whose cut-off has passed (the default is the last complete day)",
             )
-    from cityops.errors import DatabaseLockedError
+    from cityops.base.errors import DatabaseLockedError
 
     try:
         rt = _runtime(settings)
@@ -585,7 +585,7 @@ def validate_deployment(settings: Any) -> str:
 @config_app.command("options")
 def config_options() -> None:
     """Every option with its type, default and help."""
-    from cityops.settings import describe_options
+    from cityops.base.settings import describe_options
 
     table = Table(title="configuration options")
     for col in ("key", "type", "default", "help"):
@@ -604,7 +604,7 @@ app.add_typer(user_app, name="user")
 
 
 def _tokens(config: str | None) -> Any:
-    from cityops.auth import DisplayTokens
+    from cityops.base.auth import DisplayTokens
 
     return DisplayTokens(_load(config).storage.display_tokens_path)
 
@@ -619,7 +619,7 @@ def display_token_create(
 ) -> None:
     """Create a display token; the secret is shown once. Works while the server runs."""
     settings = _load(config)
-    from cityops.auth import DisplayTokens
+    from cityops.base.auth import DisplayTokens
 
     token, secret = DisplayTokens(settings.storage.display_tokens_path).create(name)
     base = (url or f"http://{settings.server.host}:{settings.server.port}").rstrip("/")
@@ -658,7 +658,7 @@ def user_hash_password(
 
     The password itself is never stored.
     """
-    from cityops.auth import hash_password
+    from cityops.base.auth import hash_password
 
     if stdin:
         password = sys.stdin.readline().rstrip("\n")

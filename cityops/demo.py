@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cityops.clock import SimulatedClock
-from cityops.errors import CityopsError
-from cityops.settings import Settings, settings_from_dict
+from cityops.base.clock import SimulatedClock
+from cityops.base.errors import CityopsError
+from cityops.base.settings import Settings, settings_from_dict
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "qingyuan" / "demo.toml"
 DEMO_MARKER = ".cityops-demo"
@@ -84,8 +84,8 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
     )
 
     from cityops.server import build_server, ensure_port_free, open_runtime
-    from ingest.demo_server import DemoFeedServer
     from ingest.pipeline import run_feed
+    from sample_data.demo_server import DemoFeedServer
     from sample_data.generator import CityGenerator, load_catalogue
 
     ensure_port_free("127.0.0.1", port)
@@ -138,7 +138,7 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
                 max_instances=1,
                 coalesce=True,
             )
-        from cityops.auth import DisplayTokens
+        from cityops.base.auth import DisplayTokens
 
         _, secret = DisplayTokens(settings.storage.display_tokens_path).create("demo-wall")
         u = server.url

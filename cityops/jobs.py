@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cityops.errors import CityopsError
+from cityops.base.errors import CityopsError
 from ingest.pipeline import RunReport, Runtime, run_feed
 
 log = logging.getLogger("cityops.jobs")

@@ -18,15 +18,15 @@ from typing import Any
 
 from waitress.server import create_server
 
-from cityops.clock import Clock, SystemClock
-from cityops.errors import CityopsError
+from cityops.base.clock import Clock, SystemClock
+from cityops.base.errors import CityopsError
+from cityops.base.settings import Settings
+from cityops.base.warehouse import open_warehouse
 from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
-from cityops.offline import self_check
-from cityops.reference import load_reference_data
-from cityops.services import Services
-from cityops.settings import Settings
-from cityops.warehouse import open_warehouse
+from dashboard.offline import self_check
+from dashboard.services import Services
 from ingest.pipeline import Runtime
+from ingest.reference import load_reference_data
 
 log = logging.getLogger("cityops.server")
 

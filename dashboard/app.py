@@ -11,17 +11,9 @@ from typing import Any
 
 import dash
 from dash import Dash, dcc, html
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, jsonify
 
-from cityops.services import Services
-
-SERVICES_KEY = "cityops.services"
-
-
-def services() -> Services:
-    """The services of the app handling the current request."""
-    return current_app.config[SERVICES_KEY]  # type: ignore[no-any-return]
-
+from dashboard.services import SERVICES_KEY, Services
 
 GLYPHS = Path(__file__).resolve().parent / "assets" / "glyphs"
 

@@ -9,7 +9,7 @@
   redirect to ``/login``, data callbacks answer 401.
 
 Pages hide buttons a role may not use, but that is only courtesy: every change checks the role in the
-callback that makes it (:func:`current_principal` + :func:`cityops.auth.require`).
+callback that makes it (:func:`current_principal` + :func:`cityops.base.auth.require`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, Response, g, redirect, request, session
 from markupsafe import escape
 
-from cityops.auth import NOBODY, DisplayTokens, Principal, verify_password
-from cityops.values import resolve_secret
+from cityops.base.auth import NOBODY, DisplayTokens, Principal, verify_password
+from cityops.base.values import resolve_secret
 from dashboard.i18n import t
 
-log = logging.getLogger("cityops.auth")
+log = logging.getLogger("cityops.base.auth")
 
 DISPLAY_COOKIE = "cityops_display"
 TOKEN_PARAM = "token"

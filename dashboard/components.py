@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from dash import html
 
-from cityops.auth import Principal
-from cityops.times import MISSING_TEXT, aware_utc
+from cityops.base.auth import Principal
+from cityops.base.times import MISSING_TEXT, aware_utc
 from dashboard.i18n import t
 
 PAGES = (

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ingest.domains import BUILTIN_DOMAINS, INCIDENT, Domain, custom_domain
+from cityops.base.domains import BUILTIN_DOMAINS, INCIDENT, Domain, custom_domain
 
 Resolution = Literal["raw", "hourly", "daily"]
 
@@ -346,7 +346,7 @@ def thresholds_for(
                     Threshold(f"explore.th.aqi{below}", float(conc), COLORS[below + 1], f"{item} IAQI {iaqi}")
                 )
     elif domain == "traffic" and metric == "speed_kmh" and entity is not None:
-        from dashboard.figures.citymap import GRADE_COLORS
+        from dashboard.palette import GRADE_COLORS
         from metrics.traffic import SPEED_THRESHOLDS
 
         bounds = SPEED_THRESHOLDS.get(str(entity.get("road_class")))

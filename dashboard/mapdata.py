@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cityops.errors import ConfigError
+from cityops.base.domains import INCIDENT
+from cityops.base.errors import ConfigError
 from dashboard.figures.citymap import BaseLayer, MapLayers
-from ingest.domains import INCIDENT
 from ingest.pipeline import resolve_domain
 from metrics import traffic
 from metrics.aqi import level_for

@@ -59,13 +59,13 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cityops.errors import CityopsError
-from cityops.times import local_text, utc_naive
+from cityops.base.domains import AIR
+from cityops.base.errors import CityopsError
+from cityops.base.times import local_text, utc_naive
 from dashboard.figures import snapshot as figs
 from dashboard.figures.citymap import MapLayers
 from dashboard.i18n import t, t_or
 from geo.styles import external_urls
-from ingest.domains import AIR
 from metrics import traffic as traffic_metrics
 from metrics.aqi import daily_report
 from metrics.emergency import ALL_TYPES, response_stats, severity_class

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ingest.domains import INCIDENT, RAIN
+from cityops.base.domains import INCIDENT, RAIN
 from metrics import traffic
 from metrics.aqi import CATEGORIES, level_for
 
@@ -174,9 +174,9 @@ class WallCache:
         return snap
 
     def _compute(self, tick: int) -> WallSnapshot:
-        from cityops.offline import map_style
         from dashboard.figures.citymap import build_city_map
         from dashboard.mapdata import load_map_layers
+        from dashboard.offline import map_style
 
         svc = self.svc
         self.computations += 1

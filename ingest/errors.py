@@ -1,6 +1,6 @@
 """Errors of the ingest pipeline, by category rather than by message text.
 
-    IngestError                 (cityops.errors.CityopsError) a run could not complete
+    IngestError                 (cityops.base.errors.CityopsError) a run could not complete
     ├── TransientError          worth retrying with backoff: timeouts, connection refused, HTTP 5xx,
     │                           a database that is briefly unavailable
     └── TerminalError           retrying will not help until someone changes something
@@ -15,7 +15,7 @@ those rows go to quarantine with a reason, and the rest of the payload lands.
 
 from __future__ import annotations
 
-from cityops.errors import CityopsError
+from cityops.base.errors import CityopsError
 
 
 class IngestError(CityopsError):

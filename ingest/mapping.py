@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cityops.base.domains import ENTITY_COLUMNS, Column, Domain, unit_factor
 from geo.coords import to_wgs84
-from ingest.domains import ENTITY_COLUMNS, Column, Domain, unit_factor
 from ingest.errors import SchemaDriftError, TerminalError
 from ingest.parse import ROW
 

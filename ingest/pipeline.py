@@ -28,16 +28,17 @@ from tenacity import (
     wait_exponential,
 )
 
-from cityops.clock import Clock, SystemClock
-from cityops.settings import (
+from cityops.base.clock import Clock, SystemClock
+from cityops.base.domains import BUILTIN_DOMAINS, Domain, custom_domain
+from cityops.base.settings import (
     DatabaseSource,
     FeedSettings,
     FileSource,
     HttpSource,
     Settings,
 )
-from cityops.warehouse import Warehouse
-from ingest.domains import BUILTIN_DOMAINS, Domain, custom_domain
+from cityops.base.warehouse import Warehouse
+from geo.boundaries import assign_districts
 from ingest.errors import (
     IngestError,
     ParseError,
@@ -427,6 +428,7 @@ def run_feed(
                 summary=summary,
                 watermark_after=watermark_after,
                 success=status != "failed",
+                locate=assign_districts,
             )
         except Exception as exc:  # the write rolled back: record the failure in a transaction of its own
             log.exception("feed %s: run %s could not be written", name, run_id)
@@ -574,6 +576,7 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
         watermark_after=None,
         success=True,
         update_feed_state=False,  # a replay says nothing about whether the department's source works now
+        locate=assign_districts,
     )
     report.rows_inserted, report.rows_updated, report.rows_unchanged = (
         counts.inserted,

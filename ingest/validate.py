@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from ingest.domains import ENTITY_COLUMNS, Column, Domain
+from cityops.base.domains import ENTITY_COLUMNS, Column, Domain
 from ingest.parse import ROW
 
 

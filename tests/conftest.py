@@ -1,8 +1,8 @@
 """Shared fixtures: real local parts only.
 
 - ``make_runtime``: a real :class:`~ingest.pipeline.Runtime` over a DuckDB file in ``tmp_path``, settings
-  built with :func:`~cityops.settings.settings_from_dict` (``environ={}`` unless given), a
-  :class:`~cityops.clock.FixedClock` and a ``sleep`` that does not wait (so retries are instant).
+  built with :func:`~cityops.base.settings.settings_from_dict` (``environ={}`` unless given), a
+  :class:`~cityops.base.clock.FixedClock` and a ``sleep`` that does not wait (so retries are instant).
 - ``feed_server``: a stdlib ``ThreadingHTTPServer`` on loopback whose routes a test sets per path
   (static bodies, or handler functions for hanging / trickling behaviour); it records every request.
 - ``pg_dsn`` / ``mysql_dsn``: the local PostgreSQL and MariaDB services. When a service is absent the
@@ -25,9 +25,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from cityops.clock import FixedClock
-from cityops.settings import settings_from_dict
-from cityops.warehouse import open_warehouse
+from cityops.base.clock import FixedClock
+from cityops.base.settings import settings_from_dict
+from cityops.base.warehouse import open_warehouse
 from ingest.pipeline import Runtime
 
 # 2026-06-15 01:00 UTC = 09:00 in Asia/Shanghai: payload timestamps before that are "now or past".
@@ -262,7 +262,7 @@ class OtherFeed:
         }
 
     def check(self, rt: Runtime) -> None:
-        from ingest.domains import RAIN
+        from cityops.base.domains import RAIN
         from ingest.pipeline import run_feed
 
         report = run_feed(rt, self.name)

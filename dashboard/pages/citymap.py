@@ -57,10 +57,10 @@ def remember_zoom(relayout: dict[str, Any] | None, view: float | None) -> Any:
 
 
 def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[Any, str]:
-    from cityops.offline import map_style
-    from dashboard.app import services
     from dashboard.figures.citymap import build_city_map
     from dashboard.mapdata import load_map_layers
+    from dashboard.offline import map_style
+    from dashboard.services import services
 
     svc = services()
     lang = lang or "zh"

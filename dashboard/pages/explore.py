@@ -273,7 +273,7 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
 
 def layout(**query: Any) -> html.Div:
     """Rendered per request from the query string (nothing is read at import)."""
-    from dashboard.app import services
+    from dashboard.services import services
 
     catalog = load_catalog(services())
     return build_layout(resolve_state(decode_state(query), catalog), catalog)
@@ -302,7 +302,7 @@ def sync_state(
     old_map_key: str | None,
 ) -> tuple[Any, ...]:
     """Pickers and clicks → the canonical state (the pickers show it back, the store carries it)."""
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     catalog = load_catalog(svc)
@@ -404,7 +404,7 @@ def _district_name(catalog: Catalog, state: ExploreState) -> str:
 
 def render(qs: str | None) -> tuple[Any, ...]:
     """The state → the charts, the status line, the export links and the language link."""
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     catalog = load_catalog(svc)
@@ -433,10 +433,10 @@ def render(qs: str | None) -> tuple[Any, ...]:
 
 def render_map(key: str | None) -> Any:
     """The city map (the /map page's figure) with clickable stations and the selection highlighted."""
-    from cityops.offline import map_style
-    from dashboard.app import services
     from dashboard.figures.citymap import build_city_map
     from dashboard.mapdata import load_map_layers
+    from dashboard.offline import map_style
+    from dashboard.services import services
 
     svc = services()
     settings = svc.settings
@@ -535,7 +535,7 @@ function(qs) {
 
 def export_response(fmt: str) -> Any:
     """``/explore/export.<csv|parquet>?<state>``: the rows the charts of that state draw."""
-    from dashboard.app import services
+    from dashboard.services import services
 
     if fmt not in ("csv", "parquet"):
         return Response("export formats: csv, parquet", status=404)

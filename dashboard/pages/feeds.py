@@ -212,7 +212,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
 
 
 def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     lang = lang or "zh"
@@ -230,9 +230,9 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
 
 def replay(run_id: str, lang: str) -> html.Span:
     """Replay a landed payload as a new run — administrators only, checked here on the server."""
-    from cityops.auth import PermissionDenied, require
-    from cityops.errors import CityopsError
-    from dashboard.app import services
+    from cityops.base.auth import PermissionDenied, require
+    from cityops.base.errors import CityopsError
+    from dashboard.services import services
     from ingest.pipeline import replay_run
 
     principal = current_principal()

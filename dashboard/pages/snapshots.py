@@ -236,7 +236,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
 
 
 def refresh(_n: int | None, lang: str | None) -> Any:
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     lang = lang or "zh"
@@ -254,8 +254,8 @@ def refresh(_n: int | None, lang: str | None) -> Any:
 
 def request_render(day_text: Any, lang: str) -> html.Span:
     """Render ``day`` again in the background — administrators only, checked here on the server."""
-    from cityops.auth import PermissionDenied, require
-    from dashboard.app import services
+    from cityops.base.auth import PermissionDenied, require
+    from dashboard.services import services
 
     principal = current_principal()
     try:
@@ -286,7 +286,7 @@ def on_render(_clicks: Any, _row_clicks: list[int | None], day_text: Any, lang: 
 
 
 def serve_file(server: Flask, day: str, name: str) -> Any:
-    from dashboard.app import SERVICES_KEY
+    from dashboard.services import SERVICES_KEY
 
     parsed = _day(day)
     if parsed is None or parsed.isoformat() != day:

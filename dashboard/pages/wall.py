@@ -40,7 +40,7 @@ def wall_title(settings: Any, lang: str) -> str:
 
 
 def layout(lang: str = "zh", **_: Any) -> html.Div:
-    from dashboard.app import services
+    from dashboard.services import services
 
     lang = lang if lang in ("zh", "en") else "zh"
     title = wall_title(services().settings, lang)
@@ -324,7 +324,7 @@ def build_ticker(snap: Any, svc: Any, lang: str) -> list[Any]:
 
 
 def refresh(_n: int | None, lang: str | None, width: float | None, seen: Any = None) -> tuple[Any, ...]:
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     lang = lang or "zh"

@@ -26,8 +26,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, dcc, html
 
-from cityops.auth import PERMISSIONS, PermissionDenied, Principal, require
-from cityops.times import aware_utc, local_text
+from cityops.base.auth import PERMISSIONS, PermissionDenied, Principal, require
+from cityops.base.times import aware_utc, local_text
 from dashboard.components import build_nav
 from dashboard.figures.warning import (
     EtaMark,
@@ -829,8 +829,8 @@ def _actions_panel(principal: Principal, lang: str) -> html.Section:
 
 
 def layout(lang: str = "zh", id: str | None = None, **_: Any) -> html.Div:
-    from dashboard.app import services
     from dashboard.auth import current_principal
+    from dashboard.services import services
 
     lang = lang if lang in ("zh", "en") else "zh"
     principal = current_principal()
@@ -940,7 +940,7 @@ def refresh_grid(
     selected: str | None,
     lang: str | None,
 ) -> tuple[Any, ...]:
-    from dashboard.app import services
+    from dashboard.services import services
 
     svc = services()
     lang = lang or "zh"
@@ -979,7 +979,7 @@ def refresh_detail(
     lang: str | None,
     button_ids: list[dict[str, str]],
 ) -> tuple[Any, Any, list[bool]]:
-    from dashboard.app import services
+    from dashboard.services import services
 
     lang = lang or "zh"
     disabled = [True] * len(button_ids)
@@ -1011,8 +1011,8 @@ def refresh_evidence(
 ) -> tuple[Any, Any, Any, dict[str, str]]:
     from flask import request
 
-    from cityops.offline import map_style
-    from dashboard.app import services
+    from dashboard.offline import map_style
+    from dashboard.services import services
 
     lang = lang or "zh"
     hidden = {"display": "none"}
@@ -1099,8 +1099,8 @@ def perform_action(
 ) -> tuple[html.Div, bool]:
     """Do ``action`` on the warning as the request's principal, after checking the role here, on the
     server. Returns the message to show and whether anything changed (a refusal changes nothing)."""
-    from dashboard.app import services
     from dashboard.auth import current_principal
+    from dashboard.services import services
 
     principal = current_principal()
     if action not in PERMISSIONS or action not in ACTIONS:

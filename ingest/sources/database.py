@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from cityops.errors import ConfigError
-from cityops.settings import DatabaseSource, resolve_secret
+from cityops.base.errors import ConfigError
+from cityops.base.settings import DatabaseSource, resolve_secret
 from ingest.errors import SourceError, TransientError
 from ingest.landing import LandingWriter
 from ingest.sources import FetchContext, FetchOutcome

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from cityops.settings import FileSource
+from cityops.base.settings import FileSource
 from ingest.errors import SourceError
 from ingest.landing import LandingWriter
 from ingest.parse import format_for_filename

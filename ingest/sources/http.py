@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from cityops.errors import ConfigError
-from cityops.settings import HttpSource, Watermark, resolve_secret
+from cityops.base.errors import ConfigError
+from cityops.base.settings import HttpSource, Watermark, resolve_secret
 from ingest.errors import ParseError, SourceError, TransientError
 from ingest.landing import LandingWriter
 from ingest.parse import dig

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.reference import load_reference_data
 from cityops.server import Server, build_server
-from cityops.warehouse import open_warehouse
-from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,9 +102,7 @@ def watched_page(page: Any, demo_server: Server) -> Iterator[Any]:
 
     def on_request(req: Any) -> None:
         host = req.url.split("/")[2] if "://" in req.url else ""
-        if not (
-            host.startswith(("127.0.0.1", "localhost")) or req.url.startswith(("data:", "blob:"))
-        ):
+        if not (host.startswith(("127.0.0.1", "localhost")) or req.url.startswith(("data:", "blob:"))):
             page.external.append(req.url)
 
     page.on("request", on_request)

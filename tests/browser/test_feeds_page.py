@@ -51,7 +51,7 @@ def sign_in(page: Any, url: str, name: str, password: str, next_path: str) -> No
 def test_only_an_admin_replays_a_run_and_the_server_checks(watched_page: Any, demo_server: Server) -> None:
     from flask import Flask, g
 
-    from cityops.auth import Principal
+    from cityops.base.auth import Principal
     from dashboard.pages.feeds import replay
 
     page = watched_page

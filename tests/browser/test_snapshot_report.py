@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.reference import load_reference_data
-from cityops.warehouse import open_warehouse
 from dashboard.snapshot import SnapshotResult, render_snapshot
-from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"

@@ -141,7 +141,7 @@ def test_missing_config_file_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_second_process_on_the_same_database_gets_a_clear_error(tmp_path: Path, feed_server) -> None:
-    from cityops.warehouse import Warehouse
+    from cityops.base.warehouse import Warehouse
 
     feed_server.json("/speeds", [])
     config = write_config(tmp_path, feed_server.url("/speeds"))
@@ -161,7 +161,7 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    from cityops.auth import hash_password
+    from cityops.base.auth import hash_password
 
     users = f'[[auth.users]]\nname = "ops"\nrole = "operator"\npassword_hash = "{hash_password("ops-pw")}"\n'
     config = write_config(tmp_path, feed_server.url("/speeds"), users)

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from cityops.auth import DisplayTokens, verify_password
+from cityops.base.auth import DisplayTokens, verify_password
 from tests.integration.test_cli import CITYOPS, run
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.settings import load_settings
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_CONFIG, DEMO_TOKEN, DEMO_TOKEN_ENV
-from cityops.reference import load_reference_data
-from cityops.settings import load_settings
-from cityops.warehouse import open_warehouse
-from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 SCENARIO = Scenario()

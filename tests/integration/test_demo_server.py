@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cityops.clock import FixedClock
-from ingest.demo_server import DemoFeedServer
+from cityops.base.clock import FixedClock
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 TOKEN = {"Authorization": "Bearer demo-traffic-token"}

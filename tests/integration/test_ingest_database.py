@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ingest.domains import WATER
+from cityops.base.domains import WATER
 from ingest.pipeline import run_feed
 
 pytestmark = pytest.mark.services

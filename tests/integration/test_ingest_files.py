@@ -9,7 +9,7 @@ from typing import Any
 
 import openpyxl
 
-from ingest.domains import WATER
+from cityops.base.domains import WATER
 from ingest.pipeline import run_feed
 
 FEED = "river-levels"

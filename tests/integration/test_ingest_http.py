@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.domains import TRAFFIC
+from cityops.base.domains import TRAFFIC
 from ingest.pipeline import run_feed
 
 FIELDS = {"entity_id": "id", "ts": "t", "speed_kmh": "v"}

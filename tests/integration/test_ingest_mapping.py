@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cityops.base.domains import AIR, TRAFFIC, WATER
 from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
-from ingest.domains import AIR, TRAFFIC, WATER
 from ingest.pipeline import resolve_domain, run_feed
 
 
@@ -58,7 +58,7 @@ def test_unit_conversions(tmp_path, make_runtime, feed_server):
 
 
 def test_an_unknown_unit_is_refused_at_start(tmp_path, make_runtime, feed_server):
-    from cityops.errors import ConfigError
+    from cityops.base.errors import ConfigError
 
     feeds = {
         "water": http_feed(
@@ -297,7 +297,7 @@ def test_new_department_from_a_file_drop(tmp_path, make_runtime):
 
 
 def test_a_new_departments_entities_are_placed_in_their_districts(tmp_path, make_runtime):
-    from cityops.reference import load_reference_data
+    from ingest.reference import load_reference_data
 
     districts = Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
     drop = tmp_path / "xfj"

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from ingest.domains import TRAFFIC
+from cityops.base.domains import TRAFFIC
 from ingest.errors import SourceError
 from ingest.pipeline import replay_run, run_feed
 

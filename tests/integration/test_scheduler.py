@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from cityops.clock import SystemClock
+from cityops.base.clock import SystemClock
 from cityops.jobs import (
     SchedulerAlreadyRunning,
     build_scheduler,
@@ -130,7 +130,7 @@ def test_a_simulated_clock_gets_each_days_report_once(tmp_path, make_runtime, mo
     from datetime import UTC, date, datetime, timedelta
 
     import cityops.jobs as jobs
-    from cityops.clock import FixedClock
+    from cityops.base.clock import FixedClock
 
     clock = FixedClock(datetime(2026, 6, 14, 23, 0, tzinfo=UTC))  # 06-15 07:00 in Qingyuan
     rt = make_runtime(tmp_path, {}, clock=clock)

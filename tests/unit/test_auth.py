@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cityops.auth import (
+from cityops.base.auth import (
     PERMISSIONS,
     ROLES,
     DisplayTokens,
@@ -16,8 +16,8 @@ from cityops.auth import (
     require,
     verify_password,
 )
-from cityops.errors import CityopsError, ConfigError
-from cityops.settings import settings_from_dict
+from cityops.base.errors import CityopsError, ConfigError
+from cityops.base.settings import settings_from_dict
 
 
 def test_password_hash_round_trip_and_salt() -> None:

@@ -114,7 +114,7 @@ def test_an_intranet_tile_server_is_the_only_url_and_must_be_allowed() -> None:
 
 
 def test_base_layers_load_from_config_in_any_datum(tmp_path) -> None:
-    from cityops.settings import settings_from_dict
+    from cityops.base.settings import settings_from_dict
     from dashboard.mapdata import load_base_layers
 
     gcj_lon, gcj_lat = wgs84_to_gcj02(113.05, 23.68)
@@ -154,7 +154,7 @@ def test_base_layers_load_from_config_in_any_datum(tmp_path) -> None:
     bad = settings_from_dict(
         {"map": {"layers": [{"name": "x", "path": str(tmp_path / "nope.shp")}]}}, environ={}
     )
-    from cityops.errors import ConfigError
+    from cityops.base.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"map\.layers 'x'"):
         load_base_layers(bad)
@@ -252,8 +252,8 @@ def test_warnings_are_placed_at_their_station_or_their_district() -> None:
 
 
 def test_a_configured_department_gets_its_own_layer_with_its_latest_readings() -> None:
+    from cityops.base.domains import custom_domain
     from dashboard.mapdata import custom_points
-    from ingest.domains import custom_domain
 
     hydrants = custom_domain(
         "hydrant",

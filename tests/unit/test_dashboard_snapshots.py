@@ -102,8 +102,8 @@ def test_manifest_files_tolerate_a_broken_manifest(tmp_path: Path) -> None:
 
 
 def test_files_are_served_from_the_day_only(tmp_path: Path) -> None:
-    from cityops.services import Services
     from dashboard.app import create_app
+    from dashboard.services import Services
     from tests.conftest import build_runtime
 
     rt = build_runtime(tmp_path, {}, extra={"server": {"anonymous_viewer": True}})

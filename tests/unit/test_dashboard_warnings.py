@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 from flask import g
 
-from cityops.auth import Principal
-from cityops.services import Services
+from cityops.base.auth import Principal
 from dashboard.figures.warning import EtaMark, ThresholdLine, build_series_figure, metric_series
 from dashboard.i18n import t
 from dashboard.pages.warnings import (
@@ -23,6 +22,7 @@ from dashboard.pages.warnings import (
     order_warnings,
     perform_action,
 )
+from dashboard.services import Services
 from ingest.pipeline import Runtime
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import advance, resolve

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cityops.clock import FixedClock
-from cityops.services import Services
-from cityops.settings import settings_from_dict
-from cityops.warehouse import open_warehouse
+from cityops.base.clock import FixedClock
+from cityops.base.domains import INCIDENT, RAIN, TRAFFIC, WATER, Domain, custom_domain
+from cityops.base.settings import settings_from_dict
+from cityops.base.warehouse import open_warehouse
 from dashboard.explore import (
     HOURLY_MAX,
     MAX_POINTS,
@@ -46,7 +46,7 @@ from dashboard.figures.explore import (
     build_series_figure,
 )
 from dashboard.i18n import t
-from ingest.domains import INCIDENT, RAIN, TRAFFIC, WATER, Domain, custom_domain
+from dashboard.services import Services
 from ingest.pipeline import Runtime
 from metrics.aqi import breakpoints
 from metrics.traffic import SPEED_THRESHOLDS

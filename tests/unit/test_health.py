@@ -34,10 +34,10 @@ def test_never_and_naive_times() -> None:
 
 
 def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
-    from cityops.clock import FixedClock
-    from cityops.services import Services
-    from cityops.settings import settings_from_dict
-    from cityops.warehouse import Warehouse
+    from cityops.base.clock import FixedClock
+    from cityops.base.settings import settings_from_dict
+    from cityops.base.warehouse import Warehouse
+    from dashboard.services import Services
     from ingest.pipeline import Runtime
 
     feed = {
@@ -61,7 +61,7 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
     wh.start_run("r1", "a", "manual", NOW - timedelta(hours=1))
     import pandas as pd
 
-    from ingest.domains import TRAFFIC
+    from cityops.base.domains import TRAFFIC
 
     rows = pd.DataFrame(
         {
@@ -91,10 +91,10 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
 
 
 def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
-    from cityops.clock import FixedClock
-    from cityops.services import Services
-    from cityops.settings import settings_from_dict
-    from cityops.warehouse import Warehouse
+    from cityops.base.clock import FixedClock
+    from cityops.base.settings import settings_from_dict
+    from cityops.base.warehouse import Warehouse
+    from dashboard.services import Services
     from ingest.pipeline import Runtime
 
     feed = {
@@ -107,7 +107,7 @@ def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
     wh = Warehouse(":memory:")
     import pandas as pd
 
-    from ingest.domains import TRAFFIC
+    from cityops.base.domains import TRAFFIC
 
     wh.start_run("r1", "a", "manual", NOW)
     wh.commit_run(

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cityops.base.domains import AIR, INCIDENT, TRAFFIC, WATER, custom_domain, unit_factor
 from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
-from ingest.domains import AIR, INCIDENT, TRAFFIC, WATER, custom_domain, unit_factor
 from ingest.errors import SchemaDriftError, TerminalError
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW

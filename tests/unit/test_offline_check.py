@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cityops.offline import OfflineCheckError, find_external_urls, self_check
-from cityops.settings import settings_from_dict
+from cityops.base.settings import settings_from_dict
+from dashboard.offline import OfflineCheckError, find_external_urls, self_check
 
 ASSETS = Path(__file__).resolve().parents[2] / "dashboard" / "assets"
 
@@ -18,10 +18,10 @@ def test_the_shipped_assets_and_default_map_are_clean() -> None:
 
 
 def test_the_real_app_loads_nothing_from_outside(tmp_path: Path) -> None:
-    from cityops.clock import SystemClock
-    from cityops.services import Services
-    from cityops.warehouse import Warehouse
+    from cityops.base.clock import SystemClock
+    from cityops.base.warehouse import Warehouse
     from dashboard.app import create_app
+    from dashboard.services import Services
     from ingest.pipeline import Runtime
 
     settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}}, environ={})
@@ -50,7 +50,7 @@ def test_an_intranet_tile_server_is_allowed_by_host_and_warn_mode_only_warns(tmp
         self_check(settings_from_dict({"map": {**tiles, "allowed_hosts": ["gis.qy.gov.cn"]}}, environ={}))
         == []
     )
-    with caplog.at_level(logging.WARNING, logger="cityops.offline"):
+    with caplog.at_level(logging.WARNING, logger="dashboard.offline"):
         found = self_check(settings_from_dict({"map": {**tiles, "self_check": "warn"}}, environ={}))
     assert found and "OFFLINE CHECK" in caplog.text
 
@@ -70,6 +70,6 @@ def test_webhooks_outside_the_intranet_are_named_but_do_not_block(caplog) -> Non
         },
         environ={},
     )
-    with caplog.at_level(logging.WARNING, logger="cityops.offline"):
+    with caplog.at_level(logging.WARNING, logger="dashboard.offline"):
         assert self_check(settings) == []
     assert "notification target duty-wecom" in caplog.text and "internal" not in caplog.text

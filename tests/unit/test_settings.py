@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cityops.errors import ConfigError
-from cityops.settings import (
+from cityops.base.errors import ConfigError
+from cityops.base.settings import (
     load_settings,
     parse_duration,
     resolve_secret,

@@ -88,8 +88,8 @@ def test_district_index_uses_the_configured_weights() -> None:
 
 
 def test_composite_weights_are_validated_in_settings() -> None:
-    from cityops.errors import ConfigError
-    from cityops.settings import settings_from_dict
+    from cityops.base.errors import ConfigError
+    from cityops.base.settings import settings_from_dict
 
     with pytest.raises(ConfigError, match=r"composite\.weights: 'noise' is not a domain of the index"):
         settings_from_dict({"composite": {"weights": {"noise": 1}}}, environ={})
@@ -99,9 +99,9 @@ def test_composite_weights_are_validated_in_settings() -> None:
 
 def test_an_index_from_too_little_data_is_not_shown_as_normal(tmp_path) -> None:
     from cityops.alerting import Alerting
-    from cityops.clock import FixedClock
-    from cityops.settings import settings_from_dict
-    from cityops.warehouse import Warehouse
+    from cityops.base.clock import FixedClock
+    from cityops.base.settings import settings_from_dict
+    from cityops.base.warehouse import Warehouse
     from ingest.pipeline import Runtime
     from metrics.warnings.rules import RulePack
 
@@ -115,7 +115,7 @@ def test_an_index_from_too_little_data_is_not_shown_as_normal(tmp_path) -> None:
         {"storage": {"data_dir": str(tmp_path)}, "city": {"districts": str(districts)}}, environ={}
     )
     wh = Warehouse(":memory:")
-    from cityops.reference import load_reference_data
+    from ingest.reference import load_reference_data
 
     load_reference_data(settings, wh)
     engine = Alerting(

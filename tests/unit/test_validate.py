@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ingest.domains import AIR, INCIDENT, TRAFFIC, custom_domain
+from cityops.base.domains import AIR, INCIDENT, TRAFFIC, custom_domain
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW
 from ingest.validate import validate_rows

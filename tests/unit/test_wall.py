@@ -129,7 +129,7 @@ def test_latest_incidents_in_the_ticker_are_text() -> None:
 
 
 def test_the_wall_carries_the_configured_citys_name() -> None:
-    from cityops.settings import settings_from_dict
+    from cityops.base.settings import settings_from_dict
     from dashboard.pages.wall import wall_title
 
     settings = settings_from_dict({"city": {"name": "韶关市", "name_en": "Shaoguan"}})

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cityops.migrations import MIGRATIONS
-from cityops.warehouse import Warehouse
+from cityops.base.domains import TRAFFIC, WATER
+from cityops.base.migrations import MIGRATIONS
+from cityops.base.warehouse import Warehouse
 from geo.boundaries import assign_districts, load_districts
-from ingest.domains import TRAFFIC, WATER
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
 DISTRICTS = Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
@@ -177,7 +177,7 @@ def test_rollups_sum_by_local_day_and_latest_is_newest() -> None:
             "rain_mm": [1.5, 2.0, 0.5],
         }
     )
-    from ingest.domains import RAIN
+    from cityops.base.domains import RAIN
 
     wh.start_run("r", "f", "manual", NOW)
     wh.commit_run(

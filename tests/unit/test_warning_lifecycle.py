@@ -227,7 +227,7 @@ def test_silence_windows_suppress_matching_rules() -> None:
     from types import SimpleNamespace
 
     from cityops.alerting import Alerting
-    from cityops.settings import settings_from_dict
+    from cityops.base.settings import settings_from_dict
 
     settings = settings_from_dict(
         {

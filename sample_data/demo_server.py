@@ -1,7 +1,7 @@
 """The demo departmental feed server: four departments, four deliberately different formats, on loopback.
 
 :class:`DemoFeedServer` serves what a :class:`sample_data.generator.CityGenerator` says the city
-measures, driven by a :class:`cityops.clock.Clock`: nothing later than ``clock.now()`` is ever served
+measures, driven by a :class:`cityops.base.clock.Clock`: nothing later than ``clock.now()`` is ever served
 (it has not been measured yet). It is a stdlib ``ThreadingHTTPServer`` in a background thread::
 
     with DemoFeedServer(generator, clock) as server:  # or server.start() / server.stop()
@@ -145,7 +145,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
-from cityops.clock import Clock
+from cityops.base.clock import Clock
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from sample_data.generator import INCIDENT_TYPE_ZH, CityGenerator
 

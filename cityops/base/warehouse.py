@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +29,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cityops.errors import DatabaseLockedError, WarehouseError
-from cityops.migrations import MIGRATIONS
-from geo.boundaries import assign_districts
-from ingest.domains import Domain
+from cityops.base.domains import Domain
+from cityops.base.errors import DatabaseLockedError, WarehouseError
+from cityops.base.migrations import MIGRATIONS
+
+# (lon, lat, districts with code and GeoJSON geometry) → the district code of each point, or None.
+LocateDistricts = Callable[[np.ndarray, np.ndarray, pd.DataFrame], np.ndarray]
 
 ENTITY_COLUMNS = (
     "entity_id",
@@ -391,7 +393,13 @@ class Warehouse:
         return UpsertCounts(ins, upd, rows - ins - upd)
 
     def _register_entities(
-        self, cur: duckdb.DuckDBPyConnection, domain: Domain, frame: pd.DataFrame, department: str, feed: str
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        domain: Domain,
+        frame: pd.DataFrame,
+        department: str,
+        feed: str,
+        locate: LocateDistricts | None,
     ) -> int:
         """Entities first seen in a feed (with a position) join the entity table."""
         if domain.storage == "record" or "lon" not in frame or "lat" not in frame:
@@ -406,12 +414,12 @@ class Warehouse:
         if "district_code" not in latest:
             latest["district_code"] = None
         missing = latest["district_code"].isna()
-        if missing.any():
+        if missing.any() and locate is not None:
             # Place new entities in their district by position, so they count in district views.
             districts = cur.execute("SELECT code, geometry FROM district").df()
             if len(districts):
                 sub = latest[missing]
-                latest.loc[missing, "district_code"] = assign_districts(
+                latest.loc[missing, "district_code"] = locate(
                     sub["lon"].to_numpy(), sub["lat"].to_numpy(), districts
                 )
         cur.register("staged_ent", latest)
@@ -439,8 +447,13 @@ class Warehouse:
         watermark_after: str | None,
         success: bool,
         update_feed_state: bool = True,
+        locate: LocateDistricts | None = None,
     ) -> UpsertCounts:
-        """Write one run atomically: rows, quarantine, the run record and the feed's state."""
+        """Write one run atomically: rows, quarantine, the run record and the feed's state.
+
+        ``locate`` places entities first seen in this run in their district by position (the caller
+        passes ``geo.boundaries.assign_districts``; without it they keep no district).
+        """
         counts = UpsertCounts()
         finished = _utc_naive(summary["finished_at"])
         with self.transaction() as cur:
@@ -450,7 +463,7 @@ class Warehouse:
                     if domain.storage == "long"
                     else self._upsert_wide(cur, domain, accepted, run_id, feed)
                 )
-                self._register_entities(cur, domain, accepted, department, feed)
+                self._register_entities(cur, domain, accepted, department, feed, locate)
                 if counts.inserted or counts.updated:
                     self._refresh_rollups(cur, domain, accepted)
             if len(quarantined):
@@ -535,7 +548,7 @@ class Warehouse:
 
     def _observation_domains(self, cur: duckdb.DuckDBPyConnection) -> list[Domain]:
         """Built-in observation domains, plus every configured domain present in obs_metric."""
-        from ingest.domains import BUILTIN_DOMAINS, custom_domain
+        from cityops.base.domains import BUILTIN_DOMAINS, custom_domain
 
         out = [d for d in BUILTIN_DOMAINS.values() if d.storage == "wide"]
         for name, metrics in cur.execute(

@@ -8,11 +8,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.domains import BUILTIN_DOMAINS
+from flask import current_app
+
+from cityops.base.domains import BUILTIN_DOMAINS
 from ingest.health import FeedHealth, compute_feed_health
 from ingest.pipeline import Runtime
 
 _WALL_LOCK = threading.Lock()
+SERVICES_KEY = "cityops.services"
 
 
 @dataclass
@@ -114,3 +117,8 @@ class Services:
         if self.scheduler is None:
             return "disabled" if not self.settings.scheduler.enabled else "not running in this process"
         return "running" if self.scheduler.running else "stopped"
+
+
+def services() -> Services:
+    """The services of the app handling the current request (pages and callbacks ask for them here)."""
+    return current_app.config[SERVICES_KEY]  # type: ignore[no-any-return]

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from cityops.errors import ConfigError
+from cityops.base.errors import ConfigError
 
 Role = Literal["viewer", "analyst", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "analyst", "operator", "admin")

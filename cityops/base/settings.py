@@ -2,7 +2,7 @@
 
 Every option is a pydantic field with a type, a default and help text (``description``); unknown keys
 are errors. :func:`load_settings` reads the file, applies environment overrides and turns any problem
-into one :class:`~cityops.errors.ConfigError` line that names the file, the key and what is allowed.
+into one :class:`~cityops.base.errors.ConfigError` line that names the file, the key and what is allowed.
 
 Secrets never live in the file: a string value may contain ``${NAME}``, which is looked up in the
 environment when the value is used (:func:`resolve_secret`), so tokens and passwords stay in the
@@ -31,9 +31,9 @@ from pydantic import (
     model_validator,
 )
 
-from cityops.errors import ConfigError
-from cityops.notify import NotificationTarget
-from cityops.values import Duration, parse_duration, resolve_secret
+from cityops.base.errors import ConfigError
+from cityops.base.targets import NotificationTarget
+from cityops.base.values import Duration, parse_duration, resolve_secret
 
 __all__ = ["Duration", "Settings", "load_settings", "parse_duration", "resolve_secret", "settings_from_dict"]
 
@@ -462,7 +462,7 @@ class UserSettings(_Model):
     @field_validator("password_hash")
     @classmethod
     def _hash_format(cls, value: str) -> str:
-        from cityops.auth import check_hash_format
+        from cityops.base.auth import check_hash_format
 
         return check_hash_format(value)
 
@@ -598,12 +598,12 @@ class Settings(_Model):
 
     @model_validator(mode="after")
     def _feeds_name_known_domains(self) -> Settings:
-        from ingest.domains import BUILTIN_DOMAINS
+        from cityops.base.domains import BUILTIN_DOMAINS
 
         for name in self.domains:
             if name in BUILTIN_DOMAINS:
                 raise ValueError(f"domains.{name}: '{name}' is a built-in domain; choose another name")
-        from ingest.domains import (
+        from cityops.base.domains import (
             ENTITY_COLUMNS,
             custom_domain,
             known_units,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cityops.errors import ConfigError
-from cityops.settings import Settings
-from cityops.warehouse import Warehouse
+from cityops.base.errors import ConfigError
+from cityops.base.settings import Settings
+from cityops.base.warehouse import Warehouse
 from geo.boundaries import (
     BoundaryFileError,
     assign_districts,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cityops.errors import CityopsError
-from cityops.settings import Settings
+from cityops.base.errors import CityopsError
+from cityops.base.settings import Settings
 from geo.styles import external_urls, offline_style
 
-log = logging.getLogger("cityops.offline")
+log = logging.getLogger("dashboard.offline")
 
 
 @dataclass(frozen=True)
