@@ -162,7 +162,7 @@ def build_series_figure(
                 hovertemplate="%{x|%m-%d %H:%M}  %{y:.2f}" + (f" {unit}" if unit else "") + "<extra></extra>",
             )
         )
-    xs = [
+    xs: list[datetime] = [
         x
         for x in (
             series["ts"].min() if len(series) else None,
@@ -173,15 +173,18 @@ def build_series_figure(
         )
         if x is not None and not pd.isna(x)
     ]
-    x0, x1 = (min(xs), max(xs)) if xs else (None, None)
-    pad = (x1 - x0) * 0.06 if xs and x1 > x0 else pd.Timedelta(minutes=10)
-    view = [x0 - pad, x1 + pad] if xs else None  # room for the labels of marks at the ends
+    span = (min(xs), max(xs)) if xs else None
+    view: list[datetime] | None = None
+    if span is not None:
+        x0, x1 = span
+        pad = (x1 - x0) * 0.06 if x1 > x0 else pd.Timedelta(minutes=10)
+        view = [x0 - pad, x1 + pad]  # room for the labels of marks at the ends
     for th in thresholds:
-        if th.value is None or (isinstance(th.value, float) and math.isnan(th.value)) or x0 is None:
+        if span is None or th.value is None or (isinstance(th.value, float) and math.isnan(th.value)):
             continue
         fig.add_trace(
             go.Scatter(
-                x=[x0, x1],
+                x=list(span),
                 y=[th.value, th.value],
                 mode="lines",
                 name=th.label,
