@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cityops.auth import DisplayTokens, hash_password
-from cityops.services import Services
+from cityops.base.auth import DisplayTokens, hash_password
 from dashboard.app import create_app
+from dashboard.services import Services
 from tests.conftest import build_runtime
 
 PASSWORD = "堤防-duty-1"
@@ -21,12 +21,22 @@ def client_for(tmp_path: Path) -> Iterator[Any]:
     made: list[Any] = []
 
     def make(anonymous: bool = False) -> Any:
-        users = [{"name": "duty", "role": "operator", "display_name": "值班员", "password_hash": hash_password(PASSWORD)}]
-        rt = build_runtime(tmp_path, {}, extra={"auth": {"users": users}, "server": {"anonymous_viewer": anonymous}})
+        users = [
+            {
+                "name": "duty",
+                "role": "operator",
+                "display_name": "值班员",
+                "password_hash": hash_password(PASSWORD),
+            }
+        ]
+        rt = build_runtime(
+            tmp_path, {}, extra={"auth": {"users": users}, "server": {"anonymous_viewer": anonymous}}
+        )
         made.append(rt)
         app = create_app(Services(rt))
         client = app.server.test_client()
         client.settings = rt.settings
+        client.runtime = rt
         return client
 
     yield make
@@ -44,11 +54,19 @@ def test_pages_need_a_sign_in_and_data_callbacks_are_refused(client_for: Any) ->
     assert r.status_code == 302 and r.headers["Location"] == "/login?next=/feeds%3Flang%3Den"
     assert client.post("/_dash-update-component", json={}).status_code == 401
     # what carries no data stays open: health, static assets, the sign-in page itself
-    assert client.get("/healthz").status_code in (200, 503)
+    # (health here: no feeds are configured and the database answers, so nothing needs attention)
+    assert client.settings.feeds == {}
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.get_json()["status"] == "ok" and r.get_json()["database"] == "ok"
     css = client.get("/assets/cityops.css")
     css.close()  # a file response: close it, as a WSGI server would
     assert css.status_code == 200
     assert "登录" in client.get("/login").get_data(as_text=True)
+    # with the database gone, health still answers without a sign-in: 503, "down"
+    client.runtime.warehouse.close()
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.get_json()["status"] == "down"
 
 
 def test_sign_in_sets_a_session_and_wrong_passwords_lock_out(client_for: Any) -> None:
@@ -67,15 +85,24 @@ def test_sign_in_sets_a_session_and_wrong_passwords_lock_out(client_for: Any) ->
     r = sign_in(client)  # the right password, but locked for a while after five wrong ones
     assert r.status_code == 429 and "5" in r.get_data(as_text=True)
     # ... from that address only: guessing from elsewhere does not lock the operator out of the console
-    r = client.post("/login", data={"name": "duty", "password": PASSWORD, "next": "/feeds"},
-                    environ_base={"REMOTE_ADDR": "10.20.30.40"})  # fmt: skip
+    r = client.post(
+        "/login",
+        data={"name": "duty", "password": PASSWORD, "next": "/feeds"},
+        environ_base={"REMOTE_ADDR": "10.20.30.40"},
+    )
     assert r.status_code == 303
 
 
 def test_no_open_redirect_after_sign_in(client_for: Any) -> None:
     client = client_for()
-    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
-                 "/\x7f/evil.example"):  # fmt: skip
+    for evil in (
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\x7f/evil.example",
+    ):
         r = sign_in(client, next_path=evil)
         assert r.status_code == 303 and r.headers["Location"] == "/wall", evil
 
@@ -97,21 +124,42 @@ def test_display_token_opens_the_wall_only_and_revocation_never_shows_a_login(cl
     assert cookie is not None and cookie.value == secret and cookie.http_only
     assert client.get("/wall").status_code == 200  # the cookie alone, after the first visit
     assert client.get("/wall/heartbeat").get_json()["principal"] == "display"
-    wall_refresh = {"output": "wall-clock.children", "outputs": {"id": "wall-clock", "property": "children"}, "inputs": []}
-    assert client.post("/_dash-update-component", json=wall_refresh).status_code != 401  # the wall's data callbacks
-    router = {"output": "..._pages_content.children..._pages_store.data...",
-              "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-              "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/wall"},
-                         {"id": "_pages_location", "property": "search", "value": ""}]}  # fmt: skip
+    wall_refresh = {
+        "output": "wall-clock.children",
+        "outputs": {"id": "wall-clock", "property": "children"},
+        "inputs": [],
+    }
+    assert (
+        client.post("/_dash-update-component", json=wall_refresh).status_code != 401
+    )  # the wall's data callbacks
+    router = {
+        "output": "..._pages_content.children..._pages_store.data...",
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": "/wall"},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+    }
     assert client.post("/_dash-update-component", json=router).status_code != 401
     router["inputs"][0]["value"] = "/warnings"
     assert client.post("/_dash-update-component", json=router).status_code == 401  # not another page's layout
-    feeds = {"output": "feeds-health.children", "outputs": {"id": "feeds-health", "property": "children"}, "inputs": []}
+    feeds = {
+        "output": "feeds-health.children",
+        "outputs": {"id": "feeds-health", "property": "children"},
+        "inputs": [],
+    }
     assert client.post("/_dash-update-component", json=feeds).status_code == 401  # nor another page's data
     assert client.get("/warnings").status_code == 302  # a screen's token opens nothing else
     tokens.revoke("hall-1")
     r = client.get("/wall")
-    assert r.status_code == 403 and "此显示屏未获授权" in r.get_data(as_text=True) and "/login" not in r.get_data(as_text=True)
+    assert (
+        r.status_code == 403
+        and "此显示屏未获授权" in r.get_data(as_text=True)
+        and "/login" not in r.get_data(as_text=True)
+    )
     assert client.get("/wall/heartbeat").status_code == 401  # the running wall reloads into that page
     assert client.post("/_dash-update-component", json=wall_refresh).status_code == 401
 
@@ -124,7 +172,9 @@ def test_anonymous_viewing_when_configured(client_for: Any) -> None:
     tokens = DisplayTokens(client.settings.storage.display_tokens_path)
     _, secret = tokens.create("hall-2")
     assert client.get(f"/wall?token={secret}").status_code == 200
-    assert client.get("/warnings").status_code == 200  # the screen's cookie does not take viewing away elsewhere
+    assert (
+        client.get("/warnings").status_code == 200
+    )  # the screen's cookie does not take viewing away elsewhere
     tokens.revoke("hall-2")
     assert client.get("/wall").status_code == 403 and client.get("/wall/heartbeat").status_code == 401
     client.delete_cookie("cityops_display")

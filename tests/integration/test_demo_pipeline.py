@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.reference import load_reference_data
-from cityops.warehouse import open_warehouse
 from geo.coords import bd09_to_wgs84
-from ingest.demo_server import DemoFeedServer
-from ingest.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
+from ingest.landing import Landing
 from ingest.pipeline import Runtime, replay_run, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 
@@ -43,8 +49,10 @@ def test_every_demo_feed_lands_in_canonical_units(demo, generator) -> None:
     rt, _server, clock = demo
     since = clock.now() - timedelta(hours=6)
     reports = {name: run_feed(rt, name, since=since) for name in rt.settings.feeds}
-    assert {n: r.status for n, r in reports.items()} == {n: "ok" for n in rt.settings.feeds}, reports
-    assert all(r.rows_rejected == 0 for n, r in reports.items() if n != "air"), {n: r.rows_rejected for n, r in reports.items()}
+    assert {n: r.status for n, r in reports.items()} == dict.fromkeys(rt.settings.feeds, "ok"), reports
+    assert all(r.rows_rejected == 0 for n, r in reports.items() if n != "air"), {
+        n: r.rows_rejected for n, r in reports.items()
+    }
     # The environment bureau sends rows for hours when a station measured nothing (a sensor gap):
     # those are quarantined, with the reason, and nothing else is.
     reasons = set(rt.warehouse.quarantined(feed="air")["reason"])
@@ -75,12 +83,25 @@ def test_every_demo_feed_lands_in_canonical_units(demo, generator) -> None:
     assert rain["rain_mm"].min() >= 0
 
 
+def _served_incidents(server: DemoFeedServer, since: datetime) -> dict[str, dict[str, Any]]:
+    """What the demo server serves for ``updatedSince=since`` (its clock is fixed), keyed by eventId."""
+    query = urlencode({"updatedSince": since.isoformat()})
+    with urlopen(f"{server.url}/emergency/incidents?{query}", timeout=30) as resp:
+        body = json.loads(resp.read().decode("utf-8"))
+    return {row["eventId"]: row for row in body["result"]}
+
+
 def test_incident_coordinates_and_codes_are_normalised(demo, generator) -> None:
-    rt, _server, clock = demo
-    report = run_feed(rt, "incidents", since=clock.now() - timedelta(days=2))
+    rt, server, clock = demo
+    since = clock.now() - timedelta(days=2)
+    report = run_feed(rt, "incidents", since=since)
     assert report.status == "ok" and report.rows_inserted > 0
     got = rt.warehouse.observations(INCIDENT).set_index("incident_id").sort_index()
-    truth = generator.incidents(clock.now() - timedelta(days=2), clock.now(), clock.now()).set_index("incident_id").sort_index()
+    truth = (
+        generator.incidents(clock.now() - timedelta(days=2), clock.now(), clock.now())
+        .set_index("incident_id")
+        .sort_index()
+    )
     common = got.index.intersection(truth.index)
     assert len(common) == len(truth) > 0
     assert set(got["type"]) <= {"waterlogging", "traffic_accident", "landslide", "fire", "tree_down"}
@@ -90,9 +111,26 @@ def test_incident_coordinates_and_codes_are_normalised(demo, generator) -> None:
     dlon = (got.loc[common, "lon"] - truth.loc[common, "lon"]).abs().max()
     dlat = (got.loc[common, "lat"] - truth.loc[common, "lat"]).abs().max()
     assert dlon < 2e-5 and dlat < 2e-5, (dlon, dlat)
-    # and they differ from the raw BD-09 values by hundreds of metres
-    raw_lon, _ = bd09_to_wgs84(113.0, 23.7)
-    assert abs(raw_lon - 113.0) > 0.005
+    # The stored points are not the BD-09 values the server sent for those rows: each one lies
+    # hundreds of metres from its raw bdLng/bdLat (here about 1.2 km east-west, 300 m north-south).
+    served = _served_incidents(server, since)
+    landed = Path(report.raw_path)
+    received = {  # the payload this run landed: what the server sent the pipeline
+        row["eventId"]: row
+        for part in Landing.read_meta(landed)["parts"]
+        for row in json.loads(Landing.read_part(landed, part["name"]))["result"]
+    }
+    assert received == served
+    assert set(served) == set(got.index) == set(common)
+    served_lon = pd.Series({k: v["bdLng"] for k, v in served.items()}).loc[common]
+    served_lat = pd.Series({k: v["bdLat"] for k, v in served.items()}).loc[common]
+    east_m = (got.loc[common, "lon"] - served_lon) * 111_320 * np.cos(np.radians(served_lat))
+    north_m = (got.loc[common, "lat"] - served_lat) * 110_540
+    assert (np.hypot(east_m, north_m) > 300).all(), np.hypot(east_m, north_m).min()
+    # ... and they are what converting each served BD-09 value gives, row by row
+    back_lon, back_lat = bd09_to_wgs84(served_lon.to_numpy(), served_lat.to_numpy())
+    assert np.allclose(got.loc[common, "lon"], back_lon, atol=1e-9, rtol=0)
+    assert np.allclose(got.loc[common, "lat"], back_lat, atol=1e-9, rtol=0)
 
 
 def test_scheduled_runs_are_incremental_idempotent_and_replayable(demo) -> None:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,13 +26,13 @@ import pandas as pd
 import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
-from cityops.clock import FixedClock
+from cityops.base.clock import FixedClock
+from cityops.base.warehouse import open_warehouse
 from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
-from cityops.reference import load_reference_data
-from cityops.warehouse import open_warehouse
 from dashboard.snapshot import SnapshotResult, render_snapshot, report_external_urls, snapshot_window
-from ingest.demo_server import DemoFeedServer
 from ingest.pipeline import Runtime, run_feed
+from ingest.reference import load_reference_data
+from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 SCENARIO = Scenario()
@@ -63,7 +66,9 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     clock = FixedClock(OUTAGE[0])
     server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
     settings = demo_settings(tmp / "data", server.start())
-    settings = settings.model_copy(update={"snapshots": settings.snapshots.model_copy(update={"cut_off": "12:00"})})
+    settings = settings.model_copy(
+        update={"snapshots": settings.snapshots.model_copy(update={"cut_off": "12:00"})}
+    )
     wh = open_warehouse(settings)
     load_reference_data(settings, wh)
     rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
@@ -101,8 +106,11 @@ def test_the_window_is_the_24_hours_ending_at_the_cut_off(scene: Scene) -> None:
     window = snapshot_window(DAY, "Asia/Shanghai", scene.rt.settings.snapshots.cut_off_time)
     assert (window.start, window.end) == (DAY_END - timedelta(days=1), DAY_END)
     summary = scene.result.summary
-    assert summary["window"] == {"start": "2026-06-14T12:00:00+08:00", "end": "2026-06-15T12:00:00+08:00",
-                                 "timezone": "Asia/Shanghai"}  # fmt: skip
+    assert summary["window"] == {
+        "start": "2026-06-14T12:00:00+08:00",
+        "end": "2026-06-15T12:00:00+08:00",
+        "timezone": "Asia/Shanghai",
+    }
     assert scene.result.directory == scene.tmp / "data" / "snapshots" / "2026-06-15"
 
 
@@ -162,11 +170,25 @@ def test_every_file_is_in_the_manifest_with_its_hash(scene: Scene) -> None:
     assert set(listed) == on_disk
     for path, entry in listed.items():
         assert hashlib.sha256((directory / path).read_bytes()).hexdigest() == entry["sha256"], path
-    names = {"warnings_levels", "warnings_places", "map", "air", "water", "rain", "traffic", "incidents", "feeds"}
-    assert {f"figures/{n}.png" for n in names} | {f"data/{n}.parquet" for n in names} | {"summary.png"} <= on_disk
+    names = {
+        "warnings_levels",
+        "warnings_places",
+        "map",
+        "air",
+        "water",
+        "rain",
+        "traffic",
+        "incidents",
+        "feeds",
+    }
+    assert {f"figures/{n}.png" for n in names} | {f"data/{n}.parquet" for n in names} | {
+        "summary.png"
+    } <= on_disk
     assert (directory / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     record = scene.rt.warehouse.snapshot(DAY)
-    assert record["status"] == "ok" and record["path"] == str(directory) and record["files"] == len(listed) + 1
+    assert (
+        record["status"] == "ok" and record["path"] == str(directory) and record["files"] == len(listed) + 1
+    )
     assert record["warnings"] == scene.result.summary["warnings"]["total"] > 0
 
 
@@ -188,32 +210,113 @@ def test_a_quiet_day_says_so_and_is_not_an_error(scene: Scene) -> None:
     assert (quiet.directory / "summary.png").exists()
 
 
+# The second render runs in a process of its own, on a copy of the database: the modules it imports are
+# named from the objects this file imports, so that it renders with the very same code.
+_RERENDER = """
+import json, sys
+from datetime import date, datetime
+from pathlib import Path
+from {clock} import FixedClock
+from {demo} import demo_settings
+from {pipeline} import Runtime
+from {snapshot} import render_snapshot
+from {warehouse} import open_warehouse
+
+args = json.loads(sys.argv[1])
+settings = demo_settings(Path(args["data_dir"]), args["feeds_url"])
+settings = settings.model_copy(update={{
+    "storage": settings.storage.model_copy(update={{"database": Path(args["database"])}}),
+    "snapshots": settings.snapshots.model_copy(
+        update={{"cut_off": args["cut_off"], "browser": Path(args["browser"])}}
+    ),
+}})
+wh = open_warehouse(settings)
+try:
+    rt = Runtime(settings, wh, FixedClock(datetime.fromisoformat(args["now"])), {{}})
+    day = date.fromisoformat(args["day"])
+    result = render_snapshot(rt, day, out_dir=Path(args["out"]), trigger="rerender")
+    record = wh.snapshot(day)
+    print(json.dumps({{
+        "directory": str(result.directory), "status": result.status, "reason": result.reason,
+        "record": {{"trigger": record["trigger"], "path": record["path"]}},
+    }}))
+finally:
+    wh.close()
+"""
+
+
+def _render_in_another_process(scene: Scene, tmp_path: Path) -> dict:
+    """Render DAY again with `python -c` in a fresh interpreter, against a copy of the database, with
+    no browser; returns what it reports (directory, status, reason, the copy's record of the day)."""
+    rt = scene.rt
+    rt.warehouse.cursor().execute("CHECKPOINT")  # everything in the file itself, then copy it
+    copy = tmp_path / "copy" / "cityops.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(rt.settings.storage.database_path, copy)
+    script = _RERENDER.format(
+        clock=FixedClock.__module__,
+        demo=demo_settings.__module__,
+        pipeline=Runtime.__module__,
+        snapshot=render_snapshot.__module__,
+        warehouse=open_warehouse.__module__,
+    )
+    args = {
+        "data_dir": str(tmp_path / "copy"),
+        "database": str(copy),
+        "feeds_url": "http://127.0.0.1:9",  # never asked: rendering reads the database only
+        "cut_off": str(rt.settings.snapshots.cut_off),
+        "browser": str(tmp_path / "no-chromium"),
+        "now": rt.clock.now().isoformat(),
+        "day": DAY.isoformat(),
+        "out": str(tmp_path / "again"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # a hang guard only
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_a_second_render_is_identical_and_a_missing_browser_is_stated(scene: Scene, tmp_path: Path) -> None:
     rt = scene.rt
-    browserless = rt.settings.snapshots.model_copy(update={"browser": tmp_path / "no-chromium"})
-    rt2 = Runtime(rt.settings.model_copy(update={"snapshots": browserless}), rt.warehouse, rt.clock, rt.environ)
-    again = render_snapshot(rt2, DAY, out_dir=tmp_path / "again", trigger="rerender")
-    assert again.directory == tmp_path / "again" / "2026-06-15"
+    again = _render_in_another_process(scene, tmp_path)
+    directory = Path(again["directory"])
+    assert directory == tmp_path / "again" / "2026-06-15"
     # No browser: HTML and data are written, the snapshot is partial and says why.
-    assert again.status == "partial" and "no-chromium" in again.reason and "PNG" in again.reason
-    assert (again.directory / "report.html").exists() and not list((again.directory / "figures").glob("*.png"))
-    assert not (again.directory / "summary.png").exists()
-    record = rt.warehouse.snapshot(DAY)  # a copy rendered elsewhere is an export: the archive keeps the day's own
-    assert record["trigger"] != "rerender" and record["path"] == str(scene.result.directory)
-    assert json.loads((again.directory / "summary.json").read_text("utf-8"))["status"] == "partial"
+    assert again["status"] == "partial" and "no-chromium" in again["reason"] and "PNG" in again["reason"]
+    assert (directory / "report.html").exists() and not list((directory / "figures").glob("*.png"))
+    assert not (directory / "summary.png").exists()
+    # a copy rendered elsewhere is an export: the archive (of the copied database) keeps the day's own
+    assert again["record"]["trigger"] != "rerender" and again["record"]["path"] == str(scene.result.directory)
+    assert json.loads((directory / "summary.json").read_text("utf-8"))["status"] == "partial"
     # The data files are byte-identical to the first render, and so are their manifest entries.
     first = {f["path"]: f for f in _manifest(scene.result)["files"] if f["path"].startswith("data/")}
-    second = {f["path"]: f for f in _manifest(again)["files"] if f["path"].startswith("data/")}
+    manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+    second = {f["path"]: f for f in manifest["files"] if f["path"].startswith("data/")}
     assert first == second and len(first) == 9
     for path in first:
-        assert (again.directory / path).read_bytes() == (scene.result.directory / path).read_bytes()
-    summaries = [json.loads((d / "summary.json").read_text("utf-8")) for d in (scene.result.directory, again.directory)]
+        assert (directory / path).read_bytes() == (scene.result.directory / path).read_bytes()
+    summaries = [
+        json.loads((d / "summary.json").read_text("utf-8")) for d in (scene.result.directory, directory)
+    ]
     for s in summaries:
         s.pop("status"), s.pop("reason")
     assert summaries[0] == summaries[1]
-    rt.warehouse.save_snapshot(day=DAY, status="ok", reason=None, trigger="manual", rendered_at=datetime(2026, 6, 15),
-                               path=str(scene.result.directory), pack_version=scene.result.pack_version,
-                               files=len(scene.result.files), warnings=scene.result.summary["warnings"]["total"])  # fmt: skip
+    rt.warehouse.save_snapshot(
+        day=DAY,
+        status="ok",
+        reason=None,
+        trigger="manual",
+        rendered_at=datetime(2026, 6, 15),
+        path=str(scene.result.directory),
+        pack_version=scene.result.pack_version,
+        files=len(scene.result.files),
+        warnings=scene.result.summary["warnings"]["total"],
+    )
     listing = rt.warehouse.snapshots()
     assert list(listing["day"]) == sorted(listing["day"], reverse=True) and len(listing) == 2
 
@@ -222,17 +325,21 @@ def test_a_second_render_is_identical_and_a_missing_browser_is_stated(scene: Sce
 
 
 def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
-    import subprocess
-    import sys
     import textwrap
 
-    from cityops.settings import load_settings
-    from cityops.warehouse import Warehouse
+    from cityops.base.settings import load_settings
+    from cityops.base.warehouse import Warehouse
 
-    feed_server.json("/rain", [{"g": "G1", "t": "2026-06-14T10:00:00+08:00", "mm": 2.5},
-                               {"g": "G1", "t": "2026-06-15T07:55:00+08:00", "mm": 4.0}])  # fmt: skip
+    feed_server.json(
+        "/rain",
+        [
+            {"g": "G1", "t": "2026-06-14T10:00:00+08:00", "mm": 2.5},
+            {"g": "G1", "t": "2026-06-15T07:55:00+08:00", "mm": 4.0},
+        ],
+    )
     config = tmp_path / "cityops.toml"
-    config.write_text(textwrap.dedent(f"""
+    config.write_text(
+        textwrap.dedent(f"""
         [storage]
         data_dir = "data"
         [feeds.rain]
@@ -240,12 +347,20 @@ def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
         domain = "rain"
         cadence = "5m"
         fields = {{ entity_id = "g", ts = "t", rain_mm = "mm" }}
-        source = {{ type = "http", url = "{feed_server.url('/rain')}" }}
-        """), "utf-8")  # fmt: skip
+        source = {{ type = "http", url = "{feed_server.url("/rain")}" }}
+        """),
+        "utf-8",
+    )
 
     def cityops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cityops", *args], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=180, env={**__import__("os").environ, "COLUMNS": "200"})  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "cityops", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**__import__("os").environ, "COLUMNS": "200"},
+        )
 
     assert cityops("ingest", "run", "--from", "2026-06-14", "--config", str(config)).returncode == 0
     done = cityops("snapshot", "--date", "2026-06-15", "--config", str(config))
@@ -258,7 +373,9 @@ def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
 
     # A day whose window has not ended is refused, with the reason.
     future = cityops("snapshot", "--date", "2099-01-01", "--config", str(config))
-    assert future.returncode == 2 and "has not ended yet" in future.stderr and "Traceback" not in future.stderr
+    assert (
+        future.returncode == 2 and "has not ended yet" in future.stderr and "Traceback" not in future.stderr
+    )
 
     # A day with a configured feed but no data is incomplete: exit 1 with the reason.
     empty = cityops("snapshot", "--date", "2026-06-10", "--config", str(config))
@@ -268,4 +385,6 @@ def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
     with Warehouse(load_settings(config).storage.database_path):
         locked = cityops("snapshot", "--date", "2026-06-15", "--config", str(config))
     assert locked.returncode == 2 and "Traceback" not in locked.stderr
-    assert "in use by another process" in locked.stderr and "fix:" in locked.stderr and "copy" in locked.stderr
+    assert (
+        "in use by another process" in locked.stderr and "fix:" in locked.stderr and "copy" in locked.stderr
+    )
