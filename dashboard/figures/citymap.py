@@ -95,7 +95,7 @@ class MapLayers:
 CUSTOM_COLORS = ("#c77dff", "#4dd0c8", "#ff8fab", "#a3e635")  # configured departments' layers
 
 
-def _to_datum(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
+def to_datum(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     if datum == "gcj02":
@@ -112,10 +112,10 @@ def _geometry_to_datum(geom: Mapping[str, Any], datum: str) -> dict[str, Any]:
     def conv(coords: Any) -> Any:
         arr = np.asarray(coords, dtype="float64")
         if arr.ndim == 1:
-            x, y = _to_datum(arr[0], arr[1], datum)
+            x, y = to_datum(arr[0], arr[1], datum)
             return [float(x), float(y)]
         if arr.ndim == 2:
-            x, y = _to_datum(arr[:, 0], arr[:, 1], datum)
+            x, y = to_datum(arr[:, 0], arr[:, 1], datum)
             return np.column_stack([x, y]).tolist()
         return [conv(c) for c in coords]
 
@@ -162,9 +162,14 @@ def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return out
 
 
-def _esc(value: Any) -> str:
+def esc(value: Any) -> str:
     """Text from a feed, made safe for Plotly's label markup (which reads <b>, <a href>, <br> …)."""
     return html.escape(str(value), quote=False)
+
+
+# The old private names, still imported by figures/warning.py and figures/snapshot.py.
+_esc = esc
+_to_datum = to_datum
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -174,7 +179,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _points(frame: pd.DataFrame, datum: str) -> tuple[np.ndarray, np.ndarray]:
-    return _to_datum(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"), datum)
+    return to_datum(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"), datum)
 
 
 def _level_color(level: Any) -> str:
@@ -296,7 +301,7 @@ def build_city_map(
                 marker={"size": 11, "color": colors},
                 name=t["air"],
                 text=[
-                    f"{_esc(n)}<br>AQI {_fmt(v, 0)}"
+                    f"{esc(n)}<br>AQI {_fmt(v, 0)}"
                     for n, v in zip(a["name"], a.get("aqi", pd.Series(np.nan, index=a.index)), strict=True)
                 ],
                 hoverinfo="text",
@@ -317,7 +322,7 @@ def build_city_map(
                 },
                 name=t["rain"],
                 text=[
-                    f"{_esc(n)}<br>3h {_fmt(v)} mm"
+                    f"{esc(n)}<br>3h {_fmt(v)} mm"
                     for n, v in zip(r["name"], r.get("r3_mm", sig), strict=True)
                 ],
                 hoverinfo="text",
@@ -336,14 +341,14 @@ def build_city_map(
                 mode="markers+text",
                 marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
                 text=[
-                    f"{_esc(n)} {_fmt(v, 2)}m" if a else ""
+                    f"{esc(n)} {_fmt(v, 2)}m" if a else ""
                     for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)
                 ],
                 textposition="top right",
                 textfont={"size": 14, "color": "#e6edf5", "family": label_font},
                 name=t["water"],
                 hovertext=[
-                    f"{_esc(n)}<br>{_fmt(v, 2)} m"
+                    f"{esc(n)}<br>{_fmt(v, 2)} m"
                     for n, v in zip(w["name"], w.get("level_m", sig), strict=True)
                 ],
                 hoverinfo="text",
@@ -384,7 +389,7 @@ def build_city_map(
                 name=t["incidents"],
                 marker={"size": 9, "color": [INCIDENT_COLORS.get(int(s), NORMAL) for s in inc["severity"]]},
                 # Plotly reads a few HTML tags in text: feed text is escaped so it shows as text.
-                text=[_esc(x)[:160] for x in inc.get("description", inc["severity"])],
+                text=[esc(x)[:160] for x in inc.get("description", inc["severity"])],
                 hoverinfo="text",
             )
         )
@@ -398,10 +403,10 @@ def build_city_map(
                 lon=lon,
                 lat=lat,
                 mode="markers",
-                name=_esc(label),
+                name=esc(label),
                 marker={"size": 10, "color": CUSTOM_COLORS[i % len(CUSTOM_COLORS)]},
                 text=[
-                    f"{_esc(n)}<br>{_esc(x)}"
+                    f"{esc(n)}<br>{esc(x)}"
                     for n, x in zip(pts["name"].fillna(pts["entity_id"]), pts["text"], strict=True)
                 ],
                 hoverinfo="text",
@@ -418,13 +423,13 @@ def build_city_map(
                     mode="markers",
                     name=t["warnings"],
                     marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
-                    text=[_esc(s) for s in wr["summary"]],
+                    text=[esc(s) for s in wr["summary"]],
                     hoverinfo="text",
                 )
             )
         # the highlight halo sits under the station markers
         fig.data = (fig.data[-1], *fig.data[:-1]) if len(wr) else fig.data
-    clon, clat = _to_datum(center[0], center[1], datum)
+    clon, clat = to_datum(center[0], center[1], datum)
     fig.update_layout(
         map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},

@@ -1,0 +1,112 @@
+"""What the city has for the explorer to offer: domains (built-in and configured), districts, stations.
+
+:func:`resolve_state` checks a parsed state against the catalog, so every choice it names exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from cityops.base.domains import BUILTIN_DOMAINS, INCIDENT, Domain, custom_domain
+from dashboard.explore.view import DEFAULT_DOMAIN, ExploreState
+
+INCIDENT_METRIC = "count"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The choices the explorer offers: domains (built-in and configured), districts, stations."""
+
+    domains: dict[str, Domain]
+    districts: pd.DataFrame  # code, name, name_en, lon, lat
+    entities: pd.DataFrame  # entity_id, kind, name, district_code, lon, lat, … (the entity table)
+
+    def metrics(self, domain: str) -> tuple[str, ...]:
+        if domain == INCIDENT.name:
+            return (INCIDENT_METRIC,)
+        return self.domains[domain].values
+
+    def domain_entities(self, domain: str) -> pd.DataFrame:
+        if domain == INCIDENT.name or domain not in self.domains:
+            return self.entities.iloc[0:0]
+        return self.entities[self.entities["kind"] == self.domains[domain].entity_kind]
+
+    def domain_of_kind(self, kind: str) -> str | None:
+        for name, d in self.domains.items():
+            if d.entity_kind == kind and name != INCIDENT.name:
+                return name
+        return None
+
+    def entity(self, entity_id: str | None) -> dict[str, Any] | None:
+        if not entity_id:
+            return None
+        rows = self.entities[self.entities["entity_id"] == entity_id]
+        return None if rows.empty else rows.iloc[0].to_dict()
+
+    def district(self, code: str | None) -> pd.Series | None:
+        """The district row of ``code`` (code, name, name_en, …), or ``None``."""
+        if not code:
+            return None
+        rows = self.districts[self.districts["code"] == code]
+        return rows.iloc[0] if len(rows) else None
+
+
+def explore_domains(settings: Any) -> dict[str, Domain]:
+    """The built-in domains and every domain declared in ``settings.domains`` (a department's new feed)."""
+    out = dict(BUILTIN_DOMAINS)
+    for name, spec in (getattr(settings, "domains", None) or {}).items():
+        out[name] = custom_domain(name, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics])
+    return out
+
+
+def load_catalog(svc: Any) -> Catalog:
+    wh = svc.warehouse
+    return Catalog(explore_domains(svc.settings), wh.districts(), wh.entities())
+
+
+def metric_unit(domain: Domain, metric: str) -> str:
+    """The unit of ``metric`` (empty for incident counts and unknown metrics)."""
+    if metric == INCIDENT_METRIC and domain.name == INCIDENT.name:
+        return ""
+    try:
+        return domain.column(metric).unit
+    except KeyError:
+        return ""
+
+
+def resolve_state(state: ExploreState, catalog: Catalog) -> ExploreState:
+    """``state`` with every choice the city does not have replaced by a sensible one."""
+    domain = (
+        state.domain
+        if state.domain in catalog.domains
+        else (DEFAULT_DOMAIN if DEFAULT_DOMAIN in catalog.domains else next(iter(catalog.domains)))
+    )
+    metrics = catalog.metrics(domain)
+    metric = state.metric if state.metric in metrics else metrics[0]
+    district = state.district if state.district in set(catalog.districts["code"]) else None
+    entity = catalog.entity(state.entity)
+    entity_id = None
+    if (
+        entity is not None
+        and entity["kind"] == catalog.domains[domain].entity_kind
+        and domain != INCIDENT.name
+    ) and (district is None or entity["district_code"] == district):
+        entity_id = entity["entity_id"]
+        # a station stands in its district (the comparison and the map follow it)
+        district = entity["district_code"] if isinstance(entity["district_code"], str) else district
+    return replace(state, domain=domain, metric=metric, district=district, entity=entity_id)
+
+
+def entity_options(catalog: Catalog, domain: str, district: str | None, lang: str) -> list[dict[str, str]]:
+    """Dropdown options for the stations of a domain (in a district); labels are feed text, shown as text."""
+    ents = catalog.domain_entities(domain)
+    if district:
+        ents = ents[ents["district_code"] == district]
+    out = []
+    for rec in ents.to_dict("records"):
+        name = rec.get("name_en") if lang == "en" and isinstance(rec.get("name_en"), str) else rec.get("name")
+        out.append({"label": f"{name or rec['entity_id']} · {rec['entity_id']}", "value": rec["entity_id"]})
+    return out
