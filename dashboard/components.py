@@ -1,4 +1,4 @@
-"""Pieces every page shares: the navigation bar with who is signed in."""
+"""Pieces every page shares: the navigation bar with who is signed in, the page header."""
 
 from __future__ import annotations
 
@@ -53,6 +53,27 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
         [html.Div(links, className="nav-links"), html.Div([who, action], className="nav-right")],
         className="nav-bar",
     )
+
+
+def build_header(
+    title: str,
+    lang: str,
+    switch_href: str,
+    *,
+    clock_id: str | None = None,
+    subtitle: str | None = None,
+    switch_id: str | None = None,
+) -> html.Header:
+    """The page's title, its clock (a span a callback fills) or a fixed subtitle, and the language
+    switch pointing at ``switch_href`` (the same view in the other language)."""
+    clock = html.Span(id=clock_id, className="clock") if clock_id else html.Span(subtitle, className="clock")
+    label = t("lang.switch", lang)
+    switch = (
+        html.A(label, id=switch_id, href=switch_href, className="lang-switch")
+        if switch_id
+        else html.A(label, href=switch_href, className="lang-switch")
+    )
+    return html.Header([html.H1(title), clock, switch], className="page-header")
 
 
 def local_time(svc: Any, value: Any, fmt: str = "%m-%d %H:%M") -> str:

@@ -99,13 +99,13 @@ def to_datum(lon: Any, lat: Any, datum: str) -> tuple[np.ndarray, np.ndarray]:
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     if datum == "gcj02":
-        return wgs84_to_gcj02(lon, lat)  # type: ignore[return-value]
+        return wgs84_to_gcj02(lon, lat)
     if datum == "bd09":
-        return wgs84_to_bd09(lon, lat)  # type: ignore[return-value]
+        return wgs84_to_bd09(lon, lat)
     return lon, lat
 
 
-def _geometry_to_datum(geom: Mapping[str, Any], datum: str) -> dict[str, Any]:
+def geometry_to_datum(geom: Mapping[str, Any], datum: str) -> dict[str, Any]:
     if datum == "wgs84":
         return dict(geom)
 
@@ -127,7 +127,7 @@ def _lines(geometries: list[Mapping[str, Any]], datum: str) -> tuple[list[float 
     lons: list[float | None] = []
     lats: list[float | None] = []
     for geom in geometries:
-        g = _geometry_to_datum(geom, datum)
+        g = geometry_to_datum(geom, datum)
         parts = (
             [g["coordinates"]]
             if g["type"] == "LineString"
@@ -212,7 +212,7 @@ def build_city_map(
                 "type": "Feature",
                 "id": code,
                 "properties": {"code": code},
-                "geometry": _geometry_to_datum(json.loads(geom), datum),
+                "geometry": geometry_to_datum(json.loads(geom), datum),
             }
             for code, geom in zip(d["code"], d["geometry"], strict=True)
         ]

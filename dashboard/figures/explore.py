@@ -15,9 +15,7 @@ Feed text (station names) is escaped for Plotly's label markup.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.explore import ComparePanel, Threshold
+from dashboard.figures.citymap import esc
 from dashboard.i18n import t
 
 BG = "#111d2e"
@@ -35,10 +34,6 @@ LINE = "#4da3ff"
 BAND = "rgba(77,163,255,0.18)"
 PANEL_COLORS = {"rain": "#3d8fd9", "water": "#2fbf71", "traffic": "#f2c925", "incident": "#ff9a2e"}
 STATION_COLORS = ("#2fbf71", "#4da3ff", "#f2c925", "#ff9a2e", "#c77dff", "#ff4d4f", "#9fb3c8")
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=False)
 
 
 def _layout(fig: go.Figure, *, height: int | None = None, uirevision: str = "explore") -> go.Figure:
@@ -62,7 +57,7 @@ def build_empty_figure(message: str, *, title: str = "") -> go.Figure:
     """A chart area that says why it is empty."""
     fig = go.Figure()
     fig.add_annotation(
-        text=_esc(message),
+        text=esc(message),
         showarrow=False,
         x=0.5,
         y=0.5,
@@ -74,7 +69,7 @@ def build_empty_figure(message: str, *, title: str = "") -> go.Figure:
     fig.update_yaxes(visible=False)
     _layout(fig)
     if title:
-        fig.update_layout(title={"text": _esc(title), "font": {"size": 15}})
+        fig.update_layout(title={"text": esc(title), "font": {"size": 15}})
     return fig
 
 
@@ -130,18 +125,18 @@ def build_series_figure(
             x=x,
             y=series["value"],
             mode="lines+markers" if len(series) <= 60 else "lines",
-            name=_esc(metric_label),
+            name=esc(metric_label),
             line={"color": LINE, "width": 2},
             marker={"size": 5},
             customdata=[f"day:{pd.Timestamp(v).date().isoformat()}" for v in x],
-            hovertemplate="%{x}<br>%{y:.2f} " + _esc(unit) + "<extra></extra>",
+            hovertemplate="%{x}<br>%{y:.2f} " + esc(unit) + "<extra></extra>",
         )
     )
     for th in thresholds:
         fig.add_hline(
             y=th.value,
             line={"color": th.color, "width": 1.5, "dash": "dash"},
-            annotation_text=f"{_esc(t(th.key, lang))} {th.value:g}",
+            annotation_text=f"{esc(t(th.key, lang))} {th.value:g}",
             annotation_position="top left",
             annotation_font={"color": th.color, "size": 12},
         )
@@ -150,8 +145,8 @@ def build_series_figure(
         hi = max([float(np.nanmax(series["value"]))] + [th.value for th in thresholds])
         pad = (hi - lo) * 0.06 or 1.0
         fig.update_yaxes(range=[lo - pad, hi + pad])
-    fig.update_layout(title={"text": _esc(title), "font": {"size": 15}}, showlegend=False)
-    fig.update_yaxes(title=_esc(_axis_title(metric_label, unit)))
+    fig.update_layout(title={"text": esc(title), "font": {"size": 15}}, showlegend=False)
+    fig.update_yaxes(title=esc(_axis_title(metric_label, unit)))
     return _layout(fig)
 
 
@@ -186,18 +181,18 @@ def build_distribution_figure(
             x=values,
             marker={"color": LINE},
             nbinsx=40,
-            name=_esc(metric_label),
+            name=esc(metric_label),
             hovertemplate="%{x}<br>%{y}<extra></extra>",
         ),
         row=2,
         col=1,
     )
     for th in thresholds:
-        fig.add_vline(x=th.value, line={"color": th.color, "width": 1.5, "dash": "dash"}, row=2, col=1)  # type: ignore[arg-type]
+        fig.add_vline(x=th.value, line={"color": th.color, "width": 1.5, "dash": "dash"}, row=2, col=1)
     fig.update_yaxes(visible=False, row=1, col=1)
     fig.update_yaxes(title=t("explore.count", lang), row=2, col=1)
-    fig.update_xaxes(title=_esc(_axis_title(metric_label, unit)), row=2, col=1)
-    fig.update_layout(title={"text": _esc(title), "font": {"size": 15}}, showlegend=False, bargap=0.05)
+    fig.update_xaxes(title=esc(_axis_title(metric_label, unit)), row=2, col=1)
+    fig.update_layout(title={"text": esc(title), "font": {"size": 15}}, showlegend=False, bargap=0.05)
     return _layout(fig)
 
 
@@ -217,15 +212,15 @@ def build_heatmap_figure(heat: pd.DataFrame, *, title: str, unit: str, lang: str
             y=labels,
             customdata=custom,
             colorscale="Viridis",
-            colorbar={"title": {"text": _esc(unit)}, "thickness": 12},
-            hovertemplate="%{y} %{x}:00<br>%{z:.2f} " + _esc(unit) + "<extra></extra>",
+            colorbar={"title": {"text": esc(unit)}, "thickness": 12},
+            hovertemplate="%{y} %{x}:00<br>%{z:.2f} " + esc(unit) + "<extra></extra>",
             xgap=1,
             ygap=1,
         )
     )
     fig.update_xaxes(title=t("explore.hour", lang), dtick=3)
     fig.update_yaxes(type="category", autorange="reversed", nticks=min(len(labels), 16))
-    fig.update_layout(title={"text": _esc(title), "font": {"size": 15}})
+    fig.update_layout(title={"text": esc(title), "font": {"size": 15}})
     return _layout(fig)
 
 
@@ -234,7 +229,7 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
     shown = [p for p in panels if len(p.frame) and p.frame["value"].notna().any()]
     if not shown:
         return build_empty_figure(t("explore.empty", lang), title=title)
-    titles = [_esc(_axis_title(t(p.key, lang), p.unit)) for p in shown]
+    titles = [esc(_axis_title(t(p.key, lang), p.unit)) for p in shown]
     fig = make_subplots(
         rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles
     )
@@ -249,11 +244,11 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
                         x=g["time"],
                         y=g["value"],
                         mode="lines",
-                        name=_esc(name),
+                        name=esc(name),
                         legendgroup=p.domain,
                         line={"color": STATION_COLORS[i % len(STATION_COLORS)], "width": 1.8},
                         customdata=[f"entity:{eid}"] * len(g),
-                        hovertemplate=_esc(name) + "<br>%{x}<br>%{y:.2f}<extra></extra>",
+                        hovertemplate=esc(name) + "<br>%{x}<br>%{y:.2f}<extra></extra>",
                     ),
                     row=row,
                     col=1,
@@ -264,7 +259,7 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
                     x=f["time"],
                     y=f["value"],
                     marker={"color": color},
-                    name=_esc(t(p.key, lang)),
+                    name=esc(t(p.key, lang)),
                     showlegend=False,
                     hovertemplate="%{x}<br>%{y:.2f}<extra></extra>",
                 ),
@@ -278,7 +273,7 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
                     y=f["value"],
                     mode="lines",
                     line={"color": color, "width": 2},
-                    name=_esc(t(p.key, lang)),
+                    name=esc(t(p.key, lang)),
                     showlegend=False,
                     hovertemplate="%{x}<br>%{y:.2f}<extra></extra>",
                 ),
@@ -287,7 +282,7 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
             )
     _layout(fig)
     fig.update_layout(
-        title={"text": _esc(title), "font": {"size": 15}},
+        title={"text": esc(title), "font": {"size": 15}},
         height=170 * len(shown) + 90,
         bargap=0.1,
         legend={

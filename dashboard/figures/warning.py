@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.citymap import _esc, _geometry_to_datum, _to_datum
+from dashboard.figures.citymap import esc, geometry_to_datum, to_datum
 from metrics.levels import Level
 
 BACKGROUND = "#111d2e"
@@ -254,7 +254,7 @@ def build_series_figure(
             x=eta.at,
             y=1,
             yref="paper",
-            text=_esc(eta.label),
+            text=esc(eta.label),
             showarrow=False,
             yanchor="bottom",
             xanchor="right",
@@ -303,7 +303,7 @@ def build_evidence_map(
                 "type": "Feature",
                 "id": c,
                 "properties": {"code": c},
-                "geometry": _geometry_to_datum(json.loads(g), datum),
+                "geometry": geometry_to_datum(json.loads(g), datum),
             }
             for c, g in zip(districts["code"], districts["geometry"], strict=True)
         ]
@@ -319,7 +319,7 @@ def build_evidence_map(
                 showscale=False,
                 colorscale=[[0, "rgba(27,42,61,0.55)"], [1, _rgba(color, 0.4)]],
                 marker={"line": {"color": "#9fb3c8", "width": 1}},
-                text=[_esc(n) for n in districts["name"]],
+                text=[esc(n) for n in districts["name"]],
                 hoverinfo="text",
                 showlegend=False,
                 name="districts",
@@ -327,8 +327,8 @@ def build_evidence_map(
         )
     placed = points.dropna(subset=["lon", "lat"]) if len(points) else points
     if len(placed):
-        lon, lat = _to_datum(placed["lon"], placed["lat"], datum)
-        names = [_esc(n) for n in placed["name"].fillna("")]
+        lon, lat = to_datum(placed["lon"], placed["lat"], datum)
+        names = [esc(n) for n in placed["name"].fillna("")]
         values = placed["value"] if "value" in placed else pd.Series(np.nan, index=placed.index)
         hover = [f"{n} {v:.2f}" if not pd.isna(v) else n for n, v in zip(names, values, strict=True)]
         fig.add_trace(
@@ -371,7 +371,7 @@ def build_evidence_map(
     else:
         all_lon, all_lat = np.array([113.0]), np.array([24.2])
     zoom = _zoom_for(all_lon, all_lat) if len(placed) else 8.0
-    clon, clat = _to_datum(float(np.nanmean(all_lon)), float(np.nanmean(all_lat)), datum)
+    clon, clat = to_datum(float(np.nanmean(all_lon)), float(np.nanmean(all_lat)), datum)
     fig.update_layout(
         height=height,
         map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},

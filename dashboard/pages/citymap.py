@@ -9,7 +9,7 @@ from dash import Input, Output, State, dcc, html
 from flask import request
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav
+from dashboard.components import build_header, build_nav
 from dashboard.i18n import t
 
 PREFIX = "map"
@@ -29,14 +29,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Store(id=ID_VIEW, data=None),
             dcc.Interval(id=ID_INTERVAL, interval=15_000),
             build_nav("/map", lang, current_principal()),
-            html.Header(
-                [
-                    html.H1(t("map.title", lang)),
-                    html.Span(id=ID_STATUS, className="clock"),
-                    html.A(t("lang.switch", lang), href=f"/map?lang={other}", className="lang-switch"),
-                ],
-                className="page-header",
-            ),
+            build_header(t("map.title", lang), lang, f"/map?lang={other}", clock_id=ID_STATUS),
             dcc.Graph(
                 id=ID_GRAPH,
                 className="city-map",

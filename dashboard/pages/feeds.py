@@ -11,7 +11,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav, local_time
+from dashboard.components import build_header, build_nav, local_time
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
 
@@ -192,14 +192,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Interval(id=ID_INTERVAL, interval=5_000),
             build_nav("/feeds", lang, current_principal()),
-            html.Header(
-                [
-                    html.H1(t("feeds.title", lang)),
-                    html.Span(id=ID_CLOCK, className="clock"),
-                    html.A(t("lang.switch", lang), href=f"/feeds?lang={other}", className="lang-switch"),
-                ],
-                className="page-header",
-            ),
+            build_header(t("feeds.title", lang), lang, f"/feeds?lang={other}", clock_id=ID_CLOCK),
             html.Section(id=ID_TABLE),
             html.H2(t("feeds.runs", lang)),
             html.Div(id=ID_MESSAGE, className="action-message", role="status"),

@@ -21,7 +21,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from flask import Flask, abort, current_app, request, send_from_directory
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav, local_time
+from dashboard.components import build_header, build_nav, local_time
 from dashboard.i18n import t
 from dashboard.snapshot import snapshot_dir
 
@@ -219,13 +219,11 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Interval(id=ID_INTERVAL, interval=10_000),
             build_nav("/snapshots", lang, principal),
-            html.Header(
-                [
-                    html.H1(t("snapshots.title", lang)),
-                    html.Span(t("snapshots.subtitle", lang), className="clock"),
-                    html.A(t("lang.switch", lang), href=f"/snapshots?lang={other}", className="lang-switch"),
-                ],
-                className="page-header",
+            build_header(
+                t("snapshots.title", lang),
+                lang,
+                f"/snapshots?lang={other}",
+                subtitle=t("snapshots.subtitle", lang),
             ),
             *admin,
             html.Div(id=ID_MESSAGE, className="action-message", role="status"),

@@ -8,7 +8,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard.auth import current_principal
-from dashboard.components import build_nav
+from dashboard.components import build_header, build_nav
 from dashboard.explore.catalog import Catalog, entity_options, load_catalog, resolve_state
 from dashboard.explore.view import RANGES, ExploreState, decode_state, encode_state
 from dashboard.i18n import t
@@ -168,18 +168,12 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
             dcc.Store(id=ids.ID_MAPKEY, data=map_key(state)),
             dcc.Store(id=ids.ID_URLSYNC),
             build_nav("/explore", lang, current_principal()),
-            html.Header(
-                [
-                    html.H1(t("explore.title", lang)),
-                    html.Span(id=ids.ID_STATUS, className="clock"),
-                    html.A(
-                        t("lang.switch", lang),
-                        id=ids.ID_LANG_LINK,
-                        href=f"/explore?{encode_state(replace(state, lang=other))}",
-                        className="lang-switch",
-                    ),
-                ],
-                className="page-header",
+            build_header(
+                t("explore.title", lang),
+                lang,
+                f"/explore?{encode_state(replace(state, lang=other))}",
+                clock_id=ids.ID_STATUS,
+                switch_id=ids.ID_LANG_LINK,
             ),
             _controls(state, catalog, qs),
             _charts(lang),

@@ -23,7 +23,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard.components import build_nav
+from dashboard.components import build_header, build_nav
 from dashboard.i18n import t
 from dashboard.pages.warnings import actions, detail, evidence, grid
 from dashboard.pages.warnings.actions import build_actions_panel, build_message, perform_action
@@ -68,18 +68,12 @@ def layout(lang: str = "zh", id: str | None = None, **_: Any) -> html.Div:
             dcc.Store(id=ID_VERSION, data=0),
             dcc.Interval(id=ID_INTERVAL, interval=10_000),
             build_nav("/warnings", lang, principal),
-            html.Header(
-                [
-                    html.H1(t("warnings.title", lang)),
-                    html.Span(id=ID_CLOCK, className="clock"),
-                    html.A(
-                        t("lang.switch", lang),
-                        id=ID_LANG_LINK,
-                        href=f"/warnings?lang={other}" + (f"&id={selected}" if selected else ""),
-                        className="lang-switch",
-                    ),
-                ],
-                className="page-header",
+            build_header(
+                t("warnings.title", lang),
+                lang,
+                f"/warnings?lang={other}" + (f"&id={selected}" if selected else ""),
+                clock_id=ID_CLOCK,
+                switch_id=ID_LANG_LINK,
             ),
             *build_list(lang, svc, selected),
             html.Div(
