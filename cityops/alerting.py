@@ -28,7 +28,7 @@ import pandas as pd
 from cityops.base.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
 from cityops.base.errors import ConfigError
 from cityops.base.settings import Settings
-from cityops.base.times import aware_utc
+from cityops.base.times import aware_utc, required_utc
 from cityops.notify import EventKind, Notification, Notifier
 from ingest.health import compute_feed_health
 from ingest.pipeline import Runtime, resolve_domain
@@ -181,9 +181,9 @@ def state_from_row(row: dict[str, Any]) -> WarningState:
         name=row.get("name"),
         district_code=row.get("district_code"),
         basin=row.get("basin"),
-        condition_since=aware_utc(row["condition_since"]),  # type: ignore[arg-type]
-        created_at=aware_utc(row["created_at"]),
-        updated_at=aware_utc(row["updated_at"]),  # type: ignore[arg-type]
+        condition_since=required_utc(row["condition_since"], "condition_since"),
+        created_at=required_utc(row["created_at"], "created_at"),
+        updated_at=required_utc(row["updated_at"], "updated_at"),
         activated_at=aware_utc(row.get("activated_at")),
         acknowledged_at=aware_utc(row.get("acknowledged_at")),
         acknowledged_by=row.get("acknowledged_by"),
@@ -331,7 +331,16 @@ class Alerting:
         feeds: list[dict[str, Any]] | None,
     ) -> TickResult:
         ctx = self.context()
-        signals = compute_signals(
+        signals = self._compute_signals(window, now, ctx, feeds)
+        findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
+        domains, rules = self.suppressions(feeds or [], now)
+        return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+
+    def _compute_signals(
+        self, window: Window, now: datetime, ctx: Context, feeds: list[dict[str, Any]] | None = None
+    ) -> pd.DataFrame:
+        """The state the rules read, computed from one window of readings."""
+        return compute_signals(
             window,
             ctx.entities,
             now,
@@ -340,9 +349,6 @@ class Alerting:
             city_code=self.rt.settings.city.code,
             max_age=self.max_age(),
         )
-        findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
-        domains, rules = self.suppressions(feeds or [], now)
-        return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
 
     def max_age(self) -> dict[str, timedelta]:
         """How old a reading may be and still count, per domain: until its feed would be stale (then
@@ -359,14 +365,7 @@ class Alerting:
         now = now or self.rt.clock.now()
         window = read_window(self.rt, now, now)
         ctx = self.context()
-        signals = compute_signals(
-            window,
-            ctx.entities,
-            now,
-            districts=ctx.districts,
-            city_code=self.rt.settings.city.code,
-            max_age=self.max_age(),
-        )
+        signals = self._compute_signals(window, now, ctx)
         index = district_index(
             signals,
             window.incidents,

@@ -55,7 +55,7 @@ def current_principal() -> Principal:
     """Who made the current request (set for every request by the gate)."""
     from flask import has_request_context
 
-    return getattr(g, "principal", NOBODY) if has_request_context() else NOBODY  # type: ignore[no-any-return]
+    return getattr(g, "principal", NOBODY) if has_request_context() else NOBODY
 
 
 def session_key(settings: Any, environ: dict[str, str]) -> bytes:

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from cityops.base.domains import BUILTIN_DOMAINS
+from cityops.base.settings import Settings
+from cityops.base.warehouse import Warehouse
 from ingest.health import FeedHealth, compute_feed_health
 from ingest.pipeline import Runtime
 
@@ -28,11 +30,11 @@ class Services:
     _signals_only: Any | None = None
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> Settings:
         return self.runtime.settings
 
     @property
-    def warehouse(self):  # type: ignore[no-untyped-def]
+    def warehouse(self) -> Warehouse:
         return self.runtime.warehouse
 
     def engine(self) -> Any:
@@ -121,4 +123,4 @@ class Services:
 
 def services() -> Services:
     """The services of the app handling the current request (pages and callbacks ask for them here)."""
-    return current_app.config[SERVICES_KEY]  # type: ignore[no-any-return]
+    return current_app.config[SERVICES_KEY]

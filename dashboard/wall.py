@@ -46,7 +46,7 @@ class WallSnapshot:
     def figure_json(self) -> dict[str, Any]:
         if "figure_json" not in self.extra:
             self.extra["figure_json"] = self.figure.to_plotly_json()
-        return self.extra["figure_json"]  # type: ignore[no-any-return]
+        return self.extra["figure_json"]
 
     @property
     def figure_key(self) -> str:
@@ -59,7 +59,7 @@ class WallSnapshot:
 
             text = pio.to_json(self.figure_json, validate=False, engine="json")
             self.extra["figure_key"] = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-        return self.extra["figure_key"]  # type: ignore[no-any-return]
+        return self.extra["figure_key"]
 
     extra: dict[str, Any] = field(default_factory=dict)
     latest_incidents: list[dict[str, Any]] = field(default_factory=list)
@@ -191,7 +191,7 @@ class WallCache:
             freshness[dom] = max(freshness.get(dom, "never"), h.freshness, key=lambda v: order[v])
             # Event feeds (incidents) are as current as their last successful pull, not their last event.
             at = h.last_success_at if dom == "incident" else (h.last_data_at or h.last_success_at)
-            if at is not None and (as_of.get(dom) is None or at > as_of[dom]):  # type: ignore[operator]
+            if at is not None and (as_of.get(dom) is None or at > as_of[dom]):
                 as_of[dom] = at
         state = svc.engine().state(now)  # one read of the window per tick, for the tiles and the map
         signals = state[0]

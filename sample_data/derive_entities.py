@@ -748,7 +748,7 @@ def build_rain(
         ]
         used = {f["properties"]["name"].removesuffix("雨量站") for f in features}
         for _j in range(n):
-            lon, lat = random_point(rng, inner[code], None, taken, 0.10)  # type: ignore[arg-type]
+            lon, lat = random_point(rng, inner[code], None, taken, 0.10)
             taken.append((lon, lat))
             counters[code] = counters.get(code, 0) + 1
             town, town_en = next(t for t in towns[1:] + towns[:1] if t[0] not in used)

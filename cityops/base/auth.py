@@ -159,7 +159,7 @@ class DisplayTokens:
                     hint="restore the file or delete it and create new tokens",
                 ) from None
             self._cache = (st.st_mtime, st.st_size, doc)
-            return doc  # type: ignore[no-any-return]
+            return doc
 
     def _write(self, doc: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,14 @@ def aware_utc(value: Any) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def required_utc(value: Any, what: str = "time") -> datetime:
+    """:func:`aware_utc` for a stored time that cannot be missing (a NOT NULL column)."""
+    at = aware_utc(value)
+    if at is None:
+        raise ValueError(f"{what} is missing")
+    return at
+
+
 def utc_naive(at: datetime) -> datetime:
     """An aware instant as the warehouse stores it (naive UTC)."""
     return at.astimezone(UTC).replace(tzinfo=None)
