@@ -343,7 +343,8 @@ def signed_distance(coverage: np.ndarray) -> np.ndarray:
     dy_ = py.reshape(-1, 1) - ey.reshape(1, -1)
     along = np.clip(dx_ * etx + dy_ * ety, -eh, eh)
     dist = np.hypot(dx_ - along * etx, dy_ - along * ety).min(axis=1).reshape(h, w)
-    return np.where(inside, -dist, dist)
+    signed: np.ndarray = np.where(inside, -dist, dist)  # numpy's stubs type where() as Any
+    return signed
 
 
 def sdf_from_coverage(

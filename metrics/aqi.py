@@ -404,7 +404,8 @@ def _round_half_even_div(num: NDArray[np.int64], den: NDArray[np.int64] | int) -
     q, r = np.divmod(num, den)
     twice = 2 * r
     up = (twice > den) | ((twice == den) & (q % 2 == 1))
-    return q + up
+    rounded: NDArray[np.int64] = q + up  # numpy's stubs type the sum as Any
+    return rounded
 
 
 def _iaqi_rational(
