@@ -24,7 +24,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.citymap import AQI_COLORS, MapLayers, _as_lines, _esc
+from dashboard.figures.citymap import MapLayers, _as_lines, esc
+from dashboard.palette import AQI_COLORS
 from metrics.levels import Level
 
 BG = "#111d2e"
@@ -45,7 +46,7 @@ def level_color(level: Any) -> str:
 
 def _layout(fig: go.Figure, *, title: str, height: int, legend: bool = True) -> go.Figure:
     fig.update_layout(
-        title={"text": _esc(title), "font": {"size": 17}, "x": 0.01, "xanchor": "left"},
+        title={"text": esc(title), "font": {"size": 17}, "x": 0.01, "xanchor": "left"},
         height=height,
         paper_bgcolor=PAPER,
         plot_bgcolor=BG,
@@ -68,7 +69,7 @@ def _layout(fig: go.Figure, *, title: str, height: int, legend: bool = True) -> 
 
 def _message(fig: go.Figure, text: str, *, xref: str = "paper", yref: str = "paper") -> None:
     fig.add_annotation(
-        text=_esc(text),
+        text=esc(text),
         showarrow=False,
         x=0.5,
         y=0.5,
@@ -138,7 +139,7 @@ def build_place_bars(
     if places.empty or places["count"].sum() == 0:
         return build_message_figure(empty_message, title=title, height=height)
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=[_esc(t) for t in panel_titles], horizontal_spacing=0.22
+        rows=1, cols=2, subplot_titles=[esc(t) for t in panel_titles], horizontal_spacing=0.22
     )
     for col, group in enumerate(("department", "district"), start=1):
         part = places[places["group"] == group]
@@ -147,7 +148,7 @@ def build_place_bars(
             sub = part[part["level"] == level].set_index("name")["count"]
             fig.add_trace(
                 go.Bar(
-                    y=[_esc(n) for n in order],
+                    y=[esc(n) for n in order],
                     x=[int(sub.get(n, 0)) for n in order],
                     orientation="h",
                     name=level_names[level],
@@ -226,7 +227,7 @@ def build_snapshot_map(
                     y=ys,
                     mode="lines",
                     line={"color": base.color, "width": 1.8},
-                    name=_esc(base.name),
+                    name=esc(base.name),
                     hoverinfo="skip",
                 )
             )
@@ -236,7 +237,7 @@ def build_snapshot_map(
                 x=d["lon"],
                 y=d["lat"],
                 mode="text",
-                text=[_esc(n) for n in d["name"]],
+                text=[esc(n) for n in d["name"]],
                 textfont={"size": 13, "color": "#c9d6e3"},
                 hoverinfo="skip",
                 showlegend=False,
@@ -261,8 +262,8 @@ def build_snapshot_map(
                     y=sub["lat"],
                     mode="markers",
                     marker=marker,
-                    name=_esc(name),
-                    text=[_esc(s) for s in sub["label"]],
+                    name=esc(name),
+                    text=[esc(s) for s in sub["label"]],
                     hoverinfo="text",
                 )
             )
@@ -284,7 +285,7 @@ def build_snapshot_map(
     )
     if not len(placed):
         fig.add_annotation(
-            text=_esc(legend_names["none"]),
+            text=esc(legend_names["none"]),
             showarrow=False,
             x=0.02,
             y=0.98,
@@ -303,7 +304,7 @@ def build_aqi_figure(daily: pd.DataFrame, *, title: str, axis: str, height: int 
     colors = [AQI_COLORS.get(int(v), NEUTRAL) if not pd.isna(v) else NEUTRAL for v in frame["level"]]
     fig = go.Figure(
         go.Bar(
-            x=[_esc(n) for n in frame["name"]],
+            x=[esc(n) for n in frame["name"]],
             y=frame["aqi"],
             marker={"color": colors},
             customdata=np.stack([frame["category"].fillna("—").astype(str)], axis=-1),
@@ -313,7 +314,7 @@ def build_aqi_figure(daily: pd.DataFrame, *, title: str, axis: str, height: int 
     )
     for bound in (50, 100, 150, 200, 300):
         fig.add_hline(y=bound, line={"color": GRID, "width": 1, "dash": "dot"})
-    fig.update_yaxes(title={"text": _esc(axis)}, rangemode="tozero")
+    fig.update_yaxes(title={"text": esc(axis)}, rangemode="tozero")
     fig.update_xaxes(tickangle=-60, tickfont={"size": 10})
     return _layout(fig, title=title, height=height, legend=False)
 
@@ -337,7 +338,7 @@ def build_water_figure(
             continue
         fig.add_trace(
             go.Bar(
-                y=[_esc(n) for n in sub["name"]],
+                y=[esc(n) for n in sub["name"]],
                 x=sub["over_warning_m"],
                 orientation="h",
                 name=normal_name if level is None else level_names[level],
@@ -348,9 +349,9 @@ def build_water_figure(
             )
         )
     fig.add_vline(x=0, line={"color": level_color(3), "width": 2, "dash": "dash"})
-    fig.update_xaxes(title={"text": _esc(axis)})
+    fig.update_xaxes(title={"text": esc(axis)})
     fig.update_yaxes(
-        categoryorder="array", categoryarray=[_esc(n) for n in frame["name"]], tickfont={"size": 11}
+        categoryorder="array", categoryarray=[esc(n) for n in frame["name"]], tickfont={"size": 11}
     )
     fig.update_layout(barmode="overlay")
     return _layout(fig, title=title, height=max(height, 22 * len(frame) + 120))
@@ -361,7 +362,7 @@ def build_rain_figure(totals: pd.DataFrame, *, title: str, axis: str, height: in
     frame = totals.sort_values("total_mm", ascending=False)
     fig = go.Figure(
         go.Bar(
-            x=[_esc(n) for n in frame["name"]],
+            x=[esc(n) for n in frame["name"]],
             y=frame["total_mm"],
             marker={"color": frame["color"]},
             text=[f"{v:.1f}" for v in frame["total_mm"]],
@@ -370,7 +371,7 @@ def build_rain_figure(totals: pd.DataFrame, *, title: str, axis: str, height: in
             showlegend=False,
         )
     )
-    fig.update_yaxes(title={"text": _esc(axis)}, rangemode="tozero")
+    fig.update_yaxes(title={"text": esc(axis)}, rangemode="tozero")
     fig.update_xaxes(tickangle=-45)
     return _layout(fig, title=title, height=height, legend=False)
 
@@ -390,7 +391,7 @@ def build_traffic_figure(hourly: pd.DataFrame, *, title: str, axis: str, height:
                 x=part["time"],
                 y=part["index"],
                 mode="lines",
-                name=_esc(name),
+                name=esc(name),
                 line={"color": color, "width": 3.5 if city else 1.5},
             )
         )
@@ -403,12 +404,12 @@ def build_traffic_figure(hourly: pd.DataFrame, *, title: str, axis: str, height:
                     mode="markers",
                     marker={"color": color, "size": 9},
                     showlegend=False,
-                    hovertemplate=f"{_esc(name)} %{{y:.1f}}<extra></extra>",
+                    hovertemplate=f"{esc(name)} %{{y:.1f}}<extra></extra>",
                 )
             )
     for bound in (2, 4, 6, 8):
         fig.add_hline(y=bound, line={"color": GRID, "width": 1, "dash": "dot"})
-    fig.update_yaxes(title={"text": _esc(axis)}, range=[0, 10])
+    fig.update_yaxes(title={"text": esc(axis)}, range=[0, 10])
     fig.update_xaxes(tickformat="%H:%M\n%m-%d")
     return _layout(fig, title=title, height=height)
 
@@ -426,7 +427,7 @@ def build_incident_figure(
     """Incidents reported per type and severity class (``type_label, severity, count``) and the
     response time (dispatched − reported) per type (``type_label, median_min, p90_min``)."""
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=[_esc(t) for t in panel_titles], horizontal_spacing=0.12
+        rows=1, cols=2, subplot_titles=[esc(t) for t in panel_titles], horizontal_spacing=0.12
     )
     colors = {1: "#ff4d4f", 2: "#ff9a2e", 3: "#ffd60a", 4: "#4da3ff"}
     types = list(dict.fromkeys(counts.sort_values("type_label")["type_label"]))
@@ -436,9 +437,9 @@ def build_incident_figure(
             continue
         fig.add_trace(
             go.Bar(
-                x=[_esc(t) for t in types],
+                x=[esc(t) for t in types],
                 y=[int(sub.get(t, 0)) for t in types],
-                name=_esc(class_names.get(severity, str(severity))),
+                name=esc(class_names.get(severity, str(severity))),
                 marker={"color": colors[severity]},
             ),
             row=1,
@@ -447,7 +448,7 @@ def build_incident_figure(
     if len(response):
         fig.add_trace(
             go.Bar(
-                x=[_esc(t) for t in response["type_label"]],
+                x=[esc(t) for t in response["type_label"]],
                 y=response["median_min"],
                 name="median",
                 marker={"color": "#7fc8ff"},
@@ -464,7 +465,7 @@ def build_incident_figure(
             col=2,
         )
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title={"text": _esc(axis)}, row=1, col=2)
+    fig.update_yaxes(title={"text": esc(axis)}, row=1, col=2)
     return _legend_below(_layout(fig, title=title, height=height))
 
 
@@ -541,17 +542,17 @@ def build_summary_figure(
         vertical_spacing=0.08,
         specs=[[{"type": "table"}, {"type": "xy"}], [{"type": "xy"}, {"type": "table"}]],
         subplot_titles=[
-            _esc(texts["headline"]),
-            _esc(texts["levels"]),
-            _esc(texts["map"]),
-            _esc(texts["open"]),
+            esc(texts["headline"]),
+            esc(texts["levels"]),
+            esc(texts["map"]),
+            esc(texts["open"]),
         ],
     )
     fig.add_trace(
         go.Table(
             header={"values": ["", ""], "height": 0, "fill": {"color": PAPER}, "line": {"color": PAPER}},
             cells={
-                "values": [[_esc(k) for k, _ in headline], [_esc(v) for _, v in headline]],
+                "values": [[esc(k) for k, _ in headline], [esc(v) for _, v in headline]],
                 "height": 34,
                 "fill": {"color": [[BG, PAPER] * len(headline)]},
                 "line": {"color": GRID},
@@ -582,7 +583,7 @@ def build_summary_figure(
             )
     else:
         fig.add_annotation(
-            text=_esc(texts["none"]),
+            text=esc(texts["none"]),
             showarrow=False,
             x=0.5,
             y=0.5,
@@ -611,18 +612,16 @@ def build_summary_figure(
     fig.add_trace(
         go.Table(
             header={
-                "values": [_esc(h) for h in texts["open_columns"].split("|")],
+                "values": [esc(h) for h in texts["open_columns"].split("|")],
                 "fill": {"color": GRID},
                 "font": {"size": 14, "color": TEXT},
                 "align": "left",
                 "height": 30,
             },
             cells={
-                "values": [
-                    [_esc(v) for v in rows[c]] for c in ("level_label", "title", "place", "age", "ack")
-                ]
+                "values": [[esc(v) for v in rows[c]] for c in ("level_label", "title", "place", "age", "ack")]
                 if len(rows)
-                else [[_esc(texts["no_open"])], [""], [""], [""], [""]],
+                else [[esc(texts["no_open"])], [""], [""], [""], [""]],
                 "fill": {
                     "color": [
                         [level_color(v) if i == 0 else BG for v in (rows["level"] if len(rows) else [None])]
