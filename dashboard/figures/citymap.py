@@ -144,7 +144,7 @@ def _lines(geometries: list[Mapping[str, Any]], datum: str) -> tuple[list[float 
     return lons, lats
 
 
-def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Polygons become their rings (outlines); lines stay; points are not drawn as lines."""
     out: list[Mapping[str, Any]] = []
     for g in geometries:
@@ -165,11 +165,6 @@ def _as_lines(geometries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 def esc(value: Any) -> str:
     """Text from a feed, made safe for Plotly's label markup (which reads <b>, <a href>, <br> …)."""
     return html.escape(str(value), quote=False)
-
-
-# The old private names, still imported by figures/warning.py and figures/snapshot.py.
-_esc = esc
-_to_datum = to_datum
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -255,7 +250,7 @@ def build_city_map(
             )
         )
     for base in layers.base:
-        lons, lats = _lines(_as_lines(base.geometries), datum)
+        lons, lats = _lines(as_lines(base.geometries), datum)
         if lons:
             fig.add_trace(
                 go.Scattermap(

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.citymap import MapLayers, _as_lines, esc
+from dashboard.figures.citymap import MapLayers, as_lines, esc
 from dashboard.palette import AQI_COLORS
 from metrics.levels import Level
 
@@ -195,7 +195,7 @@ def build_snapshot_map(
         geom = json.loads(geom_text) if isinstance(geom_text, str) else geom_text
         xs: list[float | None] = []
         ys: list[float | None] = []
-        for line in _as_lines([geom]):
+        for line in as_lines([geom]):
             rings = [line["coordinates"]] if line["type"] == "LineString" else line["coordinates"]
             for ring in rings:
                 xs += [p[0] for p in ring] + [None]
@@ -215,7 +215,7 @@ def build_snapshot_map(
         )
     for base in layers.base:
         xs, ys = [], []
-        for line in _as_lines(list(base.geometries)):
+        for line in as_lines(list(base.geometries)):
             parts = [line["coordinates"]] if line["type"] == "LineString" else line["coordinates"]
             for part in parts:
                 xs += [p[0] for p in part] + [None]
