@@ -23,10 +23,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request, session
-from markupsafe import escape
 
 from cityops.base.auth import NOBODY, DisplayTokens, Principal, verify_password
 from cityops.base.values import resolve_secret
+from dashboard.documents import render_display_denied_page, render_login_page
 from dashboard.i18n import t
 
 log = logging.getLogger("cityops.base.auth")
@@ -179,38 +179,6 @@ def is_wall_callback(body: Any) -> bool:
     return False
 
 
-def login_page(lang: str, next_path: str, message: str = "", name: str = "") -> str:
-    other = "en" if lang == "zh" else "zh"
-    msg = f'<p class="login-error" role="alert">{escape(message)}</p>' if message else ""
-    return f"""<!doctype html>
-<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(t("auth.title", lang))} · cityops</title>
-<link rel="stylesheet" href="/assets/cityops.css"></head>
-<body class="login-body"><main class="login-card">
-<h1>{escape(t("app.title", lang))}</h1><h2>{escape(t("auth.title", lang))}</h2>{msg}
-<form method="post" action="/login">
-<input type="hidden" name="next" value="{escape(next_path)}"><input type="hidden" name="lang" value="{lang}">
-<label>{escape(t("auth.name", lang))}<input name="name" id="login-name" autocomplete="username"
- value="{escape(name)}" required autofocus></label>
-<label>{escape(t("auth.password", lang))}<input name="password" id="login-password" type="password"
- autocomplete="current-password" required></label>
-<button type="submit" id="login-submit">{escape(t("auth.submit", lang))}</button>
-</form>
-<p class="login-foot"><a
- href="/login?next={quote(next_path)}&lang={other}">{escape(t("lang.switch", lang))}</a></p>
-</main></body></html>"""
-
-
-def display_denied_page(lang: str) -> str:
-    return f"""<!doctype html>
-<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="60"><title>cityops</title>
-<link rel="stylesheet" href="/assets/cityops.css"></head>
-<body class="display-denied"><main><h1>{escape(t("auth.display_denied", lang))}</h1>
-<p>{escape(t("auth.display_denied_hint", lang))}</p></main></body></html>"""
-
-
 def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
     """Put the gate in front of every request of ``server`` and add /login and /logout."""
     from datetime import timedelta
@@ -253,7 +221,7 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         if path == "/wall/heartbeat" or request.method != "GET":
             return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
         if is_wall and gate.presented_token():
-            return Response(display_denied_page(_lang()), status=403, mimetype="text/html")
+            return Response(render_display_denied_page(_lang()), status=403, mimetype="text/html")
         return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}", code=302)
 
     @server.after_request
@@ -275,7 +243,7 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
         lang = _lang()
         next_path = _safe_next(request.values.get("next"))
         if request.method == "GET":
-            return Response(login_page(lang, next_path), mimetype="text/html")
+            return Response(render_login_page(lang, next_path), mimetype="text/html")
         name = (request.form.get("name") or "").strip()
         address = request.remote_addr or ""
         if gate.locked(name, address):
@@ -283,13 +251,17 @@ def install(server: Flask, settings: Any, environ: dict[str, str]) -> Gate:
                 "sign-in for %r locked after repeated failures (from %s)", name[:64], request.remote_addr
             )
             return Response(
-                login_page(lang, next_path, t("auth.locked", lang), name), status=429, mimetype="text/html"
+                render_login_page(lang, next_path, t("auth.locked", lang), name),
+                status=429,
+                mimetype="text/html",
             )
         principal = gate.check(name, request.form.get("password") or "", address)
         if principal is None:
             log.warning("sign-in refused for %r from %s", name[:64], request.remote_addr)
             return Response(
-                login_page(lang, next_path, t("auth.failed", lang), name), status=401, mimetype="text/html"
+                render_login_page(lang, next_path, t("auth.failed", lang), name),
+                status=401,
+                mimetype="text/html",
             )
         log.info("%s (%s) signed in from %s", principal.name, principal.role, request.remote_addr)
         session.clear()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from cityops.base.times import local_text
+from dashboard.documents import html_environment
 from dashboard.snapshot.report import Report, ReportFigure
 from dashboard.snapshot.values import as_text, format_place
 from geo.styles import external_urls
@@ -47,18 +46,6 @@ class FigureBlock:
     div: Markup
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def render_report_html(
     rep: Report,
     status: str,
@@ -69,7 +56,7 @@ def render_report_html(
     """The self-contained HTML report: plotly.js embedded once, no external URL."""
     w = rep.w
     return (
-        _environment()
+        html_environment(TEMPLATES)
         .get_template("report.html.j2")
         .render(
             lang="zh-CN" if rep.lang == "zh" else "en",
