@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from cityops.base.domains import TRAFFIC
 from cityops.base.settings import settings_from_dict
-from cityops.base.warehouse import Warehouse
+from cityops.base.warehouse import UpsertCounts, Warehouse
 from ingest.landing import Landing
 from ingest.mapping import map_records
 from ingest.parse import parse_payload
@@ -161,17 +161,22 @@ def main() -> None:
     times["validate"] = time.perf_counter() - t
     t = time.perf_counter()
     wh.start_run("bench", "traffic", "manual", now)
-    counts = wh.commit_run(
-        run_id="bench",
-        feed="traffic",
-        department="bench",
-        domain=TRAFFIC,
-        accepted=validated.accepted.drop(columns=["_row"]),
-        quarantined=pd.DataFrame(),
-        summary={"status": "ok", "finished_at": now, "duration_s": 0},
-        watermark_after=None,
-        success=True,
-    )
+    accepted = validated.accepted.drop(columns=["_row"])
+
+    def commit(run_id: str) -> UpsertCounts:
+        return wh.commit_run(
+            run_id=run_id,
+            feed="traffic",
+            department="bench",
+            domain=TRAFFIC,
+            accepted=accepted,
+            quarantined=pd.DataFrame(),
+            summary={"status": "ok", "finished_at": now, "duration_s": 0},
+            watermark_after=None,
+            success=True,
+        )
+
+    counts = commit("bench")
     times["upsert"] = time.perf_counter() - t
     full_s = time.perf_counter() - t_all
     times["  of which rollups"] = rollup_s[0]
@@ -179,17 +184,7 @@ def main() -> None:
     assert not mapped.rejects and not validated.rejects
 
     t = time.perf_counter()
-    again = wh.commit_run(
-        run_id="bench2",
-        feed="traffic",
-        department="bench",
-        domain=TRAFFIC,
-        accepted=validated.accepted.drop(columns=["_row"]),
-        quarantined=pd.DataFrame(),
-        summary={"status": "ok", "finished_at": now, "duration_s": 0},
-        watermark_after=None,
-        success=True,
-    )
+    again = commit("bench2")
     reupsert_s = time.perf_counter() - t
     wh.close()
 

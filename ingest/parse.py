@@ -116,17 +116,22 @@ def _frame_from_records(records: list[Any], what: str, first_row: int = 1) -> Pa
     return Parsed(frame, bad)
 
 
-def parse_json(data: bytes, *, records: str | None = None, what: str = "payload") -> Parsed:
+def _load_json(data: bytes, what: str, kind: str) -> tuple[Any, str]:
+    """The decoded JSON document of ``data`` and the text encoding it was read with."""
     _check_not_empty(data, what)
     text, enc = decode_text(data, "auto", what=what)
     try:
-        obj = json.loads(text)
+        return json.loads(text), enc
     except json.JSONDecodeError as exc:
         raise ParseError(
-            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            f"{what} is not valid {kind}: {exc.msg} at line {exc.lineno} column {exc.colno} "
             f"(of {len(data)} bytes)",
             hint="the payload may be truncated; the raw file is kept in the landing area",
         ) from None
+
+
+def parse_json(data: bytes, *, records: str | None = None, what: str = "payload") -> Parsed:
+    obj, enc = _load_json(data, what, "JSON")
     parsed = _frame_from_records(_json_records(dig(obj, records, what=what), what), what)
     parsed.encoding = enc
     return parsed
@@ -155,14 +160,7 @@ def _representative_point(geom: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def parse_geojson(data: bytes, *, what: str = "payload") -> Parsed:
-    _check_not_empty(data, what)
-    text, enc = decode_text(data, "auto", what=what)
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"{what} is not valid GeoJSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    obj, enc = _load_json(data, what, "GeoJSON")
     if (
         not isinstance(obj, dict)
         or obj.get("type") != "FeatureCollection"
