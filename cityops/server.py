@@ -25,8 +25,8 @@ from cityops.base.warehouse import open_warehouse
 from cityops.jobs import build_scheduler, start_scheduler, stop_scheduler
 from dashboard.offline import self_check
 from dashboard.services import Services
-from ingest.pipeline import Runtime
 from ingest.reference import load_reference_data
+from ingest.runtime import Runtime
 
 log = logging.getLogger("cityops.server")
 

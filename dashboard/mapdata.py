@@ -10,7 +10,7 @@ import pandas as pd
 from cityops.base.domains import INCIDENT
 from cityops.base.errors import ConfigError
 from dashboard.figures.citymap import BaseLayer, MapLayers
-from ingest.pipeline import resolve_domain
+from ingest.runtime import resolve_domain
 from metrics import traffic
 from metrics.aqi import level_for
 from metrics.rain import rainstorm_signal

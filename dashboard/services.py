@@ -14,7 +14,7 @@ from cityops.base.domains import BUILTIN_DOMAINS
 from cityops.base.settings import Settings
 from cityops.base.warehouse import Warehouse
 from ingest.health import FeedHealth, compute_feed_health
-from ingest.pipeline import Runtime
+from ingest.runtime import Runtime
 
 _WALL_LOCK = threading.Lock()
 SERVICES_KEY = "cityops.services"

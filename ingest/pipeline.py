@@ -4,18 +4,17 @@
 payload again. Both return a :class:`RunReport`. A run never raises for a feed's problems: the error
 is recorded on the run (and the feed's state) and returned in the report, so one failing feed never
 stops the others.
+
+The shared types live in :mod:`ingest.runtime` and the processing of a landed payload in
+:mod:`ingest.process`; their names are re-exported here because callers import them from this module.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,249 +27,43 @@ from tenacity import (
     wait_exponential,
 )
 
-from cityops.base.clock import Clock, SystemClock
-from cityops.base.domains import BUILTIN_DOMAINS, Domain, custom_domain
+from cityops.base.domains import Domain
 from cityops.base.settings import (
     DatabaseSource,
     FeedSettings,
     FileSource,
     HttpSource,
-    Settings,
 )
-from cityops.base.warehouse import Warehouse
 from geo.boundaries import assign_districts
 from ingest.errors import (
     IngestError,
-    ParseError,
-    SchemaDriftError,
     SourceError,
     TerminalError,
     TransientError,
 )
 from ingest.landing import Landing, LandingWriter
-from ingest.mapping import MappingSpec, map_records
-from ingest.parse import ROW, json_safe, parse_payload
+
+# run_feed looks process_payload up in this module, so patching ingest.pipeline.process_payload works.
+from ingest.process import Processed, process_payload
+from ingest.runtime import RunReport, Runtime, mapping_spec, new_run_id, resolve_domain
 from ingest.sources import FetchContext, FetchOutcome
 from ingest.sources.database import fetch_database
 from ingest.sources.file import fetch_files, move_aside
 from ingest.sources.http import fetch_http
-from ingest.validate import validate_rows
+
+__all__ = [
+    "Processed",
+    "RunReport",
+    "Runtime",
+    "mapping_spec",
+    "new_run_id",
+    "process_payload",
+    "replay_run",
+    "resolve_domain",
+    "run_feed",
+]
 
 log = logging.getLogger("cityops.ingest")
-
-PART_STRIDE = 1_000_000_000
-_EMPTY_DTYPES = {
-    "str": "string",
-    "float": "float64",
-    "int": "float64",
-    "ts": "datetime64[us]",
-}  # ROW = part index × stride + row within the part
-
-
-@dataclass
-class RunReport:
-    run_id: str
-    feed: str
-    status: str  # ok | partial | failed | skipped
-    trigger: str
-    rows_fetched: int = 0
-    rows_inserted: int = 0
-    rows_updated: int = 0
-    rows_unchanged: int = 0
-    rows_rejected: int = 0
-    rows_duplicate: int = 0
-    duration_s: float = 0.0
-    attempts: int = 1
-    error: str | None = None
-    error_kind: str | None = None
-    notes: list[str] = field(default_factory=list)
-    raw_path: str | None = None
-
-    @property
-    def rows_loaded(self) -> int:
-        return self.rows_inserted + self.rows_updated
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("ok", "partial")
-
-
-@dataclass
-class Runtime:
-    """What a run needs: settings, the warehouse, the clock, the environment (for secrets)."""
-
-    settings: Settings
-    warehouse: Warehouse
-    clock: Clock = field(default_factory=SystemClock)
-    environ: dict[str, str] = field(default_factory=dict)
-    sleep: Callable[[float], None] = time.sleep
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def landing(self) -> Landing:
-        return Landing(self.settings.storage.raw_dir)
-
-    def feed_lock(self, feed: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(feed, threading.Lock())
-
-
-def resolve_domain(settings: Settings, name: str) -> Domain:
-    if name in BUILTIN_DOMAINS:
-        return BUILTIN_DOMAINS[name]
-    spec = settings.domains[name]
-    return custom_domain(name, spec.label, spec.entity_kind, [m.model_dump() for m in spec.metrics])
-
-
-def mapping_spec(settings: Settings, feed: FeedSettings) -> MappingSpec:
-    return MappingSpec(
-        fields=feed.fields,
-        units=feed.units,
-        values=feed.values,
-        timezone=feed.timezone or settings.city.timezone,
-        datum=feed.datum,
-        time_format=feed.time_format,
-        entity_prefix=feed.entity_prefix,
-    )
-
-
-def new_run_id(feed: str, at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{feed}-{uuid.uuid4().hex[:6]}"
-
-
-# -- processing a landed payload (pure apart from reading the landed files) ------------------------
-
-
-@dataclass
-class Processed:
-    accepted: pd.DataFrame
-    quarantined: pd.DataFrame
-    fetched: int
-    duplicates: int
-    notes: list[str]
-    failed_parts: dict[str, str]
-    data_max: datetime | None
-
-
-def _quarantine_frame(
-    entries: list[tuple[int, str]], raw_by_row: dict[int, str], multi_part: bool, part_names: list[str]
-) -> pd.DataFrame:
-    if not entries:
-        return pd.DataFrame(columns=["row_number", "reason", "raw_row"])
-    reasons: dict[int, list[str]] = {}
-    for row, reason in entries:
-        reasons.setdefault(row, [])
-        if reason not in reasons[row]:
-            reasons[row].append(reason)
-    out = []
-    for row, rs in sorted(reasons.items()):
-        part, local = divmod(row, PART_STRIDE)
-        prefix = f"{part_names[part]} " if multi_part and part < len(part_names) else ""
-        out.append({"row_number": local, "reason": prefix + "; ".join(rs), "raw_row": raw_by_row.get(row)})
-    return pd.DataFrame(out)
-
-
-def process_payload(
-    directory: Path,
-    *,
-    feed_name: str,
-    feed: FeedSettings,
-    domain: Domain,
-    spec: MappingSpec,
-    now: datetime,
-    future_tolerance: timedelta,
-) -> Processed:
-    meta = Landing.read_meta(directory)
-    parts = meta.get("parts", [])
-    src = feed.source
-    records = getattr(src, "records", None)
-    encoding = getattr(src, "encoding", "auto")
-    delimiter = getattr(src, "delimiter", ",")
-    sheet = getattr(src, "sheet", 0)
-    per_file = isinstance(src, FileSource)
-    mapped_frames: list[pd.DataFrame] = []
-    raw_frames: list[pd.DataFrame] = []
-    entries: list[tuple[int, str]] = []
-    failed: dict[str, str] = {}
-    notes: list[str] = []
-    bad_raw: dict[int, str] = {}  # lines the parser could not split, by ROW
-    fetched = 0
-    names = [p.get("origin") or p["name"] for p in parts]
-    for i, part in enumerate(parts):
-        what = f"{feed_name} {part.get('origin') or part['name']}"
-        try:
-            data = Landing.read_part(directory, part["name"])
-            parsed = parse_payload(
-                data,
-                part["format"],
-                records=records,
-                encoding=encoding,
-                delimiter=delimiter,
-                sheet=sheet,
-                what=what,
-            )
-            if parsed.encoding and parsed.encoding not in ("utf-8",) and part["format"] == "csv":
-                notes.append(f"{part.get('origin')}: decoded as {parsed.encoding}")
-            raw = parsed.frame
-            if len(raw):
-                raw[ROW] = raw[ROW] + i * PART_STRIDE
-            for bad in parsed.bad:
-                row = i * PART_STRIDE + max(bad.row, 0)
-                entries.append((row, bad.reason))
-                bad_raw[row] = json.dumps({"line": bad.raw}, ensure_ascii=False)
-            fetched += len(raw) + len(parsed.bad)
-            if len(raw) == 0:
-                continue
-            mapped = map_records(raw, domain, spec, what=what)
-        except (ParseError, SchemaDriftError) as exc:
-            if not per_file:
-                raise
-            failed[part["name"]] = str(exc)
-            continue
-        if mapped.unmapped_fields:
-            notes.append(
-                f"{part.get('origin') or part['name']}: "
-                f"fields not mapped: {', '.join(mapped.unmapped_fields[:12])}"
-            )
-        entries.extend(mapped.rejects)
-        mapped_frames.append(mapped.frame)
-        raw_frames.append(raw)
-
-    if mapped_frames:
-        frame = pd.concat(mapped_frames, ignore_index=True) if len(mapped_frames) > 1 else mapped_frames[0]
-    else:
-        frame = pd.DataFrame(
-            {c.name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for c in domain.columns}
-            | {ROW: pd.Series(dtype="int64")}
-        )
-    rejected_rows = {r for r, _ in entries}
-    if rejected_rows:
-        frame = frame[~frame[ROW].isin(rejected_rows)]
-    validated = validate_rows(frame, domain, now=now, future_tolerance=future_tolerance)
-    entries.extend(validated.rejects)
-
-    raw_by_row: dict[int, str] = dict(bad_raw)
-    wanted = {r for r, _ in entries} - set(bad_raw)
-    if wanted and raw_frames:
-        raw_all = pd.concat(raw_frames, ignore_index=True) if len(raw_frames) > 1 else raw_frames[0]
-        subset = raw_all[raw_all[ROW].isin(wanted)]
-        for rec in subset.to_dict("records"):
-            row = int(rec.pop(ROW))
-            clean = {
-                k: json_safe(v)
-                for k, v in rec.items()
-                if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))
-            }
-            raw_by_row[row] = json.dumps(clean, ensure_ascii=False, default=str)
-    quarantined = _quarantine_frame(entries, raw_by_row, len(parts) > 1, names)
-    accepted = validated.accepted.drop(columns=[ROW])
-    data_max = None
-    if len(accepted) and domain.time_column in accepted:
-        m = accepted[domain.time_column].max()
-        data_max = None if pd.isna(m) else m.to_pydatetime().replace(tzinfo=UTC)
-    return Processed(accepted, quarantined, fetched, validated.duplicates_dropped, notes, failed, data_max)
-
 
 # -- running a feed ------------------------------------------------------------------------------
 

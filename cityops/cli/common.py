@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from cityops.base.settings import Settings
-    from ingest.pipeline import Runtime
+    from ingest.runtime import Runtime
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

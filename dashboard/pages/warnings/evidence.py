@@ -129,7 +129,7 @@ def _points(row: Mapping[str, Any], entities: pd.DataFrame) -> pd.DataFrame:
 
 def load_evidence(svc: Services, row: Mapping[str, Any], lang: str) -> dict[str, Any]:
     """Everything the evidence figures need for one warning (the I/O side; the builders are pure)."""
-    from ingest.pipeline import resolve_domain
+    from ingest.runtime import resolve_domain
 
     tz = svc.settings.city.timezone
     pack = getattr(svc.alerting, "pack", None)
