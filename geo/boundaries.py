@@ -7,6 +7,7 @@ the warehouse can store them without a spatial extension and the map builders ca
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +19,6 @@ from shapely.geometry import shape
 
 class BoundaryFileError(ValueError):
     """A reference layer file is missing or malformed (the message names the file and the problem)."""
-
-
-ENTITY_FIELDS = (
-    "entity_id",
-    "kind",
-    "name",
-    "name_en",
-    "department",
-    "district_code",
-    "road_name",
-    "road_class",
-    "length_m",
-    "free_flow_kmh",
-    "lanes",
-    "river",
-    "basin",
-    "station_type",
-    "warning_level_m",
-    "guaranteed_level_m",
-    "flood_limit_level_m",
-    "historical_level_m",
-    "normal_level_m",
-)
 
 
 def _read_collection(path: Path, what: str) -> dict[str, Any]:
@@ -77,15 +55,16 @@ def load_districts(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def load_entity_catalogue(path: Path, *, source: str = "catalogue") -> pd.DataFrame:
-    """Entities (stations, gauges, segments) from a GeoJSON catalogue."""
+def load_entity_catalogue(path: Path, *, fields: Sequence[str], source: str = "catalogue") -> pd.DataFrame:
+    """Entities (stations, gauges, segments) from a GeoJSON catalogue: the properties named in
+    ``fields`` become columns (None where absent), the others stay together as JSON in ``props``."""
     rows = []
     for i, feat in enumerate(_read_collection(path, "entity catalogue")["features"]):
         props = dict(feat.get("properties") or {})
         if not props.get("entity_id") or not props.get("kind"):
             raise BoundaryFileError(f"{path}: feature {i} lacks 'entity_id' or 'kind'")
         geom = feat.get("geometry")
-        row = {k: props.pop(k, None) for k in ENTITY_FIELDS}
+        row = {k: props.pop(k, None) for k in fields}
         row["entity_id"] = str(row["entity_id"])
         if geom:
             g = shape(geom)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cityops.base.domains import CATALOGUE_FIELDS
 from cityops.base.errors import ConfigError
 from cityops.base.settings import Settings
 from cityops.base.warehouse import Warehouse
@@ -32,7 +33,7 @@ def _load(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
         districts = load_districts(settings.city.districts)
         counts["districts"] = warehouse.upsert_districts(districts)
     for path in settings.city.catalogues:
-        entities = load_entity_catalogue(path, source=f"catalogue:{path.name}")
+        entities = load_entity_catalogue(path, fields=CATALOGUE_FIELDS, source=f"catalogue:{path.name}")
         if len(districts) and "district_code" in entities:
             missing = entities["district_code"].isna()
             if missing.any():

@@ -148,6 +148,40 @@ ENTITY_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# The entity table's columns: the reference data of stations, gauges, road segments and the like.
+ENTITY_TABLE_COLUMNS: tuple[str, ...] = (
+    "entity_id",
+    "kind",
+    "name",
+    "name_en",
+    "department",
+    "district_code",
+    "lon",
+    "lat",
+    "geometry",
+    "road_name",
+    "road_class",
+    "length_m",
+    "free_flow_kmh",
+    "lanes",
+    "river",
+    "basin",
+    "station_type",
+    "warning_level_m",
+    "guaranteed_level_m",
+    "flood_limit_level_m",
+    "historical_level_m",
+    "normal_level_m",
+    "props",
+    "source",
+    "updated_at",
+)
+# What an entity catalogue file states per entity; the other columns are derived by its loader.
+CATALOGUE_FIELDS: tuple[str, ...] = tuple(
+    c for c in ENTITY_TABLE_COLUMNS if c not in ("lon", "lat", "geometry", "props", "source", "updated_at")
+)
+
+
 def custom_domain(
     name: str, label: str | None, entity_kind: str | None, metrics: list[Mapping[str, object]]
 ) -> Domain:

@@ -29,6 +29,7 @@ def config_check(config: ConfigOpt = None) -> None:
 def validate_deployment(settings: Settings) -> str:
     """What `serve` would load besides the file itself: reference data, rule packs, map layers."""
     from cityops.alerting import load_rule_pack
+    from cityops.base.domains import CATALOGUE_FIELDS
     from dashboard.mapdata import load_base_layers
     from geo.boundaries import BoundaryFileError, load_districts, load_entity_catalogue
 
@@ -36,7 +37,7 @@ def validate_deployment(settings: Settings) -> str:
         if settings.city.districts is not None:
             load_districts(settings.city.districts)
         for path in settings.city.catalogues:
-            load_entity_catalogue(path)
+            load_entity_catalogue(path, fields=CATALOGUE_FIELDS)
     except BoundaryFileError as exc:
         raise ConfigError(str(exc), hint="fix city.districts / city.catalogues") from None
     parts = []

@@ -8,36 +8,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from cityops.base.domains import ENTITY_TABLE_COLUMNS as ENTITY_COLUMNS
 from cityops.base.warehouse.connection import Connection
 from cityops.base.warehouse.sql import utc_naive
-
-ENTITY_COLUMNS = (
-    "entity_id",
-    "kind",
-    "name",
-    "name_en",
-    "department",
-    "district_code",
-    "lon",
-    "lat",
-    "geometry",
-    "road_name",
-    "road_class",
-    "length_m",
-    "free_flow_kmh",
-    "lanes",
-    "river",
-    "basin",
-    "station_type",
-    "warning_level_m",
-    "guaranteed_level_m",
-    "flood_limit_level_m",
-    "historical_level_m",
-    "normal_level_m",
-    "props",
-    "source",
-    "updated_at",
-)
 
 
 class ReferenceData(Connection):
