@@ -5,6 +5,7 @@
   :class:`~cityops.base.clock.FixedClock` and a ``sleep`` that does not wait (so retries are instant).
 - ``feed_server``: a stdlib ``ThreadingHTTPServer`` on loopback whose routes a test sets per path
   (static bodies, or handler functions for hanging / trickling behaviour); it records every request.
+  ``LoopbackServer`` serves any other handler the same way (tests that take POSTs import it).
 - ``pg_dsn`` / ``mysql_dsn``: the local PostgreSQL and MariaDB services. When a service is absent the
   test is skipped with the reason, unless ``CITYOPS_REQUIRE_SERVICES=1``, where absence fails.
 """
@@ -80,6 +81,29 @@ def make_runtime() -> Iterator[Callable[..., Runtime]]:
 # -- a loopback HTTP server whose behaviour each test sets ------------------------------------------
 
 
+class LoopbackServer:
+    """``handler`` served on 127.0.0.1 at a free port until ``close``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        # A short poll interval so that closing does not wait half a second per server.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        """Stop serving and release the port (later connections are refused)."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
 @dataclass
 class Request:
     path: str
@@ -126,13 +150,8 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(H)
+        self.port = self._server.port
         self._closed = False
 
     def close(self) -> None:
@@ -141,12 +160,10 @@ class FeedServer:
             return
         self._closed = True
         self.stop.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self._server.url(path)
 
     def respond(
         self, path: str, body: bytes | str, *, status: int = 200, content_type: str = "application/json"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cityops.server import Server
+from tests.helpers import sign_in
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
@@ -38,14 +39,6 @@ def test_language_switch(watched_page: Any, demo_server: Server) -> None:
     assert "Fresh" in page.locator("#feeds-health-table").inner_text()
     page.screenshot(path=str(OUTPUT / "feeds-en.png"))
     assert page.external == [] and page.console_errors == []
-
-
-def sign_in(page: Any, url: str, name: str, password: str, next_path: str) -> None:
-    page.goto(f"{url}/login?next={next_path}")
-    page.fill("#login-name", name)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
-    page.wait_for_url(f"{url}{next_path}*")
 
 
 def test_only_an_admin_replays_a_run_and_the_server_checks(watched_page: Any, demo_server: Server) -> None:

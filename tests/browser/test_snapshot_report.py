@@ -19,6 +19,7 @@ from ingest.pipeline import Runtime, run_feed
 from ingest.reference import load_reference_data
 from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from tests.helpers import REPORT_FIGURES
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 pytestmark = pytest.mark.browser
@@ -58,23 +59,14 @@ def test_the_report_renders_offline_from_its_file(page: Any, report: SnapshotRes
     url = (report.directory / "report.html").as_uri()
     page.goto(url)
     page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 9", timeout=30_000
+        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(REPORT_FIGURES)}",
+        timeout=30_000,
     )
     drawn = page.evaluate("""() => [...document.querySelectorAll('.figure')].map(f => ({
         name: f.dataset.figure,
         svg: f.querySelectorAll('.main-svg').length,
         marks: f.querySelectorAll('.trace, .bars .point, .scatterlayer path, .table').length}))""")
-    assert [d["name"] for d in drawn] == [
-        "warnings_levels",
-        "warnings_places",
-        "map",
-        "air",
-        "water",
-        "rain",
-        "traffic",
-        "incidents",
-        "feeds",
-    ]
+    assert [d["name"] for d in drawn] == list(REPORT_FIGURES)
     assert all(d["svg"] >= 1 and d["marks"] > 0 for d in drawn), drawn
     assert page.locator("#snapshot-status").inner_text().startswith("报告完整")
     assert page.locator("#open-warnings tr").count() > 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cityops.server import Server
-from tests.browser.test_feeds_page import sign_in
+from tests.helpers import sign_in
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from cityops.server import Server
+from tests.helpers import sign_in
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 OPEN = ("pending", "active", "acknowledged", "suppressed")
@@ -30,13 +31,6 @@ def _active_water_level(server: Server) -> dict[str, Any]:
     ]
     assert len(rows) == 1, frame[["rule_id", "state", "name"]]
     return rows.iloc[0].to_dict()
-
-
-def _sign_in(page: Any, server: Server, next_path: str) -> None:
-    page.goto(f"{server.url}/login?next={next_path}")
-    page.fill("#login-name", "duty")
-    page.fill("#login-password", "duty-demo")
-    page.click("#login-submit")
 
 
 def _button(page: Any, action: str) -> Any:
@@ -145,8 +139,7 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
     page.set_viewport_size({"width": 1920, "height": 1200})
     target = _active_water_level(ticked_server)
     wid = target["warning_id"]
-    _sign_in(page, ticked_server, f"/warnings?id={wid}")
-    page.wait_for_url(re.compile(rf"/warnings\?id={wid}"), timeout=15_000)
+    sign_in(page, ticked_server.url, "duty", "duty-demo", f"/warnings?id={wid}")
     page.locator("#warnings-detail .warning-head").wait_for(timeout=30_000)
     assert "值班员（演示）" in page.locator("#nav-user").inner_text()
     detail = page.locator("#warnings-detail").inner_text()

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-CITYOPS = [sys.executable, "-m", "cityops"]
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [*CITYOPS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
-    )
+from tests.helpers import CITYOPS, run_cityops
 
 
 def write_config(tmp_path: Path, url: str, extra: str = "") -> Path:
@@ -58,7 +47,7 @@ def test_help_for_every_command(tmp_path: Path) -> None:
         ["db", "init", "--help"],
         ["config", "check", "--help"],
     ):
-        result = run(*args, cwd=tmp_path)
+        result = run_cityops(*args, cwd=tmp_path)
         assert result.returncode == 0, (args, result.stderr)
         assert "Usage" in result.stdout
 
@@ -74,27 +63,27 @@ def test_ingest_run_prints_a_summary_and_fails_when_a_feed_fails(
         ],
     )
     config = write_config(tmp_path, feed_server.url("/speeds"))
-    assert run("db", "init", "--config", str(config), cwd=tmp_path).returncode == 0
-    ok = run("ingest", "run", "--config", str(config), cwd=tmp_path)
+    assert run_cityops("db", "init", "--config", str(config), cwd=tmp_path).returncode == 0
+    ok = run_cityops("ingest", "run", "--config", str(config), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "speeds" in ok.stdout and "ok" in ok.stdout
     # inserted 1, rejected 1 appear in the summary row
     row = next(line for line in ok.stdout.splitlines() if "speeds" in line)
     assert " 1 " in row.replace("│", " ")
 
-    listing = run("ingest", "list", "--config", str(config), cwd=tmp_path)
+    listing = run_cityops("ingest", "list", "--config", str(config), cwd=tmp_path)
     assert listing.returncode == 0 and "speeds" in listing.stdout
     run_id = next(
         w
         for w in listing.stdout.replace("│", " ").split()
         if w.endswith(tuple("0123456789abcdef")) and "-speeds-" in w
     )
-    replay = run("ingest", "replay", run_id, "--config", str(config), cwd=tmp_path)
+    replay = run_cityops("ingest", "replay", run_id, "--config", str(config), cwd=tmp_path)
     assert replay.returncode == 0, replay.stderr
     assert "inserted 0" in replay.stdout and "quarantined 1" in replay.stdout
 
     broken = write_config(tmp_path, f"http://127.0.0.1:{closed_port}/speeds")
-    failed = run("ingest", "run", "--config", str(broken), cwd=tmp_path)
+    failed = run_cityops("ingest", "run", "--config", str(broken), cwd=tmp_path)
     assert failed.returncode == 1
     assert "failed" in failed.stdout and "ConnectError" in failed.stdout
 
@@ -102,7 +91,9 @@ def test_ingest_run_prints_a_summary_and_fails_when_a_feed_fails(
 def test_backfill_shows_progress(tmp_path: Path, feed_server) -> None:
     feed_server.json("/speeds", [{"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 42}])
     config = write_config(tmp_path, feed_server.url("/speeds"))
-    result = run("ingest", "run", "speeds", "--from", "2026-06-14", "--config", str(config), cwd=tmp_path)
+    result = run_cityops(
+        "ingest", "run", "speeds", "--from", "2026-06-14", "--config", str(config), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "1/1" in result.stderr  # the progress bar (on stderr, so stdout stays a clean table)
 
@@ -127,7 +118,7 @@ def test_backfill_shows_progress(tmp_path: Path, feed_server) -> None:
 def test_bad_configuration_is_one_clear_line(tmp_path: Path, content: str, expected: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(content, "utf-8")
-    result = run("config", "check", "--config", str(path), cwd=tmp_path)
+    result = run_cityops("config", "check", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     first = result.stderr.strip().splitlines()[0]
@@ -135,7 +126,7 @@ def test_bad_configuration_is_one_clear_line(tmp_path: Path, content: str, expec
 
 
 def test_missing_config_file_says_what_to_do(tmp_path: Path) -> None:
-    result = run("ingest", "list", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    result = run_cityops("ingest", "list", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "fix:" in result.stderr and "Traceback" not in result.stderr
 
@@ -146,7 +137,7 @@ def test_a_second_process_on_the_same_database_gets_a_clear_error(tmp_path: Path
     feed_server.json("/speeds", [])
     config = write_config(tmp_path, feed_server.url("/speeds"))
     with Warehouse(tmp_path / "data" / "cityops.duckdb"):
-        result = run("ingest", "list", "--config", str(config), cwd=tmp_path)
+        result = run_cityops("ingest", "list", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2
     assert "in use by another process" in result.stderr and "Traceback" not in result.stderr
 

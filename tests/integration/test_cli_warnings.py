@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,20 +17,13 @@ from ingest.pipeline import Runtime, run_feed
 from ingest.reference import load_reference_data
 from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from tests.helpers import run_cityops
 
 SCENARIO = Scenario()
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "220", DEMO_TOKEN_ENV: DEMO_TOKEN}
-    return subprocess.run(
-        [sys.executable, "-m", "cityops", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cityops(*args, cwd=cwd, env={"COLUMNS": "220", DEMO_TOKEN_ENV: DEMO_TOKEN}, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ feed in the same runtime still runs fine afterwards.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 from cityops.base.domains import AIR, TRAFFIC
 from ingest.pipeline import replay_run, run_feed
+from tests.helpers import returns
 
 FEED = "city-traffic"
 
@@ -57,29 +56,6 @@ def first_good_run(rt: Any, feed: str = FEED) -> Any:
     assert report.status == "ok", report.error
     assert report.rows_inserted == 2
     return report
-
-
-def returns(call: Callable[[], Any], guard_s: float = 60.0) -> Any:
-    """``call()`` on a thread; its result, or a failure if it has not returned after ``guard_s``.
-
-    Only a hang guard, far above the normal time: the tests assert what happened, not how long it took.
-    """
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(guard_s)
-    assert not thread.is_alive(), f"still running after {guard_s:g} s: it hung"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def quarantine_reasons(rt: Any, run_id: str) -> list[str]:

@@ -83,19 +83,26 @@ def exchange(request: pytest.FixtureRequest) -> Iterator[ExchangeTable]:
         close()
 
 
-def db_feed(table: ExchangeTable, **source: Any) -> dict[str, Any]:
+def water_feed(dsn: str, query: str, **source: Any) -> dict[str, Any]:
+    """The water bureau's feed from an exchange database, read onwards from its ``updated_at``."""
     return {
         "department": "水利局",
         "domain": "water",
         "cadence": "5m",
         "source": {
             "type": "database",
-            "dsn": table.dsn,
-            "query": f"SELECT station_id, obs_time, level_cm, updated_at FROM {table.name} "
-            "WHERE updated_at > :since",
+            "dsn": dsn,
+            "query": query,
             "watermark_column": "updated_at",
             **source,
         },
+    }
+
+
+def db_feed(table: ExchangeTable, **source: Any) -> dict[str, Any]:
+    query = f"SELECT station_id, obs_time, level_cm, updated_at FROM {table.name} WHERE updated_at > :since"
+    return {
+        **water_feed(table.dsn, query, **source),
         "fields": {"entity_id": "station_id", "ts": "obs_time", "level_m": "level_cm"},
         "units": {"level_m": "cm"},
     }
@@ -173,17 +180,9 @@ def test_table_dropped_mid_run_fails_terminally_and_lands_nothing(
 
 
 def test_unreachable_database_is_transient(tmp_path, make_runtime, closed_port, other_feed):
-    cfg = {
-        "department": "水利局",
-        "domain": "water",
-        "cadence": "5m",
-        "source": {
-            "type": "database",
-            "dsn": f"postgresql://postgres@127.0.0.1:{closed_port}/test",
-            "query": "SELECT * FROM t WHERE updated_at > :since",
-            "watermark_column": "updated_at",
-        },
-    }
+    cfg = water_feed(
+        f"postgresql://postgres@127.0.0.1:{closed_port}/test", "SELECT * FROM t WHERE updated_at > :since"
+    )
     rt = make_runtime(tmp_path, {FEED: cfg, other_feed.name: other_feed.config}, ingest={"retry_attempts": 2})
     report = run_feed(rt, FEED)
     assert report.status == "failed" and report.error_kind == "transient"
@@ -204,15 +203,10 @@ def test_dsn_password_from_the_environment(tmp_path, make_runtime, pg_dsn):
         )
     try:
         cfg = {
-            "department": "水利局",
-            "domain": "water",
-            "cadence": "5m",
-            "source": {
-                "type": "database",
-                "dsn": "postgresql://${PGUSER_X}@127.0.0.1:5432/test",
-                "query": f"SELECT * FROM {name} WHERE updated_at > :since",
-                "watermark_column": "updated_at",
-            },
+            **water_feed(
+                "postgresql://${PGUSER_X}@127.0.0.1:5432/test",
+                f"SELECT * FROM {name} WHERE updated_at > :since",
+            ),
             "fields": {"entity_id": "station_id", "ts": "obs_time"},
         }
         rt = make_runtime(tmp_path, {FEED: cfg}, environ={"PGUSER_X": "postgres"})

@@ -3,6 +3,7 @@ department's feed added by configuration alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,22 @@ def http_feed(url: str, domain: str, fields: dict[str, str], **extra: Any) -> di
         "fields": fields,
         **extra,
     }
+
+
+@pytest.fixture
+def speed_feed(tmp_path: Path, make_runtime: Any, feed_server: Any) -> Callable[..., Any]:
+    """``speed_feed(rows, fields=None, **options)``: a runtime whose one traffic feed ``t`` gets ``rows``.
+
+    The rows carry ``st``, ``t`` and ``spd``; ``fields`` maps more of their keys, ``options`` are the
+    feed's own settings (timezone, time format, datum).
+    """
+
+    def make(rows: list[dict[str, Any]], fields: dict[str, str] | None = None, **options: Any) -> Any:
+        feed_server.json("/t", rows)
+        mapping = {"entity_id": "st", "ts": "t", "speed_kmh": "spd", **(fields or {})}
+        return make_runtime(tmp_path, {"t": http_feed(feed_server.url("/t"), "traffic", mapping, **options)})
+
+    return make
 
 
 def test_unit_conversions(tmp_path, make_runtime, feed_server):
@@ -112,55 +129,26 @@ def test_an_internal_error_fails_the_run_and_spares_the_others(
         ("Europe/Berlin", "2026-06-15 02:00:00", "2026-06-15 00:00:00"),
     ],
 )
-def test_local_time_to_utc(tmp_path, make_runtime, feed_server, tz, sent, utc):
-    feed_server.json("/t", [{"st": "R1", "t": sent, "spd": 30}])
-    rt = make_runtime(
-        tmp_path,
-        {
-            "t": http_feed(
-                feed_server.url("/t"),
-                "traffic",
-                {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
-                timezone=tz,
-            )
-        },
-    )
+def test_local_time_to_utc(speed_feed, tz, sent, utc):
+    rt = speed_feed([{"st": "R1", "t": sent, "spd": 30}], timezone=tz)
     report = run_feed(rt, "t")
     assert report.status == "ok" and report.rows_inserted == 1, (report.error, rt.warehouse.quarantined())
     assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M:%S}" == utc
 
 
-def test_epoch_milliseconds(tmp_path, make_runtime, feed_server):
-    feed_server.json("/t", [{"st": "R1", "t": 1781481600000, "spd": 30}])  # 2026-06-15T00:00:00Z
-    rt = make_runtime(
-        tmp_path,
-        {
-            "t": http_feed(
-                feed_server.url("/t"),
-                "traffic",
-                {"entity_id": "st", "ts": "t", "speed_kmh": "spd"},
-                time_format="epoch_ms",
-            )
-        },
-    )
+def test_epoch_milliseconds(speed_feed):
+    rt = speed_feed([{"st": "R1", "t": 1781481600000, "spd": 30}], time_format="epoch_ms")  # 06-15 00:00Z
     assert run_feed(rt, "t").rows_inserted == 1
     assert f"{rt.warehouse.observations(TRAFFIC)['ts'].iloc[0]:%Y-%m-%d %H:%M}" == "2026-06-15 00:00"
 
 
 @pytest.mark.parametrize(("datum", "inverse"), [("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)])
-def test_datum_converted_to_wgs84(tmp_path, make_runtime, feed_server, datum, inverse):
+def test_datum_converted_to_wgs84(speed_feed, datum, inverse):
     lon, lat = 113.0612, 23.6819
-    feed_server.json("/t", [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 30, "x": lon, "y": lat}])
-    rt = make_runtime(
-        tmp_path,
-        {
-            "t": http_feed(
-                feed_server.url("/t"),
-                "traffic",
-                {"entity_id": "st", "ts": "t", "speed_kmh": "spd", "lon": "x", "lat": "y"},
-                datum=datum,
-            )
-        },
+    rt = speed_feed(
+        [{"st": "R1", "t": "2026-06-15 08:00:00", "spd": 30, "x": lon, "y": lat}],
+        {"lon": "x", "lat": "y"},
+        datum=datum,
     )
     assert run_feed(rt, "t").status == "ok"
     ent = rt.warehouse.entities().set_index("entity_id").loc["R1"]
@@ -178,6 +166,24 @@ HYDRANT_DOMAIN = {
         "metrics": [{"name": "pressure_mpa", "label": "管网压力", "unit": "MPa", "min": 0, "max": 2.5}],
     }
 }
+
+
+def hydrant_drop(tmp_path: Path, csv: str, **fields: str) -> dict[str, Any]:
+    """The fire brigade's hydrant feed reading ``csv`` from a file drop; ``fields`` adds to its mapping."""
+    drop = tmp_path / "xfj"
+    drop.mkdir()
+    (drop / "hydrants.csv").write_text(csv, "utf-8")
+    mapping = {"entity_id": "编号", "ts": "时间", "pressure_mpa": "压力kPa", "lon": "经度", "lat": "纬度"}
+    return {
+        "fire-hydrants": {
+            "department": "消防救援支队",
+            "domain": "hydrant",
+            "cadence": "1h",
+            "source": {"type": "file", "path": str(drop), "settle": "0s"},
+            "fields": {**mapping, **fields},
+            "units": {"pressure_mpa": "kPa"},
+        }
+    }
 
 
 def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_server, other_feed):
@@ -264,28 +270,11 @@ def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_serv
 
 
 def test_new_department_from_a_file_drop(tmp_path, make_runtime):
-    drop = tmp_path / "xfj"
-    drop.mkdir()
-    (drop / "hydrants.csv").write_text(
-        "编号,名称,时间,压力kPa,经度,纬度\nXHS-9,石角镇消火栓,2026-06-15 08:00:00,410,113.08,23.56\n", "utf-8"
+    feeds = hydrant_drop(
+        tmp_path,
+        "编号,名称,时间,压力kPa,经度,纬度\nXHS-9,石角镇消火栓,2026-06-15 08:00:00,410,113.08,23.56\n",
+        entity_name="名称",
     )
-    feeds = {
-        "fire-hydrants": {
-            "department": "消防救援支队",
-            "domain": "hydrant",
-            "cadence": "1h",
-            "source": {"type": "file", "path": str(drop), "settle": "0s"},
-            "fields": {
-                "entity_id": "编号",
-                "entity_name": "名称",
-                "ts": "时间",
-                "pressure_mpa": "压力kPa",
-                "lon": "经度",
-                "lat": "纬度",
-            },
-            "units": {"pressure_mpa": "kPa"},
-        }
-    }
     rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN)
     report = run_feed(rt, "fire-hydrants")
     assert report.status == "ok" and report.rows_inserted == 1
@@ -300,30 +289,12 @@ def test_a_new_departments_entities_are_placed_in_their_districts(tmp_path, make
     from ingest.reference import load_reference_data
 
     districts = Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
-    drop = tmp_path / "xfj"
-    drop.mkdir()
-    (drop / "hydrants.csv").write_text(
+    feeds = hydrant_drop(
+        tmp_path,
         "编号,时间,压力kPa,经度,纬度\n"
         "XHS-QC,2026-06-15 08:00:00,410,113.05,23.70\n"  # 清城区 (the city centre)
         "XHS-YD,2026-06-15 08:00:00,390,113.40,24.18\n",  # 英德市
-        "utf-8",
     )
-    feeds = {
-        "fire-hydrants": {
-            "department": "消防救援支队",
-            "domain": "hydrant",
-            "cadence": "1h",
-            "source": {"type": "file", "path": str(drop), "settle": "0s"},
-            "fields": {
-                "entity_id": "编号",
-                "ts": "时间",
-                "pressure_mpa": "压力kPa",
-                "lon": "经度",
-                "lat": "纬度",
-            },
-            "units": {"pressure_mpa": "kPa"},
-        }
-    }
     rt = make_runtime(tmp_path, feeds, domains=HYDRANT_DOMAIN, extra={"city": {"districts": str(districts)}})
     load_reference_data(rt.settings, rt.warehouse)
     assert run_feed(rt, "fire-hydrants").rows_inserted == 2

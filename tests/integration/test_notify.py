@@ -1,7 +1,7 @@
 """Webhook notifications against real HTTP servers on loopback.
 
-The shared ``feed_server`` fixture only answers GET, so these tests run their own small
-``ThreadingHTTPServer`` that accepts POST and records the exact bytes it received. Signatures are
+The shared ``feed_server`` fixture only answers GET, so these tests serve their own small handler
+that accepts POST and records the exact bytes it received. Signatures are
 checked against computations written out here, independently of :mod:`cityops.notify`.
 """
 
@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +33,8 @@ from cityops.notify import (
     build_request,
     deliver,
 )
+from tests.conftest import LoopbackServer
+from tests.helpers import returns
 
 NOW = datetime(2026, 6, 15, 1, 5, tzinfo=UTC)  # 09:05 in Asia/Shanghai
 
@@ -100,16 +102,10 @@ class Hooks:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(H)
 
     def url(self, path: str, query: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
+        return self._server.url(path) + (f"?{query}" if query else "")
 
     def reply(self, path: str, *answers: tuple[int, Any]) -> None:
         script = [
@@ -140,9 +136,7 @@ class Hooks:
 
     def close(self) -> None:
         self.stop.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
 
 
 @pytest.fixture
@@ -219,29 +213,6 @@ def wait_until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
     while not cond():
         assert time.monotonic() < end, "condition not reached in time"
         time.sleep(0.01)
-
-
-def returns(call: Callable[[], Any], guard_s: float = 60.0) -> Any:
-    """``call()`` on a thread; its result, or a failure if it has not returned after ``guard_s``.
-
-    Only a hang guard, far above the normal time: the tests assert what happened, not how long it took.
-    """
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(guard_s)
-    assert not thread.is_alive(), f"still running after {guard_s:g} s: it hung"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 # -- configuration ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ingest.pipeline import Runtime, run_feed
 from ingest.reference import load_reference_data
 from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from tests.helpers import REPORT_FIGURES, run_cityops
 
 SCENARIO = Scenario()
 DAY = date(2026, 6, 15)
@@ -170,18 +171,7 @@ def test_every_file_is_in_the_manifest_with_its_hash(scene: Scene) -> None:
     assert set(listed) == on_disk
     for path, entry in listed.items():
         assert hashlib.sha256((directory / path).read_bytes()).hexdigest() == entry["sha256"], path
-    names = {
-        "warnings_levels",
-        "warnings_places",
-        "map",
-        "air",
-        "water",
-        "rain",
-        "traffic",
-        "incidents",
-        "feeds",
-    }
-    assert {f"figures/{n}.png" for n in names} | {f"data/{n}.parquet" for n in names} | {
+    assert {f"figures/{n}.png" for n in REPORT_FIGURES} | {f"data/{n}.parquet" for n in REPORT_FIGURES} | {
         "summary.png"
     } <= on_disk
     assert (directory / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -195,7 +185,7 @@ def test_every_file_is_in_the_manifest_with_its_hash(scene: Scene) -> None:
 def test_the_report_is_self_contained(scene: Scene) -> None:
     html = (scene.result.directory / "report.html").read_text("utf-8")
     assert report_external_urls(html, scene.rt.settings.map.allowed_hosts) == []
-    assert html.count("Plotly.newPlot") == 9
+    assert html.count("Plotly.newPlot") == len(REPORT_FIGURES)
     # plotly.js is embedded once (its licence banner opens the bundle)
     assert html.count("plotly.js v") == 1 and "<script src=" not in html
 
@@ -297,7 +287,7 @@ def test_a_second_render_is_identical_and_a_missing_browser_is_stated(scene: Sce
     first = {f["path"]: f for f in _manifest(scene.result)["files"] if f["path"].startswith("data/")}
     manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
     second = {f["path"]: f for f in manifest["files"] if f["path"].startswith("data/")}
-    assert first == second and len(first) == 9
+    assert first == second and len(first) == len(REPORT_FIGURES)  # one data file a figure
     for path in first:
         assert (directory / path).read_bytes() == (scene.result.directory / path).read_bytes()
     summaries = [
@@ -353,14 +343,7 @@ def test_cityops_snapshot_as_a_process(tmp_path: Path, feed_server) -> None:
     )
 
     def cityops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cityops", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            env={**__import__("os").environ, "COLUMNS": "200"},
-        )
+        return run_cityops(*args, cwd=tmp_path, timeout=180)
 
     assert cityops("ingest", "run", "--from", "2026-06-14", "--config", str(config)).returncode == 0
     done = cityops("snapshot", "--date", "2026-06-15", "--config", str(config))

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pandas as pd
@@ -27,6 +26,7 @@ from ingest.reference import load_reference_data
 from metrics.warnings.rules import Rule, RulePack
 from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import DISTRICT_NAMES, CityGenerator, Scenario, load_catalogue
+from tests.conftest import LoopbackServer
 
 SCENARIO = Scenario()
 END = SCENARIO.storm_peak + timedelta(hours=6)
@@ -340,13 +340,12 @@ class _Hook(BaseHTTPRequestHandler):
 
 def test_live_ticks_persist_warnings_audit_and_notify(scenario_runtime: Runtime) -> None:
     rt = scenario_runtime
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hook = LoopbackServer(_Hook)
     _Hook.received = []
     target = NotificationTarget(
         name="ops-hook",
         format="generic",
-        url=f"http://127.0.0.1:{hook.server_port}/hook",
+        url=hook.url("/hook"),
         events=["raised", "escalated", "resolved"],
         min_level="orange",
     )
@@ -363,8 +362,7 @@ def test_live_ticks_persist_warnings_audit_and_notify(scenario_runtime: Runtime)
         assert notifier.close(10)
     finally:
         clock.set(END)
-        hook.shutdown()
-        hook.server_close()
+        hook.close()
     open_now = rt.warehouse.warnings(open_only=True)
     assert len(open_now) > 0
     assert open_now.groupby("dedup_key").size().max() == 1  # at most one open warning per key

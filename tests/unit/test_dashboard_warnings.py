@@ -27,6 +27,7 @@ from ingest.pipeline import Runtime
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import advance, resolve
 from metrics.warnings.rules import Rule, RulePack
+from tests.helpers import water_level_signals
 
 T0 = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 TZ = "Asia/Shanghai"
@@ -59,27 +60,6 @@ def pack() -> RulePack:
     return RulePack(id="t", version="test 2026.1", title="t", rules=(water_rule(),))
 
 
-def _signals(values: dict[str, tuple[float, str, str]], at: datetime) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "domain": "water",
-                "scope": "entity",
-                "key": k,
-                "metric": "level_m",
-                "value": v,
-                "ts": at.replace(tzinfo=None),
-                "entity_id": k,
-                "name": name,
-                "district_code": district,
-                "basin": "北江",
-                "entity_kind": "hydro_station",
-            }
-            for k, (v, name, district) in values.items()
-        ]
-    )
-
-
 STATIONS = {
     "A": (13.4, "源潭", "441802"),  # red
     "B": (12.2, f"石角{SCRIPT}", "441802"),  # orange; feed text with markup
@@ -91,7 +71,7 @@ STATIONS = {
 def runtime(make_runtime: Callable[..., Runtime], tmp_path: Any) -> Runtime:
     """A real warehouse holding the warnings one real evaluation tick raised; C is then resolved."""
     rt = make_runtime(tmp_path, {})
-    result = advance(pack(), {}, evaluate_pack(pack(), _signals(STATIONS, T0), pd.DataFrame()), T0)
+    result = advance(pack(), {}, evaluate_pack(pack(), water_level_signals(STATIONS, T0), pd.DataFrame()), T0)
     rt.warehouse.save_warnings(list(result.states.values()), result.transitions)
     c = next(s for s in result.states.values() if s.entity_id == "C")
     closed, tr = resolve(c, "tester", T0 + timedelta(minutes=30), "河道回落")

@@ -50,6 +50,7 @@ from dashboard.services import Services
 from ingest.pipeline import Runtime
 from metrics.aqi import breakpoints
 from metrics.traffic import SPEED_THRESHOLDS
+from tests.helpers import commit_frame
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TZ = "Asia/Shanghai"
@@ -62,18 +63,7 @@ def _square(x: float, y: float) -> str:
 
 
 def _commit(wh: Any, domain: Domain, frame: pd.DataFrame, run: str) -> None:
-    wh.start_run(run, domain.name, "test", NOW)
-    wh.commit_run(
-        run_id=run,
-        feed=domain.name,
-        department="测试局",
-        domain=domain,
-        accepted=frame,
-        quarantined=pd.DataFrame(),
-        summary={"finished_at": NOW, "status": "ok", "duration_s": 0.0},
-        watermark_after=None,
-        success=True,
-    )
+    commit_frame(wh, run, domain, frame, NOW, feed=domain.name, department="测试局")
 
 
 @pytest.fixture(scope="module")

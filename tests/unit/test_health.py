@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from cityops.base.clock import FixedClock
+from cityops.base.domains import TRAFFIC
+from cityops.base.settings import Settings, settings_from_dict
+from cityops.base.warehouse import Warehouse
+from dashboard.services import Services
 from ingest.health import classify_freshness
+from ingest.pipeline import Runtime
+from tests.helpers import commit_frame
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
@@ -33,22 +42,21 @@ def test_never_and_naive_times() -> None:
     assert classify_freshness(naive_utc, FIVE, NOW) == "fresh"
 
 
-def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
-    from cityops.base.clock import FixedClock
-    from cityops.base.settings import settings_from_dict
-    from cityops.base.warehouse import Warehouse
-    from dashboard.services import Services
-    from ingest.pipeline import Runtime
-
+def settings_with_feeds(tmp_path: Path, *names: str) -> Settings:
+    """A configuration whose feeds ``names`` are alike: traffic every 5 minutes."""
     feed = {
         "department": "d",
         "domain": "traffic",
         "cadence": "5m",
         "source": {"type": "http", "url": "http://h/x"},
     }
-    settings = settings_from_dict(
-        {"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed, "b": feed}}, environ={}
+    return settings_from_dict(
+        {"storage": {"data_dir": str(tmp_path)}, "feeds": dict.fromkeys(names, feed)}, environ={}
     )
+
+
+def test_health_document_reflects_feeds_and_database(tmp_path: Path) -> None:
+    settings = settings_with_feeds(tmp_path, "a", "b")
     wh = Warehouse(settings.storage.database_path)
     svc = Services(Runtime(settings, wh, FixedClock(NOW)))
     doc = svc.health()
@@ -58,11 +66,6 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
         "scheduler": "not running in this process",
         "feeds": {"a": "never", "b": "never"},
     }
-    wh.start_run("r1", "a", "manual", NOW - timedelta(hours=1))
-    import pandas as pd
-
-    from cityops.base.domains import TRAFFIC
-
     rows = pd.DataFrame(
         {
             "entity_id": ["S"],
@@ -72,17 +75,7 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
             "occupancy_pct": [None],
         }
     )
-    wh.commit_run(
-        run_id="r1",
-        feed="a",
-        department="d",
-        domain=TRAFFIC,
-        accepted=rows,
-        quarantined=pd.DataFrame(),
-        summary={"status": "ok", "finished_at": NOW, "duration_s": 1},
-        watermark_after=None,
-        success=True,
-    )
+    commit_frame(wh, "r1", TRAFFIC, rows, NOW - timedelta(hours=1), finished_at=NOW, feed="a")
     doc = svc.health()
     assert doc["feeds"] == {"a": "stale", "b": "never"} and doc["status"] == "degraded"
     wh.close()
@@ -90,36 +83,9 @@ def test_health_document_reflects_feeds_and_database(tmp_path) -> None:
     assert down["status"] == "down" and down["database"].startswith("error")
 
 
-def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path) -> None:
-    from cityops.base.clock import FixedClock
-    from cityops.base.settings import settings_from_dict
-    from cityops.base.warehouse import Warehouse
-    from dashboard.services import Services
-    from ingest.pipeline import Runtime
-
-    feed = {
-        "department": "d",
-        "domain": "traffic",
-        "cadence": "5m",
-        "source": {"type": "http", "url": "http://h/x"},
-    }
-    settings = settings_from_dict({"storage": {"data_dir": str(tmp_path)}, "feeds": {"a": feed}}, environ={})
+def test_a_new_feed_that_keeps_failing_degrades_health(tmp_path: Path) -> None:
+    settings = settings_with_feeds(tmp_path, "a")
     wh = Warehouse(":memory:")
-    import pandas as pd
-
-    from cityops.base.domains import TRAFFIC
-
-    wh.start_run("r1", "a", "manual", NOW)
-    wh.commit_run(
-        run_id="r1",
-        feed="a",
-        department="d",
-        domain=TRAFFIC,
-        accepted=pd.DataFrame(),
-        quarantined=pd.DataFrame(),
-        summary={"status": "failed", "finished_at": NOW, "duration_s": 1, "error": "refused"},
-        watermark_after=None,
-        success=False,
-    )
+    commit_frame(wh, "r1", TRAFFIC, pd.DataFrame(), NOW, feed="a", error="refused")
     doc = Services(Runtime(settings, wh, FixedClock(NOW))).health()
     assert doc["feeds"] == {"a": "never"} and doc["status"] == "degraded"

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cityops.base.domains import TRAFFIC, WATER
-from cityops.base.migrations import MIGRATIONS
 from cityops.base.warehouse import Warehouse
+from cityops.base.warehouse.migrations import MIGRATIONS
 from geo.boundaries import assign_districts, load_districts
+from tests.helpers import commit_frame
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
 DISTRICTS = Path(__file__).resolve().parents[2] / "sample_data" / "qingyuan" / "districts.geojson"
@@ -26,21 +27,6 @@ def test_migrations_apply_once_and_reopen_cleanly(tmp_path: Path) -> None:
     with Warehouse(path) as wh:
         assert wh.migrate() == []  # nothing left to apply
         assert wh.table_count("schema_version") == len(MIGRATIONS)
-
-
-def _commit(wh: Warehouse, run_id: str, frame: pd.DataFrame):
-    wh.start_run(run_id, "f", "manual", NOW)
-    return wh.commit_run(
-        run_id=run_id,
-        feed="f",
-        department="d",
-        domain=WATER,
-        accepted=frame,
-        quarantined=pd.DataFrame(),
-        summary={"status": "ok", "finished_at": NOW, "duration_s": 0},
-        watermark_after=None,
-        success=True,
-    )
 
 
 rows = st.lists(
@@ -67,7 +53,7 @@ def test_upserts_never_duplicate_a_key_and_the_last_value_wins(batches) -> None:
         frame["ts"] = pd.Timestamp("2026-06-15") + pd.to_timedelta(frame.pop("minute") * 5, unit="min")
         frame["ts"] = frame["ts"].astype("datetime64[us]")
         frame["discharge_m3s"] = float("nan")
-        _commit(wh, f"r{n}", frame)
+        commit_frame(wh, f"r{n}", WATER, frame, NOW)
         for rec in frame.to_dict("records"):
             key = (rec["entity_id"], int((rec["ts"] - pd.Timestamp("2026-06-15")).total_seconds() // 300))
             if rec["level_m"] == rec["level_m"] and rec["level_m"] is not None:
@@ -156,7 +142,7 @@ def test_incremental_rollups_equal_a_rebuild(batches) -> None:
         )
         frame["ts"] = (base + pd.to_timedelta(frame.pop("slot") * 5, unit="min")).astype("datetime64[us]")
         frame["discharge_m3s"] = frame["level_m"] * 10
-        _commit(wh, f"r{n}", frame)
+        commit_frame(wh, f"r{n}", WATER, frame, NOW)
     incremental = _rollups(wh)
     wh.rebuild_rollups()
     rebuilt = _rollups(wh)
@@ -179,18 +165,7 @@ def test_rollups_sum_by_local_day_and_latest_is_newest() -> None:
     )
     from cityops.base.domains import RAIN
 
-    wh.start_run("r", "f", "manual", NOW)
-    wh.commit_run(
-        run_id="r",
-        feed="f",
-        department="d",
-        domain=RAIN,
-        accepted=frame,
-        quarantined=pd.DataFrame(),
-        summary={"status": "ok", "finished_at": NOW, "duration_s": 0},
-        watermark_after=None,
-        success=True,
-    )
+    commit_frame(wh, "r", RAIN, frame, NOW)
     import datetime as dt
 
     daily = wh.daily(RAIN, start=dt.date(2026, 6, 14), end=dt.date(2026, 6, 16)).set_index("day")["sum"]

@@ -19,6 +19,7 @@ from metrics.warnings.rules import (
     parse_pack,
     resolve_packs,
 )
+from tests.helpers import water_level_signals
 
 T0 = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)
@@ -49,24 +50,8 @@ def pack_of(*rules: Rule) -> RulePack:
 
 
 def signals(values: dict[str, float], ts: datetime) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "domain": "water",
-                "scope": "entity",
-                "key": k,
-                "metric": "level_m",
-                "value": v,
-                "ts": ts.replace(tzinfo=None),
-                "entity_id": k,
-                "name": k,
-                "district_code": "441802",
-                "basin": "北江",
-                "entity_kind": "hydro_station",
-            }
-            for k, v in values.items()
-        ]
-    )
+    """Water levels by station, each named after its key and in 清城区 (441802)."""
+    return water_level_signals({k: (v, k, "441802") for k, v in values.items()}, ts)
 
 
 def run(pack: RulePack, series: list[float], *, suppressed_at: set[int] = frozenset()):
