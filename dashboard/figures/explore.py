@@ -25,11 +25,8 @@ from plotly.subplots import make_subplots
 from dashboard.explore import ComparePanel, Threshold
 from dashboard.figures.citymap import esc
 from dashboard.i18n import t
+from dashboard.palette import BACKGROUND, GRID, MUTED, TEXT
 
-BG = "#111d2e"
-TEXT = "#e6edf5"
-MUTED = "#8aa0b8"
-GRID = "#22344d"
 LINE = "#4da3ff"
 BAND = "rgba(77,163,255,0.18)"
 PANEL_COLORS = {"rain": "#3d8fd9", "water": "#2fbf71", "traffic": "#f2c925", "incident": "#ff9a2e"}
@@ -38,8 +35,8 @@ STATION_COLORS = ("#2fbf71", "#4da3ff", "#f2c925", "#ff9a2e", "#c77dff", "#ff4d4
 
 def _layout(fig: go.Figure, *, height: int | None = None, uirevision: str = "explore") -> go.Figure:
     fig.update_layout(
-        paper_bgcolor=BG,
-        plot_bgcolor=BG,
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
         font={"color": TEXT, "size": 13},
         margin={"l": 56, "r": 16, "t": 36, "b": 40},
         legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom", "bgcolor": "rgba(0,0,0,0)"},

@@ -26,12 +26,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures.citymap import esc, geometry_to_datum, to_datum
+from dashboard.palette import BACKGROUND, GRID, SERIES_COLORS, TEXT
 from metrics.levels import Level
 
-BACKGROUND = "#111d2e"
-GRID = "#22344d"
-TEXT = "#e6edf5"
-SERIES_COLORS = ("#7fc8ff", "#c3a6ff", "#7fe0b2", "#ffb3c7", "#d9e27a", "#9fb3c8")
 RAISED_COLOR = "#9fb3c8"
 
 # Water metrics that are the level minus a station attribute (see metrics.signals).
