@@ -94,29 +94,15 @@ def build_series_figure(
         and {"min", "max"} <= set(series)
         and not np.allclose(series["min"], series["max"], equal_nan=True)
     ):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=series["max"],
-                mode="lines",
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                name="max",
-            )
+        # The max line is drawn invisibly first; the min line fills up to it, and that fill is the band.
+        edges = (
+            ("max", {"showlegend": False, "name": "max"}),
+            ("min", {"fill": "tonexty", "fillcolor": BAND, "name": t("explore.band", lang)}),
         )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=series["min"],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor=BAND,
-                hoverinfo="skip",
-                name=t("explore.band", lang),
+        for column, style in edges:
+            fig.add_trace(
+                go.Scatter(x=x, y=series[column], mode="lines", line={"width": 0}, hoverinfo="skip", **style)
             )
-        )
     fig.add_trace(
         go.Scatter(
             x=x,
