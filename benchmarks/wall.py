@@ -27,42 +27,36 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-# This folder holds files named like the packages; keep it off the import path.
+# This folder holds files named like the packages; keep it off the import path. The repository's root
+# goes on it instead, for the demo city the tests build.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from cityops.base.clock import FixedClock
-from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.server import build_server
-from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
-from sample_data.demo_server import DemoFeedServer
-from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from sample_data.generator import Scenario
+from tests.helpers import DemoCity, build_demo_city
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def build(data_dir: Path) -> tuple[object, DemoFeedServer]:
-    generator = CityGenerator(load_catalogue(), Scenario())
-    clock = FixedClock(generator.scenario.storm_peak + timedelta(hours=4))
-    feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
-    settings = demo_settings(data_dir, feeds.start())
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN})
+def build(folder: Path) -> tuple[object, DemoCity]:
+    """The demo city with its data in ``folder``/data, and the cityops server over it."""
+    city = build_demo_city(folder, now=Scenario().storm_peak + timedelta(hours=4), sleep=time.sleep)
+    clock = city.clock
     t0 = time.perf_counter()
-    for name in settings.feeds:
-        run_feed(rt, name, since=clock.now() - timedelta(days=1))
+    city.pull(since=clock.now() - timedelta(days=1))
     print(f"ingested one day of the demo feeds in {time.perf_counter() - t0:.1f} s")
-    server = build_server(rt, with_scheduler=False, host="127.0.0.1", port=0)
+    server = build_server(city.runtime, with_scheduler=False, host="127.0.0.1", port=0)
+    alerting = server.services.alerting
+    assert alerting is not None, "the server was built without its warning engine"
     end = clock.now()
     for h in (3, 2, 1, 0):
         clock.set(end - timedelta(hours=h))
-        server.services.alerting.tick()
+        alerting.tick()
     server.start_background()
-    return server, feeds
+    return server, city
 
 
 def measure_compute(server: object, repeat: int = 5) -> None:
@@ -141,7 +135,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="how long each poll round lasts")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server, feeds = build(Path(tmp) / "data")
+        server, city = build(Path(tmp))
         try:
             measure_compute(server)
             weights, refreshes = capture_page(server.url)  # type: ignore[attr-defined]
@@ -182,7 +176,7 @@ def main() -> None:
                 )
         finally:
             server.stop()  # type: ignore[attr-defined]
-            feeds.stop()
+            city.close()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Test modules import them as ``from tests.helpers import ...``, as they import ``
 - ``water_level_signals``: the signal rows a water-level rule evaluates.
 - ``REPORT_FIGURES``: the daily report's figures, in their order on the page.
 - ``sign_in``: the sign-in form filled in a browser page.
+- ``build_demo_city`` / ``DemoCity``: the demo city's feed server, settings and runtime, as of a fixed time.
 """
 
 from __future__ import annotations
@@ -16,15 +17,25 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cityops.base.clock import FixedClock
 from cityops.base.domains import Domain
-from cityops.base.warehouse import UpsertCounts, Warehouse
+from cityops.base.settings import Settings
+from cityops.base.warehouse import UpsertCounts, Warehouse, open_warehouse
+from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
+from ingest.pipeline import run_feed
+from ingest.reference import load_reference_data
+from ingest.runtime import RunReport, Runtime
+from sample_data.demo_server import DemoFeedServer
+from sample_data.generator import CityGenerator, Scenario, load_catalogue
 
 
 def returns(call: Callable[[], Any], guard_s: float = 60.0) -> Any:
@@ -154,3 +165,80 @@ def sign_in(page: Any, url: str, name: str, password: str, next_path: str) -> No
     page.fill("#login-password", password)
     page.click("#login-submit")
     page.wait_for_url(f"{url}{next_path}*")
+
+
+@dataclass
+class DemoCity:
+    """The demo city in a test: its feed server on loopback, and a runtime over a warehouse fed from it.
+
+    Tests move ``clock`` (the feed server and the runtime share it). ``close``, or leaving a ``with``
+    block, closes the warehouse and stops the feed server.
+    """
+
+    feed_server: DemoFeedServer
+    runtime: Runtime
+    clock: FixedClock
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self.runtime.warehouse
+
+    def pull(
+        self, feeds: Iterable[str] | None = None, *, since: datetime | None = None
+    ) -> dict[str, RunReport]:
+        """``feeds`` (all by default) pulled through the real path, from ``since`` if given; each ends ok."""
+        reports = {}
+        for name in self.settings.feeds if feeds is None else feeds:
+            reports[name] = run_feed(self.runtime, name, since=since)
+            assert reports[name].status == "ok", f"{name}: {reports[name].error}"
+        return reports
+
+    def close(self) -> None:
+        self.warehouse.close()
+        self.feed_server.stop()
+
+    def __enter__(self) -> DemoCity:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _no_wait(seconds: float) -> None:
+    """A ``sleep`` that returns at once, so that retries are instant."""
+
+
+def build_demo_city(
+    folder: Path,
+    *,
+    now: datetime,
+    generator: CityGenerator | None = None,
+    settings: Callable[[Path, str], Settings] = demo_settings,
+    backfill_since: datetime | None = None,
+    sleep: Callable[[float], None] = _no_wait,
+) -> DemoCity:
+    """The demo city as of ``now``, its data in ``folder``/data and its reference data loaded.
+
+    ``generator`` serves the feeds (by default Qingyuan's catalogue under the default ``Scenario``);
+    ``settings(data_dir, feeds_url)`` makes the settings; ``backfill_since`` pulls every feed from then
+    (each must end ok); ``sleep`` is what retries wait with (by default they do not wait).
+    """
+    clock = FixedClock(now)
+    generator = generator or CityGenerator(load_catalogue(), Scenario())
+    feed_server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
+    with ExitStack() as undo:  # a failure half way stops what was started
+        undo.callback(feed_server.stop)
+        chosen = settings(folder / "data", feed_server.start())
+        warehouse = open_warehouse(chosen)
+        undo.callback(warehouse.close)
+        load_reference_data(chosen, warehouse)
+        runtime = Runtime(chosen, warehouse, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=sleep)
+        city = DemoCity(feed_server, runtime, clock)
+        if backfill_since is not None:
+            city.pull(since=backfill_since)
+        undo.pop_all()
+    return city

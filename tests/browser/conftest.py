@@ -5,6 +5,7 @@ the real pull path. Screenshots go to ``test-output/`` for people to look at."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,14 +13,9 @@ from typing import Any
 
 import pytest
 
-from cityops.base.clock import FixedClock
-from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.server import Server, build_server
-from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
-from sample_data.demo_server import DemoFeedServer
-from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from sample_data.generator import Scenario
+from tests.helpers import build_demo_city
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -49,23 +45,17 @@ def browser_type_launch_args() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    generator = CityGenerator(load_catalogue(), Scenario())
-    clock = FixedClock(
-        generator.scenario.storm_peak + timedelta(hours=4)
-    )  # 源潭 is past its guaranteed level
-    feeds = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
-    url = feeds.start()
-    settings = demo_settings(tmp_path_factory.mktemp("browser") / "data", url)
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN})
-    for name in settings.feeds:
-        run_feed(rt, name, since=clock.now() - timedelta(hours=3))
-    server = build_server(rt, with_scheduler=False, host="127.0.0.1", port=0)
-    server.start_background()
-    yield server
-    server.stop()
-    feeds.stop()
+    now = Scenario().storm_peak + timedelta(hours=4)  # 源潭 is past its guaranteed level
+    with build_demo_city(
+        tmp_path_factory.mktemp("browser"),
+        now=now,
+        backfill_since=now - timedelta(hours=3),
+        sleep=time.sleep,  # the server's runs retry as a real server's do
+    ) as city:
+        server = build_server(city.runtime, with_scheduler=False, host="127.0.0.1", port=0)
+        server.start_background()
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="module")

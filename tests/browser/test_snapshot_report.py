@@ -11,15 +11,9 @@ from typing import Any
 import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
-from cityops.base.clock import FixedClock
-from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from dashboard.snapshot import SnapshotResult, render_snapshot
-from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
-from sample_data.demo_server import DemoFeedServer
-from sample_data.generator import CityGenerator, Scenario, load_catalogue
-from tests.helpers import REPORT_FIGURES
+from sample_data.generator import Scenario
+from tests.helpers import REPORT_FIGURES, build_demo_city
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 pytestmark = pytest.mark.browser
@@ -29,23 +23,14 @@ pytestmark = pytest.mark.browser
 def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnapshotResult]:
     scenario = Scenario()
     end = scenario.storm_peak + timedelta(hours=2)  # 08:00 local on 06-15: the cut-off
-    clock = FixedClock(end)
-    feeds = DemoFeedServer(CityGenerator(load_catalogue(), scenario), clock, traffic_token=DEMO_TOKEN)
-    settings = demo_settings(tmp_path_factory.mktemp("report") / "data", feeds.start())
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
-    try:
-        for name in settings.feeds:
-            run_feed(rt, name, since=end - timedelta(days=1, hours=9))
-        engine = Alerting(rt, load_rule_pack(settings))
+    with build_demo_city(
+        tmp_path_factory.mktemp("report"), now=end, backfill_since=end - timedelta(days=1, hours=9)
+    ) as city:
+        engine = Alerting(city.runtime, load_rule_pack(city.settings))
         for hours in (-20, -8, -4, -3, -2, -1, 0, 1):
-            clock.set(scenario.storm_peak + timedelta(hours=hours))
+            city.clock.set(scenario.storm_peak + timedelta(hours=hours))
             engine.tick()
-        yield render_snapshot(rt, date(2026, 6, 15))
-    finally:
-        wh.close()
-        feeds.stop()
+        yield render_snapshot(city.runtime, date(2026, 6, 15))
 
 
 def test_the_report_renders_offline_from_its_file(page: Any, report: SnapshotResult) -> None:

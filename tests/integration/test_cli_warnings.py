@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
-from cityops.base.clock import FixedClock
-from cityops.base.settings import load_settings
-from cityops.base.warehouse import open_warehouse
+from cityops.base.settings import Settings, load_settings
 from cityops.demo import DEMO_CONFIG, DEMO_TOKEN, DEMO_TOKEN_ENV
-from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
-from sample_data.demo_server import DemoFeedServer
-from sample_data.generator import CityGenerator, Scenario, load_catalogue
-from tests.helpers import run_cityops
+from sample_data.generator import Scenario
+from tests.helpers import build_demo_city, run_cityops
 
 SCENARIO = Scenario()
 
@@ -26,29 +21,30 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run_cityops(*args, cwd=cwd, env={"COLUMNS": "220", DEMO_TOKEN_ENV: DEMO_TOKEN}, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory):
-    """A configuration file for the demo city, with a warehouse holding the rainstorm's morning."""
-    folder = tmp_path_factory.mktemp("cli-warnings")
-    clock = FixedClock(SCENARIO.storm_peak + timedelta(hours=3))
-    server = DemoFeedServer(CityGenerator(load_catalogue(), SCENARIO), clock, traffic_token=DEMO_TOKEN)
-    text = DEMO_CONFIG.read_text("utf-8").replace("{feeds_url}", server.start())
+def _settings_from_a_config_file(data_dir: Path, feeds_url: str) -> Settings:
+    """The demo city's settings as a user has them: a ``cityops.toml`` next to ``data_dir``, read back."""
+    text = DEMO_CONFIG.read_text("utf-8").replace("{feeds_url}", feeds_url)
     base = DEMO_CONFIG.parent
     text = text.replace('"districts.geojson"', f'"{base / "districts.geojson"}"')
     text = text.replace('["entities.geojson"]', f'["{base / "entities.geojson"}"]')
     text = text.replace('"../rules/', f'"{base.parent / "rules"}/')
-    path = folder / "cityops.toml"
-    path.write_text(f'[storage]\ndata_dir = "{folder / "data"}"\n\n' + text, "utf-8")
-    settings = load_settings(path, environ={DEMO_TOKEN_ENV: DEMO_TOKEN})
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
-    for name in settings.feeds:
-        assert run_feed(rt, name, since=SCENARIO.storm_peak - timedelta(hours=6)).status == "ok"
-    Alerting(rt, load_rule_pack(settings)).tick()
-    wh.close()
-    server.stop()
-    yield path
+    path = data_dir.parent / "cityops.toml"
+    path.write_text(f'[storage]\ndata_dir = "{data_dir}"\n\n' + text, "utf-8")
+    return load_settings(path, environ={DEMO_TOKEN_ENV: DEMO_TOKEN})
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory):
+    """A configuration file for the demo city, with a warehouse holding the rainstorm's morning."""
+    folder = tmp_path_factory.mktemp("cli-warnings")
+    with build_demo_city(
+        folder,
+        now=SCENARIO.storm_peak + timedelta(hours=3),
+        settings=_settings_from_a_config_file,
+        backfill_since=SCENARIO.storm_peak - timedelta(hours=6),
+    ) as city:
+        Alerting(city.runtime, load_rule_pack(city.settings)).tick()
+    yield folder / "cityops.toml"  # the warehouse is closed: the commands open it
 
 
 def test_rules_check_lists_the_layered_pack(config: Path) -> None:

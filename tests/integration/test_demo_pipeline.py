@@ -16,14 +16,12 @@ import pytest
 
 from cityops.base.clock import FixedClock
 from cityops.base.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER
-from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from geo.coords import bd09_to_wgs84
 from ingest.landing import Landing
 from ingest.pipeline import Runtime, replay_run, run_feed
-from ingest.reference import load_reference_data
 from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import CityGenerator, Scenario, load_catalogue
+from tests.helpers import build_demo_city
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +31,8 @@ def generator() -> CityGenerator:
 
 @pytest.fixture
 def demo(tmp_path: Path, generator: CityGenerator) -> Iterator[tuple[Runtime, DemoFeedServer, FixedClock]]:
-    clock = FixedClock(generator.scenario.storm_peak)
-    server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
-    url = server.start()
-    settings = demo_settings(tmp_path / "data", url)
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
-    yield rt, server, clock
-    wh.close()
-    server.stop()
+    with build_demo_city(tmp_path, now=generator.scenario.storm_peak, generator=generator) as city:
+        yield city.runtime, city.feed_server, city.clock
 
 
 def test_every_demo_feed_lands_in_canonical_units(demo, generator) -> None:

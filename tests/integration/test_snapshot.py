@@ -27,14 +27,13 @@ import pytest
 
 from cityops.alerting import Alerting, load_rule_pack
 from cityops.base.clock import FixedClock
+from cityops.base.settings import Settings
 from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
+from cityops.demo import demo_settings
 from dashboard.snapshot import SnapshotResult, render_snapshot, report_external_urls, snapshot_window
 from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
-from sample_data.demo_server import DemoFeedServer
-from sample_data.generator import CityGenerator, Scenario, load_catalogue
-from tests.helpers import REPORT_FIGURES, run_cityops
+from sample_data.generator import Scenario
+from tests.helpers import REPORT_FIGURES, build_demo_city, run_cityops
 
 SCENARIO = Scenario()
 DAY = date(2026, 6, 15)
@@ -60,27 +59,28 @@ def _tick_times() -> list[datetime]:
     return quiet + calm + storm
 
 
+def _noon_cut_off_settings(data_dir: Path, feeds_url: str) -> Settings:
+    """The demo settings with the daily report cut off at 12:00 local."""
+    settings = demo_settings(data_dir, feeds_url)
+    return settings.model_copy(
+        update={"snapshots": settings.snapshots.model_copy(update={"cut_off": "12:00"})}
+    )
+
+
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     tmp = tmp_path_factory.mktemp("snapshot")
-    generator = CityGenerator(load_catalogue(), SCENARIO)
-    clock = FixedClock(OUTAGE[0])
-    server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
-    settings = demo_settings(tmp / "data", server.start())
-    settings = settings.model_copy(
-        update={"snapshots": settings.snapshots.model_copy(update={"cut_off": "12:00"})}
-    )
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
-    since = UTC0 - timedelta(days=1, hours=9)  # the quiet day's window and its calendar day's AQI
-    try:
-        for name in settings.feeds:  # everything up to the traffic outage
-            assert run_feed(rt, name, since=since).status == "ok"
+    with build_demo_city(
+        tmp,
+        now=OUTAGE[0],
+        settings=_noon_cut_off_settings,
+        # everything up to the traffic outage, from the quiet day's window and its calendar day's AQI
+        backfill_since=UTC0 - timedelta(days=1, hours=9),
+    ) as city:
+        rt, clock, server = city.runtime, city.clock, city.feed_server
         clock.set(DAY_END)
-        for name in ("air", "water", "rain", "incidents"):  # the other departments deliver to the end
-            assert run_feed(rt, name).status == "ok"
-        engine = Alerting(rt, load_rule_pack(settings))
+        city.pull(("air", "water", "rain", "incidents"))  # the other departments deliver to the end
+        engine = Alerting(rt, load_rule_pack(city.settings))
         for at in _tick_times():
             clock.set(at)
             if at >= OUTAGE[0]:
@@ -94,9 +94,6 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
         result = render_snapshot(rt, DAY)
         quiet = render_snapshot(rt, QUIET_DAY)
         yield Scene(rt, result, quiet, tmp)
-    finally:
-        wh.close()
-        server.stop()
 
 
 def _manifest(result: SnapshotResult) -> dict:

@@ -18,15 +18,12 @@ import pytest
 
 from cityops.alerting import Alerting, backtest, load_rule_pack, state_from_row
 from cityops.base.clock import FixedClock
-from cityops.base.warehouse import open_warehouse
-from cityops.demo import DEMO_TOKEN, DEMO_TOKEN_ENV, demo_settings
 from cityops.notify import NotificationTarget, Notifier
-from ingest.pipeline import Runtime, run_feed
-from ingest.reference import load_reference_data
+from ingest.pipeline import Runtime
 from metrics.warnings.rules import Rule, RulePack
-from sample_data.demo_server import DemoFeedServer
 from sample_data.generator import DISTRICT_NAMES, CityGenerator, Scenario, load_catalogue
 from tests.conftest import LoopbackServer
+from tests.helpers import build_demo_city
 
 SCENARIO = Scenario()
 END = SCENARIO.storm_peak + timedelta(hours=6)
@@ -43,18 +40,13 @@ def generator() -> CityGenerator:
 @pytest.fixture(scope="module")
 def scenario_runtime(tmp_path_factory: pytest.TempPathFactory, generator: CityGenerator) -> Iterator[Runtime]:
     """The demo city's feeds ingested through the real pull path from a day before the episode to END."""
-    clock = FixedClock(END)
-    server = DemoFeedServer(generator, clock, traffic_token=DEMO_TOKEN)
-    settings = demo_settings(tmp_path_factory.mktemp("golden") / "data", server.start())
-    wh = open_warehouse(settings)
-    load_reference_data(settings, wh)
-    rt = Runtime(settings, wh, clock, {DEMO_TOKEN_ENV: DEMO_TOKEN}, sleep=lambda s: None)
-    for name in settings.feeds:
-        report = run_feed(rt, name, since=SCENARIO.start - timedelta(hours=8))
-        assert report.status == "ok", report.error
-    yield rt
-    wh.close()
-    server.stop()
+    with build_demo_city(
+        tmp_path_factory.mktemp("golden"),
+        now=END,
+        generator=generator,
+        backfill_since=SCENARIO.start - timedelta(hours=8),
+    ) as city:
+        yield city.runtime
 
 
 # -- the expected back-test, derived from the scenario ------------------------------------------------
