@@ -125,6 +125,14 @@ def test_bad_configuration_is_one_clear_line(tmp_path: Path, content: str, expec
     assert first.startswith("error:") and str(path) in first and expected in first, result.stderr
 
 
+def test_the_annotated_example_configuration_is_valid(tmp_path: Path) -> None:
+    """cityops.example.toml documents every section; it must stay a configuration that loads."""
+    example = Path(__file__).resolve().parents[2] / "cityops.example.toml"
+    result = run_cityops("config", "check", "--config", str(example), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid" in result.stdout and "5 feeds" in result.stdout
+
+
 def test_missing_config_file_says_what_to_do(tmp_path: Path) -> None:
     result = run_cityops("ingest", "list", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert result.returncode == 2
