@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    csv, _canonical = make_payload(args.rows)
+    csv, canonical = make_payload(args.rows)
     tmp = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
     settings = settings_from_dict(
         {
@@ -104,6 +104,7 @@ def main() -> None:
 
     bare_wh = Warehouse(tmp / "bare.duckdb")
     cur = bare_wh.cursor()
+    cur.register("canonical", canonical)
     t0 = time.perf_counter()
     cur.execute(
         "INSERT INTO obs_traffic SELECT entity_id, ts, speed_kmh, volume_vph, occupancy_pct, run_id "
