@@ -58,7 +58,11 @@ def build_alerting(rt: Runtime) -> Any:
     targets = [t for t in rt.settings.notifications if t.enabled]
     if targets:
         notifier = Notifier(
-            targets, log=rt.warehouse.log_delivery, environ=rt.environ, timezone=rt.settings.city.timezone
+            targets,
+            log=rt.warehouse.log_delivery,
+            environ=rt.environ,
+            timezone=rt.settings.city.timezone,
+            outbox=rt.warehouse,  # durable: delivered at least once across restarts
         )
     return Alerting(rt, pack, notifier=notifier)
 
@@ -123,6 +127,7 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
+        self.services.runtime.stopping.set()  # retries' backoff waits end now; no new attempt starts
         if self.services.scheduler is not None:
             stop_scheduler(self.services.scheduler, wait=True)
         if self.services.alerting is not None and self.services.alerting.notifier is not None:

@@ -78,7 +78,7 @@ def create_app(svc: Services) -> Dash:
         assets_folder=str(Path(__file__).parent / "assets"),
     )
     from dashboard import auth
-    from dashboard.pages import citymap, explore, feeds, snapshots, wall
+    from dashboard.pages import citymap, explore, feeds, notifications, snapshots, wall
     from dashboard.pages import warnings as warnings_page
 
     auth.install(server, svc.settings, svc.runtime.environ)
@@ -89,6 +89,7 @@ def create_app(svc: Services) -> Dash:
     wall.register(app)
     snapshots.register(app)
     warnings_page.register(app)
+    notifications.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:

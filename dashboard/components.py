@@ -19,6 +19,8 @@ PAGES = (
     ("/snapshots", "nav.snapshots"),
     ("/wall", "nav.wall"),
 )
+# Pages only some roles may open: linked only for them (the page checks the role again).
+ADMIN_PAGES = (("/notifications", "nav.notifications"),)
 
 
 def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
@@ -29,7 +31,7 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
             href=f"{path}?lang={lang}",
             className="nav-link current" if path == current else "nav-link",
         )
-        for path, key in PAGES
+        for path, key in PAGES + (ADMIN_PAGES if principal.can("notify_log") else ())
     ]
     if principal.kind == "user":
         who = html.Span(

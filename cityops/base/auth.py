@@ -2,7 +2,8 @@
 
 Roles are ordered: ``viewer`` < ``analyst`` < ``operator`` < ``admin``; a role may do everything the
 ones below it may. Viewing needs ``viewer``; acknowledging, assigning, commenting, resolving and
-silencing warnings need ``operator``; replaying a feed run and re-rendering a snapshot need ``admin``.
+silencing warnings need ``operator``; replaying a feed run, re-rendering a snapshot and reading the
+notification delivery log need ``admin``.
 A wall screen signs in with a *display token*: read-only, revocable, never expiring (a wall must not
 fall into a login page at 3 a.m.).
 
@@ -44,6 +45,7 @@ PERMISSIONS: dict[str, Role] = {
     "silence": "operator",
     "replay": "admin",
     "rerender": "admin",
+    "notify_log": "admin",
 }
 
 _SCRYPT = re.compile(r"^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")

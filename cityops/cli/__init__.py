@@ -1,8 +1,8 @@
 """The `cityops` command. Every error a user can cause is one line plus the fix, never a traceback.
 
 One module per command or command group, named after it (``ingest``, ``db``, ``config``, ``rules``,
-``warnings``, ``display_token``, ``user``, ``demo``, ``serve``, ``status``, ``snapshot``); ``common``
-holds what they share: the --config option and its loading, tables, progress bars and the one-line
+``warnings``, ``notify``, ``display_token``, ``user``, ``demo``, ``serve``, ``status``, ``snapshot``);
+``common`` holds what they share: the --config option and its loading, tables, progress bars and the one-line
 error handling.
 """
 
@@ -17,6 +17,7 @@ from cityops.cli import (
     demo,
     display_token,
     ingest,
+    notify,
     rules,
     serve,
     snapshot,
@@ -40,6 +41,7 @@ app.add_typer(ingest.ingest_app, name="ingest")
 app.add_typer(db.db_app, name="db")
 app.add_typer(config.config_app, name="config")
 app.add_typer(warnings.warnings_app, name="warnings")
+app.add_typer(notify.notify_app, name="notify")
 app.add_typer(rules.rules_app, name="rules")
 app.add_typer(display_token.token_app, name="display-token")
 app.add_typer(user.user_app, name="user")

@@ -16,8 +16,9 @@ never live in the file.
 What is sent is a :class:`Notification`. :func:`build_request` turns one into the exact HTTP request for
 a target's format (pure: no I/O); :func:`deliver` sends it to every target that wants it, with retries,
 and reports one :class:`DeliveryRecord` per target to a ``log`` callback; it never raises for a delivery
-problem. :class:`Notifier` runs :func:`deliver` on one background thread behind a bounded queue, so the
-warning evaluation never waits for a slow or dead endpoint.
+problem. :class:`Notifier` runs :func:`deliver` on one background thread, so the warning evaluation never
+waits for a slow or dead endpoint; in the server it delivers from the warehouse's outbox (at least once,
+across restarts, with the same ``message_id`` each time), elsewhere from a bounded queue in memory.
 
 The modules, in the order a message travels:
 
@@ -26,7 +27,7 @@ The modules, in the order a message travels:
 - :mod:`~cityops.notify.formats` — the generic, WeCom, DingTalk and Feishu formats (documented there):
   bodies, signatures, :func:`build_request`; the bot markdown comes from ``templates/*.md.j2``;
 - :mod:`~cityops.notify.delivery` — :func:`deliver`: sending with retries;
-- :mod:`~cityops.notify.notifier` — :class:`Notifier`: background delivery behind a bounded queue.
+- :mod:`~cityops.notify.notifier` — :class:`Notifier`: background delivery from the outbox or a queue.
 """
 
 from cityops.base.targets import LEVEL_RANK, EventKind, Format, Level, NotificationTarget

@@ -231,6 +231,7 @@ def _deliver_one(
         started_at=started_at,
         finished_at=now(),
         duration_s=round(time.monotonic() - t0, 6),
+        message_id=note.message_id,
     )
 
 

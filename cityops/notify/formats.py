@@ -23,14 +23,17 @@ Formats
       "raised_at": "2026-06-15T08:40:00+08:00", "at": "2026-06-15T09:05:00+08:00",
       "link": "https://ops.example/warnings/w-42",   # or null
       "image_url": null,
-      "extra": {}
+      "extra": {},
+      "message_id": "9f1c…"              # the idempotency key: the same on every redelivery (or null)
     }
 
   Times are ISO 8601 with the offset of the display timezone. With a ``secret``, two headers are added:
   ``X-Cityops-Timestamp`` (Unix seconds; equal to ``sent_at``, which is inside the signed body) and
   ``X-Cityops-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes, key = the secret>``. A
   receiver recomputes the HMAC over the raw body it received, compares in constant time, and rejects
-  messages whose ``sent_at`` is too old.
+  messages whose ``sent_at`` is too old. Notifications are delivered at least once: a message sent
+  again after a restart carries the same ``message_id`` (also in the ``Idempotency-Key`` header), which
+  a receiver dedupes on.
 
 ``wecom``: WeCom (企业微信) group bot, ``{"msgtype": "markdown", "markdown": {"content": ...}}``; a
 notification carrying an ``image`` (a daily snapshot's summary PNG, at most 2 MB) is followed by a
@@ -139,6 +142,7 @@ def generic_payload(
         "link": note.link,
         "image_url": note.image_url,
         "extra": _jsonable(dict(note.extra)),
+        "message_id": note.message_id,
     }
 
 
@@ -278,6 +282,8 @@ def build_request(
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "cityops-notify/1"}
     if target.format == "generic":
         body = dump_json(generic_payload(note, sent_at=now, timezone=timezone))
+        if note.message_id:
+            headers["Idempotency-Key"] = note.message_id
         if secret:
             headers["X-Cityops-Timestamp"] = str(int(now.timestamp()))
             headers["X-Cityops-Signature"] = generic_signature(secret, body)

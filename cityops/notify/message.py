@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -39,6 +40,7 @@ class Notification:
     extra: Mapping[str, Any] = field(
         default_factory=dict
     )  # JSON-able details, passed on by the generic format
+    message_id: str | None = None  # the idempotency key (outbox messages): the same on every redelivery
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
@@ -67,3 +69,30 @@ class DeliveryRecord:
     started_at: datetime
     finished_at: datetime
     duration_s: float
+    message_id: str | None = None  # the outbox message it delivered (None: sent directly)
+
+
+def notification_to_json(note: Notification) -> str:
+    """``note`` as JSON text for the outbox (times ISO with their offset; the image is not kept)."""
+    out: dict[str, Any] = {}
+    for f in fields(note):
+        if f.name == "image":
+            continue
+        value = getattr(note, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+    out["extra"] = dict(note.extra)
+    return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def notification_from_json(text: str, *, message_id: str | None = None) -> Notification:
+    """The notification :func:`notification_to_json` stored (``message_id`` overrides the stored one)."""
+    obj = json.loads(text)
+    if not isinstance(obj, dict):
+        raise ValueError("a stored notification must be a JSON object")
+    known = {f.name for f in fields(Notification)} - {"image"}
+    kwargs = {k: v for k, v in obj.items() if k in known}
+    for name in ("raised_at", "at"):
+        if isinstance(kwargs.get(name), str):
+            kwargs[name] = datetime.fromisoformat(kwargs[name])
+    note = Notification(**kwargs)
+    return replace(note, message_id=message_id) if message_id is not None else note

@@ -4,7 +4,8 @@ The configured query contains ``:since`` where the watermark goes; it is bound a
 formatted in. Rows are read in pages of ``page_size`` ordered by the watermark column (then by
 ``key_columns``, which makes the order total so that rows sharing a watermark value are neither
 skipped nor repeated between pages), each page its own statement (so the exchange database is never
-locked for the length of a run), and landed as JSON.
+locked for the length of a run), and landed as JSON. Paging is by key (keyset): each page asks for
+the rows after the last (watermark, keys…) read, so a row updated while paging is never skipped.
 The run's new watermark is the largest watermark value read.
 
 Transient: the server cannot be reached or drops the connection. Terminal: SQL errors such as a table
@@ -133,17 +134,53 @@ def effective_since(source: DatabaseSource, ctx: FetchContext) -> str:
 
 
 def _pages(
-    cur: Any, sql: str, params: dict[str, Any], size: int
+    cur: Any, query: str, params: dict[str, Any], order: list[str], size: int, feed: str
 ) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
-    offset = 0
+    """Keyset pages: each statement asks for the rows after the last (watermark, keys…) already read,
+    never for an offset, so a row that changes while paging (its watermark moves on) cannot shift the
+    others past a page boundary: it is read again later, and none is skipped.
+
+    Without key columns the watermark alone is the key: a full page's last watermark value is read as
+    a whole group (every row with that value), so rows sharing it are neither split nor skipped.
+    """
+    wm = order[0]
+    cols = ", ".join(order)
+    after: tuple[Any, ...] | None = None
+    page = 0
     while True:
-        cur.execute(f"{sql} LIMIT {int(size)} OFFSET {int(offset)}", params)
+        page += 1
+        bound = dict(params)
+        where = ""
+        if after is not None:
+            where = f" WHERE ({cols}) > ({', '.join(f'%(after_{i})s' for i in range(len(after)))})"
+            bound.update({f"after_{i}": v for i, v in enumerate(after)})
+        cur.execute(f"SELECT * FROM ({query}) AS cityops_q{where} ORDER BY {cols} LIMIT {int(size)}", bound)
         names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        rows = list(cur.fetchall())
+        full = len(rows) >= size
+        missing = [c for c in order if c not in names]
+        if missing:
+            raise SourceError(
+                f"{feed}: the query result has no column {missing[0]!r} (columns: {', '.join(names)})"
+            )
+        idx = [names.index(c) for c in order]
+        if full and len(order) == 1:
+            last = rows[-1][idx[0]]
+            cur.execute(
+                f"SELECT * FROM ({query}) AS cityops_q WHERE {wm} = %(group)s", {**params, "group": last}
+            )
+            rows = [r for r in rows if r[idx[0]] != last] + list(cur.fetchall())
         yield names, rows
-        if len(rows) < size:
+        if not full:
             return
-        offset += size
+        after = tuple(rows[-1][i] for i in idx) if len(order) > 1 else (rows[-1][idx[0]],)
+        if any(v is None for v in after):
+            column = order[after.index(None)]
+            raise SourceError(
+                f"{feed}: page {page} ends with a row whose {column!r} is empty; paging continues after "
+                "the last row read, so the watermark and key columns must never be NULL",
+                hint="filter such rows out in source.query, or choose key_columns that are always set",
+            )
 
 
 def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
@@ -159,8 +196,7 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     # ':since' → the driver's named placeholder; both psycopg and PyMySQL take %(name)s.
     query = source.query.replace("%", "%%").replace(":since", "%(since)s")
     wm = source.watermark_column
-    order = ", ".join([wm, *(c for c in source.key_columns if c != wm)])
-    sql = f"SELECT * FROM ({query}) AS cityops_q ORDER BY {order}"
+    order = [wm, *(c for c in source.key_columns if c != wm)]
     remaining = max(1.0, ctx.deadline - time.monotonic())
     conn, dialect = _connect(
         dsn, ctx.connect_timeout.total_seconds(), min(remaining, ctx.read_timeout.total_seconds() * 4)
@@ -171,13 +207,9 @@ def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWri
     best: Any = None
     try:
         cur = conn.cursor()
-        for names, rows in _pages(cur, sql, {"since": since}, source.page_size):
+        for names, rows in _pages(cur, query, {"since": since}, order, source.page_size, ctx.feed):
             if time.monotonic() > ctx.deadline:
                 raise TransientError(f"{ctx.feed}: the exchange database query exceeded the fetch time limit")
-            if wm not in names:
-                raise SourceError(
-                    f"{ctx.feed}: the query result has no column {wm!r} (columns: {', '.join(names)})"
-                )
             if rows:
                 records = [dict(zip(names, r, strict=True)) for r in rows]
                 body = json.dumps(records, default=_json_default, ensure_ascii=False).encode("utf-8")

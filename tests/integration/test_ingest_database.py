@@ -261,3 +261,43 @@ def test_a_locked_table_times_out_instead_of_hanging(tmp_path, make_runtime, pg_
         holder.execute(f"DROP TABLE IF EXISTS {name}")
         holder.commit()
         holder.close()
+
+
+@pytest.mark.parametrize("key_columns", [["station_id", "obs_time"], []], ids=["keys", "watermark-only"])
+def test_a_row_updated_while_paging_is_never_skipped(exchange, tmp_path, make_runtime, key_columns):
+    # Ten stations, one reading each, updated a minute apart; pages of 3.
+    rows = [(f"H{i}", "2026-06-15 07:00:00", 1000.0 + i, f"2026-06-15 07:{10 + i:02d}:00") for i in range(10)]
+    exchange.insert(rows)
+    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=3, key_columns=key_columns)})
+    pages: list[int] = []
+
+    def correct_a_read_row(feed: str, done: int, total: int | None) -> None:
+        pages.append(done)
+        if len(pages) == 1:  # the department corrects H0 (already read) while the run pages on
+            exchange.execute(
+                f"UPDATE {exchange.name} SET level_cm = 1500, updated_at = '2026-06-15 08:00:00' "
+                "WHERE station_id = 'H0'"
+            )
+
+    report = run_feed(rt, FEED, on_progress=correct_a_read_row)
+    assert report.status == "ok", report.error
+    stored = rt.warehouse.observations(WATER)
+    # With offset paging the rows behind H0 would shift up by one and H3 would never be read.
+    assert sorted(stored["entity_id"]) == [f"H{i}" for i in range(10)]
+    assert report.rows_fetched == 11  # H0 twice: before and after the correction
+    h0 = stored[stored["entity_id"] == "H0"]["level_m"]
+    assert list(h0.round(2)) == [15.0]  # the correction, read last, is what is stored
+    assert rt.warehouse.feed_state(FEED)["watermark"] == "2026-06-15 08:00:00"
+
+
+def test_rows_sharing_a_watermark_without_key_columns_are_all_read(exchange, tmp_path, make_runtime):
+    batch = [(f"H{i:02d}", "2026-06-15 07:00:00", 1000.0 + i, "2026-06-15 07:30:00") for i in range(7)]
+    exchange.insert([("G1", "2026-06-15 07:00:00", 900.0, "2026-06-15 07:20:00"), *batch])
+    exchange.insert([("G2", "2026-06-15 07:00:00", 950.0, "2026-06-15 07:40:00")])
+    rt = make_runtime(tmp_path, {FEED: db_feed(exchange, page_size=3)})
+    report = run_feed(rt, FEED)
+    assert report.status == "ok", report.error
+    assert (report.rows_fetched, report.rows_inserted) == (9, 9)
+    assert sorted(rt.warehouse.observations(WATER)["entity_id"]) == sorted(
+        ["G1", "G2", *(f"H{i:02d}" for i in range(7))]
+    )

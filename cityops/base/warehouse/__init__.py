@@ -17,6 +17,7 @@ changes. Its rooms, each a part of :class:`Warehouse`:
 - ``rollups``: hourly, daily and latest-state maintenance and rebuild;
 - ``feed_reads``, ``warning_records``, ``observation_reads``, ``explore_reads``, ``rollup_reads``,
   ``snapshot_records``: the named reads (and the writes of warnings and snapshots) of each area;
+- ``outbox``: the notification outbox (enqueued with the warning change, delivered at least once);
 - ``sql``: bound times, quoted identifiers and local calendar days, shared by all of them.
 """
 
@@ -28,12 +29,13 @@ from cityops.base.warehouse.explore_reads import ExploreReads
 from cityops.base.warehouse.feed_reads import FeedReads
 from cityops.base.warehouse.ingest_writes import IngestWrites, LocateDistricts, UpsertCounts
 from cityops.base.warehouse.observation_reads import ObservationReads
+from cityops.base.warehouse.outbox import OutboxItem, OutboxRecords
 from cityops.base.warehouse.reference import ReferenceData
 from cityops.base.warehouse.rollup_reads import RollupReads
 from cityops.base.warehouse.snapshot_records import SnapshotRecords
 from cityops.base.warehouse.warning_records import WarningRecords
 
-__all__ = ["LocateDistricts", "UpsertCounts", "Warehouse", "open_warehouse"]
+__all__ = ["LocateDistricts", "OutboxItem", "UpsertCounts", "Warehouse", "open_warehouse"]
 
 
 class Warehouse(
@@ -45,6 +47,7 @@ class Warehouse(
     ExploreReads,
     RollupReads,
     SnapshotRecords,
+    OutboxRecords,
 ):
     """Owns one DuckDB database file (or ``:memory:``)."""
 

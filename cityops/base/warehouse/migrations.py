@@ -289,4 +289,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "notification outbox: messages written with the warning change, delivered at least once",
+        """
+        CREATE SEQUENCE notification_outbox_seq;
+        CREATE TABLE notification_outbox (
+            seq          BIGINT NOT NULL DEFAULT nextval('notification_outbox_seq'),  -- delivery order
+            message_id   TEXT NOT NULL,       -- the idempotency key receivers dedupe on
+            target       TEXT NOT NULL,
+            event        TEXT NOT NULL,
+            warning_id   TEXT,
+            payload      JSON NOT NULL,       -- the notification, as cityops.notify serialises it
+            status       TEXT NOT NULL,       -- pending | sending | delivered | failed
+            attempts     INTEGER NOT NULL,    -- HTTP attempts so far, over every process
+            claims       INTEGER NOT NULL,    -- times a notifier took it up (more than 1: redelivered)
+            http_status  INTEGER,
+            error        TEXT,
+            enqueued_at  TIMESTAMP NOT NULL,
+            claimed_at   TIMESTAMP,
+            finished_at  TIMESTAMP,
+            PRIMARY KEY (message_id, target)
+        );
+        CREATE INDEX notification_outbox_status ON notification_outbox (status);
+        ALTER TABLE notification_delivery ADD COLUMN message_id TEXT;
+        """,
+    ),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from cityops.base.warehouse.connection import Connection
+from cityops.base.warehouse.outbox import OutboxItem, insert_outbox
 from cityops.base.warehouse.sql import utc_naive
 
 
@@ -68,8 +69,18 @@ class WarningRecords(Connection):
             row.append(v)
         return row
 
-    def save_warnings(self, states: Sequence[Any], transitions: Sequence[Any]) -> None:
-        """Persist one tick (or one operator action): warning rows upserted, transitions appended."""
+    def save_warnings(
+        self,
+        states: Sequence[Any],
+        transitions: Sequence[Any],
+        *,
+        outbox: Sequence[OutboxItem] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Persist one tick (or one operator action): warning rows upserted, transitions appended, and
+        the notifications they cause added to the outbox (``at``: when), all in one transaction."""
+        if outbox and at is None:
+            raise ValueError("save_warnings: notifications for the outbox need the time `at`")
         cols = ", ".join(self._WARNING_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in self._WARNING_COLUMNS if c != "warning_id")
         with self.transaction() as cur:
@@ -107,6 +118,8 @@ class WarningRecords(Connection):
                         for tr in transitions
                     ],
                 )
+            if outbox and at is not None:
+                insert_outbox(cur, outbox, at)
 
     def warnings(
         self, *, open_only: bool = False, since: datetime | None = None, limit: int = 500
@@ -134,7 +147,9 @@ class WarningRecords(Connection):
     def log_delivery(self, record: Any) -> None:
         with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO notification_delivery VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO notification_delivery (target, event, warning_id, attempts, status, "
+                "http_status, error, started_at, finished_at, duration_s, message_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     record.target,
                     record.event,
@@ -146,6 +161,7 @@ class WarningRecords(Connection):
                     utc_naive(record.started_at),
                     utc_naive(record.finished_at),
                     record.duration_s,
+                    getattr(record, "message_id", None),
                 ],
             )
 
