@@ -100,20 +100,36 @@ class Services:
                 "database": f"error: {exc}",
                 "scheduler": self._scheduler_state(),
                 "feeds": {},
+                "engine": self._engine_health(),
             }
         health = self.feed_health()
         feeds = {h.feed: h.freshness for h in health}
         scheduler = self._scheduler_state()
         failing_new = any(h.freshness == "never" and h.consecutive_failures > 0 for h in health)
+        faults = self.engine_faults()
         degraded = (
-            scheduler == "stopped" or failing_new or any(v in ("late", "stale") for v in feeds.values())
+            scheduler == "stopped"
+            or failing_new
+            or any(v in ("late", "stale") for v in feeds.values())
+            or bool(faults)
         )
         return {
             "status": "degraded" if degraded else "ok",
             "database": database,
             "scheduler": scheduler,
             "feeds": feeds,
+            "engine": self._engine_health(faults),
         }
+
+    def _engine_health(self, faults: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        faults = self.engine_faults() if faults is None else faults
+        return {"status": "degraded" if faults else "ok", "faults": faults}
+
+    def engine_faults(self) -> list[dict[str, str]]:
+        """The warning engine's contained failures now (a domain, rule or district that could not be
+        computed): cause, stage, subject, error, since. Empty when it runs clean or has not run."""
+        engine = self.alerting if self.alerting is not None else self._signals_only
+        return [] if engine is None else [f.as_dict() for f in engine.faults()]
 
     def _scheduler_state(self) -> str:
         if self.scheduler is None:

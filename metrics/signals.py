@@ -28,15 +28,17 @@ or raise one; the feed-outage rules speak for it instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metrics import composite, emergency, rain, traffic, water
+from metrics.faults import Fault, contained
 
 FRESHNESS_RANK = {"fresh": 0, "late": 1, "stale": 2, "never": -1}
 #: The metrics each built-in domain's signals carry (the table above), for checking rule packs.
@@ -320,23 +322,32 @@ def compute_signals(
     feeds: Sequence[Mapping[str, Any]] | None = None,
     city_code: str | None = None,
     max_age: Mapping[str, timedelta] | None = None,
+    faults: list[Fault] | None = None,
 ) -> pd.DataFrame:
-    """All signals at ``now`` (see the module docstring)."""
+    """All signals at ``now`` (see the module docstring). With ``faults``, a domain whose computation
+    fails is left out and described there (see :mod:`metrics.faults`); without, the error propagates."""
     t = _naive(now)
     ages = {**DEFAULT_MAX_AGE, **(max_age or {})}
-    parts = [
-        water_signals(window.water, entities, t, ages["water"]),
-        rain_signals(window.rain, entities, t, ages["rain"]),
-        air_signals(window.air, entities, t, ages["air"]),
-        traffic_signals(window.traffic, entities, t, ages["traffic"], city_code),
-        incident_signals(window.incidents, districts, t),
-    ]
-    for domain, frame in window.custom.items():
+    empty = pd.DataFrame(columns=COLUMNS)
+
+    def custom(domain: str, frame: pd.DataFrame) -> pd.DataFrame:
         latest = _latest(frame, t, ages.get(domain, timedelta(hours=3)))
         metrics = [c for c in frame.columns if c not in ("entity_id", "ts")]
-        parts.append(_entity_rows(domain, latest, metrics, entities, domain))
+        return _entity_rows(domain, latest, metrics, entities, domain)
+
+    computations: list[tuple[str, Callable[[], pd.DataFrame]]] = [
+        ("water", lambda: water_signals(window.water, entities, t, ages["water"])),
+        ("rain", lambda: rain_signals(window.rain, entities, t, ages["rain"])),
+        ("air", lambda: air_signals(window.air, entities, t, ages["air"])),
+        ("traffic", lambda: traffic_signals(window.traffic, entities, t, ages["traffic"], city_code)),
+        ("incident", lambda: incident_signals(window.incidents, districts, t)),
+    ]
+    for domain, frame in window.custom.items():
+        computations.append((domain, partial(custom, domain, frame)))
     if feeds:
-        parts.append(feed_signals(feeds))
+        computations.append(("feeds", lambda: feed_signals(feeds)))
+    # Each domain on its own: with ``faults`` given, one that fails is left out and reported there.
+    parts = [contained("signals", domain, compute, empty, faults) for domain, compute in computations]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
@@ -359,8 +370,56 @@ def district_index(
     districts: list[str],
     weights: Mapping[str, float] | None = None,
     rain_profile: rain.Profile = "guangdong",
+    faults: list[Fault] | None = None,
 ) -> pd.DataFrame:
-    """The city-operations index (0–100) per district from the signals (see ``metrics.composite``)."""
+    """The city-operations index (0–100) per district from the signals (see ``metrics.composite``).
+
+    With ``faults``, a failure is contained to the district it comes from: the districts are then
+    computed one by one, a district that fails gets no index (coverage 0) and a fault in the list."""
+    if faults is None:
+        return _district_index(signals, incidents, now, districts, weights, rain_profile)
+    try:
+        return _district_index(signals, incidents, now, districts, weights, rain_profile)
+    except Exception:  # find the district at fault below; the others keep their index
+        pass
+    has_district = "district_code" in incidents.columns
+    parts = []
+    for code in districts:
+        own = signals[
+            (signals["district_code"] == code) | ((signals["scope"] == "district") & (signals["key"] == code))
+        ]
+        own_incidents = incidents[incidents["district_code"] == code] if has_district else incidents
+        parts.append(
+            contained(
+                "index",
+                code,
+                partial(_district_index, own, own_incidents, now, [code], weights, rain_profile),
+                _no_index(code),
+                faults,
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else _no_index(None).iloc[0:0]
+
+
+def _no_index(code: str | None) -> pd.DataFrame:
+    """The index row of a district whose index could not be computed: no data, coverage 0."""
+    row: dict[str, Any] = {"district_code": code}
+    row.update({f"score_{d}": np.nan for d in composite.DOMAINS})
+    row.update({"index": np.nan, "grade": pd.NA, "grade_zh": "", "grade_en": "", "coverage": 0.0})
+    row.update({"domains": "", "worst_domain": ""})
+    frame = pd.DataFrame([row])
+    frame["grade"] = frame["grade"].astype("Int64")
+    return frame
+
+
+def _district_index(
+    signals: pd.DataFrame,
+    incidents: pd.DataFrame,
+    now: datetime,
+    districts: list[str],
+    weights: Mapping[str, float] | None,
+    rain_profile: rain.Profile,
+) -> pd.DataFrame:
 
     def entity(domain: str, metric: str, column: str) -> pd.DataFrame:
         rows = signals[

@@ -7,18 +7,22 @@ import fnmatch
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from cityops.alerting.faults import ActiveFault, FaultLog, fault_findings, with_engine_rules
 from cityops.alerting.records import state_from_row
 from cityops.alerting.window import Context, read_window
 from cityops.base.domains import INCIDENT
 from cityops.notify import EventKind, Notification, Notifier
 from ingest.health import compute_feed_health
 from ingest.runtime import Runtime
+from metrics.faults import Fault, fault_from
 from metrics.levels import Level
 from metrics.signals import Window, compute_signals, district_index
 from metrics.warnings.evaluate import evaluate_pack
@@ -58,6 +62,7 @@ class Alerting:
         self._lock = threading.Lock()
         self._context: Context | None = None
         self._context_at = 0.0
+        self.fault_log = FaultLog()
 
     def context(self) -> Context:
         """Reference data, re-read at most once a minute (entities first seen in a feed join it)."""
@@ -119,7 +124,7 @@ class Alerting:
                 else entry.end.replace(tzinfo=ZoneInfo(self.rt.settings.city.timezone))
             )
             if start <= now < end:
-                for rule in self.pack.rules:
+                for rule in with_engine_rules(self.pack).rules:
                     if fnmatch.fnmatch(rule.id, entry.rules):
                         rules[rule.id] = entry.reason
         return domains, rules
@@ -131,16 +136,54 @@ class Alerting:
         previous: dict[str, WarningState],
         feeds: list[dict[str, Any]] | None,
     ) -> TickResult:
+        """One evaluation. A domain, rule or district that fails is contained (the rest is evaluated as
+        usual), logged once per cause, and raises an engine-fault warning until it stops."""
         ctx = self.context()
-        signals = self._compute_signals(window, now, ctx, feeds)
-        findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names)
+        faults: list[Fault] = []
+        signals = self._compute_signals(window, now, ctx, feeds, faults)
+        findings = evaluate_pack(self.pack, signals, ctx.attributes, ctx.names, faults=faults)
+        self.fault_log.report("tick", faults, now)
+        # What this evaluation computes it decides itself; the index (computed for the wall) and a tick
+        # that failed as a whole are known from the other sources.
+        current = {f.cause for f in faults}
+        active = [
+            a for a in self.fault_log.active() if a.fault.cause in current or a.fault.stage != "signals"
+        ]
+        findings += fault_findings(active, previous)
         domains, rules = self.suppressions(feeds or [], now)
-        return advance(self.pack, previous, findings, now, suppressed_domains=domains, suppressed_rules=rules)
+        return advance(
+            with_engine_rules(self.pack),
+            previous,
+            findings,
+            now,
+            suppressed_domains=domains,
+            suppressed_rules=rules,
+        )
+
+    def faults(self) -> list[ActiveFault]:
+        """The engine's faults now (what ``/healthz`` and ``/feeds`` show)."""
+        return self.fault_log.active()
+
+    @contextmanager
+    def _whole_tick(self) -> Iterator[None]:
+        """A tick that fails as a whole (the warehouse cannot be read, say) is an engine fault too
+        (``/healthz`` degraded, logged once); the error still goes to the caller."""
+        try:
+            yield
+        except Exception as exc:
+            self.fault_log.report("run", [fault_from("tick", "tick", exc)], self.rt.clock.now())
+            raise
+        self.fault_log.report("run", [], self.rt.clock.now())
 
     def _compute_signals(
-        self, window: Window, now: datetime, ctx: Context, feeds: list[dict[str, Any]] | None = None
+        self,
+        window: Window,
+        now: datetime,
+        ctx: Context,
+        feeds: list[dict[str, Any]] | None = None,
+        faults: list[Fault] | None = None,
     ) -> pd.DataFrame:
-        """The state the rules read, computed from one window of readings."""
+        """The state the rules read, computed from one window of readings (each domain contained)."""
         return compute_signals(
             window,
             ctx.entities,
@@ -149,6 +192,7 @@ class Alerting:
             feeds=feeds,
             city_code=self.rt.settings.city.code,
             max_age=self.max_age(),
+            faults=faults,
         )
 
     def max_age(self) -> dict[str, timedelta]:
@@ -166,7 +210,8 @@ class Alerting:
         now = now or self.rt.clock.now()
         window = read_window(self.rt, now, now)
         ctx = self.context()
-        signals = self._compute_signals(window, now, ctx)
+        faults: list[Fault] = []
+        signals = self._compute_signals(window, now, ctx, faults=faults)
         index = district_index(
             signals,
             window.incidents,
@@ -174,7 +219,9 @@ class Alerting:
             districts=ctx.districts,
             weights=self.rt.settings.composite.weights,
             rain_profile=self.rt.settings.warnings.rain_profile,
+            faults=faults,
         )
+        self.fault_log.report("state", faults, now)
         index.insert(1, "name", index["district_code"].map(ctx.names))
         # An index from less than half of the weighted domains would read "normal" during an outage.
         thin = index["coverage"] < MIN_INDEX_COVERAGE
@@ -196,16 +243,24 @@ class Alerting:
         return {r["dedup_key"]: state_from_row(r) for r in rows}
 
     def tick(self, now: datetime | None = None) -> TickResult:
-        with self._lock:
+        with self._lock, self._whole_tick():
             now = now or self.rt.clock.now()
             window = read_window(self.rt, now, now)
             previous = self.open_states()
             result = self.evaluate(window, now, previous, self.feed_rows(now))
             changed = [s for k, s in result.states.items() if previous.get(k) != s] + result.closed
-            self.rt.warehouse.save_warnings(changed, result.transitions)
-            if self.notifier is not None:
-                for event in result.events:
-                    self.notifier.submit(self.notification(event, now))
+            notifier = self.notifier
+            notes = [self.notification(e, now) for e in result.events] if notifier is not None else []
+            if notifier is not None and notifier.durable:
+                # the notifications go to the outbox in the transaction that records the change
+                outbox = [item for note in notes for item in notifier.outbox_items(note)]
+                self.rt.warehouse.save_warnings(changed, result.transitions, outbox=outbox, at=notifier.now())
+                notifier.wake()
+            else:
+                self.rt.warehouse.save_warnings(changed, result.transitions)
+                for note in notes:
+                    if notifier is not None:
+                        notifier.submit(note)
             return result
 
     def notification(self, event: Event, now: datetime) -> Notification:

@@ -146,7 +146,9 @@ def build_water(rep: Report) -> None:
         normal_name=rep.tr("snapshot.below_warning"),
     )
     rep.figures.append(ReportFigure("water", title, fig, data, 1200, max(520, 22 * len(rivers) + 140)))
-    over = rivers[rivers["over_warning_m"] >= 0].sort_values("over_warning_m", ascending=False)
+    over = rivers[rivers["over_warning_m"] >= 0].sort_values(
+        ["over_warning_m", "entity_id"], ascending=[False, True]
+    )
     rep.summary["water"] = {
         "stations": len(data),
         "over_warning": len(over),

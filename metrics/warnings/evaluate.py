@@ -18,10 +18,12 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
+from metrics.faults import Fault, contained
 from metrics.levels import Level
 from metrics.signals import FRESHNESS_RANK
 from metrics.warnings.rules import Condition, Rule, RulePack, Threshold
@@ -458,11 +460,21 @@ def evaluate_rule(
 
 
 def evaluate_pack(
-    pack: RulePack, signals: pd.DataFrame, attributes: pd.DataFrame, names: Mapping[str, str] | None = None
+    pack: RulePack,
+    signals: pd.DataFrame,
+    attributes: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+    *,
+    faults: list[Fault] | None = None,
 ) -> list[Finding]:
-    """Findings of every rule; ``names`` maps district codes / basins / feeds to display names."""
+    """Findings of every rule; ``names`` maps district codes / basins / feeds to display names.
+
+    With ``faults``, a rule whose evaluation fails gives no findings (its warnings stay as they are,
+    as with no data) and a fault in the list; the other rules are evaluated as usual."""
     names = names or {}
     out: list[Finding] = []
     for rule in pack.rules:
-        out.extend(evaluate_rule(rule, signals, attributes, names))
+        out.extend(
+            contained("rule", rule.id, partial(evaluate_rule, rule, signals, attributes, names), [], faults)
+        )
     return out

@@ -65,6 +65,7 @@ def test_health_document_reflects_feeds_and_database(tmp_path: Path) -> None:
         "database": "ok",
         "scheduler": "not running in this process",
         "feeds": {"a": "never", "b": "never"},
+        "engine": {"status": "ok", "faults": []},
     }
     rows = pd.DataFrame(
         {

@@ -50,7 +50,9 @@ class ObservationReads(Connection):
                 f"GROUP BY entity_id, ts ORDER BY ts, entity_id {lim}",
                 [*domain.values, *params],
             )
-        return self._df(f"SELECT * FROM {quote(domain.table)} {clause} ORDER BY {tcol} {lim}", params)
+        # The key breaks ties of time, so the same rows come back in the same order in every process.
+        order = ", ".join([tcol, *(quote(k) for k in domain.key if k != domain.time_column)])
+        return self._df(f"SELECT * FROM {quote(domain.table)} {clause} ORDER BY {order} {lim}", params)
 
     def observation_window(self, domain: Domain, start: datetime, end: datetime) -> pd.DataFrame:
         """Rows of a domain with ``start <= ts <= end``, sorted by time (a bounded, recent read)."""
@@ -60,7 +62,7 @@ class ObservationReads(Connection):
         """Incidents reported since ``start`` or still not closed (what 'open incidents' needs)."""
         return self._df(
             "SELECT * FROM incident WHERE reported_at >= ? OR closed_at IS NULL OR closed_at >= ? "
-            "ORDER BY reported_at",
+            "ORDER BY reported_at, incident_id",
             [utc_naive(start), utc_naive(start)],
         )
 

@@ -37,7 +37,7 @@ class SnapshotRecords(Connection):
                    SELECT warning_id, arg_max(to_state, seq) AS state_at, arg_max(to_level, seq) AS level_at,
                           min(occurred_at) FILTER (WHERE to_state = 'active') AS activated_at,
                           max(occurred_at) FILTER (WHERE to_state = 'acknowledged') AS acknowledged_at,
-                          arg_max(actor, occurred_at) FILTER (WHERE to_state = 'acknowledged')
+                          arg_max(actor, seq) FILTER (WHERE to_state = 'acknowledged')
                               AS acknowledged_by,
                           arg_max(reason, seq) AS last_reason
                    FROM warning_transition WHERE occurred_at < ? GROUP BY warning_id)
@@ -51,11 +51,12 @@ class SnapshotRecords(Connection):
         )
 
     def snapshot_water_peaks(self, start: datetime, end: datetime) -> pd.DataFrame:
-        """Per hydrological station: the highest level in (start, end], when, and its reference levels."""
+        """Per hydrological station: the highest level in (start, end], when (the earliest reading at that
+        level: a tie must not depend on the order rows were stored or scanned), and its reference levels."""
         return self._df(
             """SELECT o.entity_id, e.name, e.river, e.district_code, e.station_type, e.warning_level_m,
                       e.guaranteed_level_m, e.flood_limit_level_m, e.historical_level_m,
-                      max(o.level_m) AS peak_m, arg_max(o.ts, o.level_m) AS peak_at,
+                      max(o.level_m) AS peak_m, arg_min(o.ts, {'level': -o.level_m, 'ts': o.ts}) AS peak_at,
                       count(o.level_m) AS readings
                FROM obs_water o LEFT JOIN entity e USING (entity_id)
                WHERE o.ts > ? AND o.ts <= ? AND o.level_m IS NOT NULL
@@ -64,15 +65,15 @@ class SnapshotRecords(Connection):
         )
 
     def snapshot_rain_totals(self, start: datetime, end: datetime) -> pd.DataFrame:
-        """Per rain gauge: the total in (start, end], its wettest clock hour (UTC start) and that hour's
-        amount."""
+        """Per rain gauge: the total in (start, end], its wettest clock hour (UTC start; the earliest of
+        equally wet hours) and that hour's amount."""
         return self._df(
             """WITH hourly AS (
                    SELECT entity_id, date_trunc('hour', ts - INTERVAL 1 microsecond) AS hour,
                           sum(rain_mm) AS mm, count(rain_mm) AS n
                    FROM obs_rain WHERE ts > ? AND ts <= ? GROUP BY ALL)
                SELECT h.entity_id, e.name, e.district_code, sum(h.mm) AS total_mm, max(h.mm) AS max_1h_mm,
-                      arg_max(h.hour, h.mm) AS max_1h_hour, sum(h.n) AS readings
+                      arg_min(h.hour, {'mm': -h.mm, 'hour': h.hour}) AS max_1h_hour, sum(h.n) AS readings
                FROM hourly h LEFT JOIN entity e USING (entity_id) GROUP BY ALL ORDER BY h.entity_id""",
             [utc_naive(start), utc_naive(end)],
         )
