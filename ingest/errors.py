@@ -3,6 +3,8 @@
     IngestError                 (cityops.base.errors.CityopsError) a run could not complete
     ├── TransientError          worth retrying with backoff: timeouts, connection refused, HTTP 5xx,
     │                           a database that is briefly unavailable
+    │   └── TimeLimitError      the run's time limit ran out before its next request (never retried:
+    │                           the run's time is up; the cause is usually an earlier error)
     └── TerminalError           retrying will not help until someone changes something
         ├── SourceError         HTTP 4xx, missing file, SQL error, payload over the size limit
         ├── ParseError          the payload cannot be read at all (malformed JSON, truncated CSV,
@@ -28,6 +30,10 @@ class TransientError(IngestError):
     """A failure that may go away by itself (timeout, refused connection, 5xx)."""
 
     retryable = True
+
+
+class TimeLimitError(TransientError):
+    """The run's time limit ran out before the next request could start."""
 
 
 class TerminalError(IngestError):

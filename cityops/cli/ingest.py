@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from cityops.base.errors import ConfigError
 from cityops.cli.common import (
@@ -72,7 +73,7 @@ def ingest_run(
             str(r.rows_unchanged),
             str(r.rows_rejected),
             f"{r.duration_s:.1f}",
-            (r.error or "")[:160],
+            escape((r.error or "")[:160]),  # department text: never rich markup
         )
     console.print(table)
     rt.warehouse.close()
@@ -100,7 +101,7 @@ def ingest_list(
             h.domain,
             f"[{colours[h.freshness]}]{h.freshness}[/]",
             local_time_text(rt.settings, h.last_data_at or h.last_success_at),
-            text_cell(h.last_error)[:80],
+            escape(text_cell(h.last_error)[:80]),
         )
     console.print(health)
     runs = rt.warehouse.runs(feed=feed, limit=limit)
@@ -119,7 +120,7 @@ def ingest_list(
             str(r["rows_inserted"]),
             str(r["rows_updated"]),
             str(r["rows_rejected"]),
-            text_cell(r["error"])[:80],
+            escape(text_cell(r["error"])[:80]),
         )
     console.print(table)
     rt.warehouse.close()
@@ -138,7 +139,7 @@ def ingest_replay(
     console.print(
         f"replay of {run_id} as {report.run_id}: {report.status}; fetched {report.rows_fetched}, "
         f"inserted {report.rows_inserted}, updated {report.rows_updated}, unchanged {report.rows_unchanged}, "
-        f"quarantined {report.rows_rejected}" + (f"; error: {report.error}" if report.error else "")
+        f"quarantined {report.rows_rejected}" + (f"; error: {escape(report.error)}" if report.error else "")
     )
     rt.warehouse.close()
     if report.status == "failed":
