@@ -11,6 +11,7 @@ LANGUAGES = ("zh", "en")
 TEXT: dict[str, dict[str, str]] = {
     "app.title": {"zh": "城市运行一网统管", "en": "City Operations"},
     "nav.feeds": {"zh": "数据接入", "en": "Feeds"},
+    "nav.notifications": {"zh": "通知记录", "en": "Notifications"},
     "map.title": {"zh": "城市运行一张图", "en": "City map"},
     "wall.title": {"zh": "{city}城市运行监测", "en": "{city} City Operations"},
     "wall.reconnecting": {"zh": "正在重新连接…", "en": "Reconnecting…"},
@@ -75,6 +76,100 @@ TEXT: dict[str, dict[str, str]] = {
     "feeds.col.raw": {"zh": "原始数据", "en": "Raw row"},
     "feeds.none": {"zh": "尚未配置数据源", "en": "No feeds configured"},
     "feeds.no_quarantine": {"zh": "没有隔离数据", "en": "No quarantined rows"},
+    # Quarantine reasons by code (ingest/reasons.py); {…} are the reason's parameters.
+    "feeds.row_landed": {"zh": "该行其余数据已入库", "en": "The rest of the row landed"},
+    "feeds.row_refused": {"zh": "整行已隔离", "en": "The whole row was refused"},
+    "feeds.reason_detail": {"zh": "技术细节", "en": "Technical detail"},
+    "quarantine.cell_invalid": {
+        "zh": "字段 {column} 的值「{value}」不是有效数字，已记为空值",
+        "en": "{column}: “{value}” is not a valid number; stored as empty",
+    },
+    "quarantine.invalid": {
+        "zh": "字段 {column} 的值「{value}」无效",
+        "en": "{column}: “{value}” is not a valid value",
+    },
+    "quarantine.cell_unit": {
+        "zh": "字段 {column} 的值「{value}」所带单位无法换算为约定单位，已记为空值",
+        "en": "{column}: “{value}” carries a unit that does not convert to the declared one; stored as empty",
+    },
+    "quarantine.unit": {
+        "zh": "字段 {column} 的值「{value}」所带单位无法换算为约定单位",
+        "en": "{column}: “{value}” carries a unit that does not convert to the declared one",
+    },
+    "quarantine.cell_too_long": {
+        "zh": "字段 {column} 的文本过长，已拒收并记为空值",
+        "en": "{column}: the text is too long and was refused; stored as empty",
+    },
+    "quarantine.too_long": {"zh": "字段 {column} 的文本过长，已拒收", "en": "{column}: the text is too long"},
+    "quarantine.cell_time_invalid": {
+        "zh": "字段 {column} 的时间「{value}」无法识别，已记为空值",
+        "en": "{column}: the time “{value}” cannot be read; stored as empty",
+    },
+    "quarantine.time_invalid": {
+        "zh": "字段 {column} 的时间「{value}」无法识别",
+        "en": "{column}: the time “{value}” cannot be read",
+    },
+    "quarantine.cell_time_ambiguous": {
+        "zh": "字段 {column} 的日期「{value}」日月顺序不明，已记为空值；请在数据源配置中声明 day_first",
+        "en": "{column}: the date “{value}” is ambiguous (day or month first); stored as empty; "
+        "declare the feed's day_first",
+    },
+    "quarantine.time_ambiguous": {
+        "zh": "字段 {column} 的日期「{value}」日月顺序不明；请在数据源配置中声明 day_first",
+        "en": "{column}: the date “{value}” is ambiguous (day or month first); declare the feed's day_first",
+    },
+    "quarantine.cell_out_of_range": {
+        "zh": "字段 {column} 的值 {value} {unit} 超出合理范围 [{min}, {max}]，已记为空值",
+        "en": "{column}: {value} {unit} is outside the plausible range [{min}, {max}]; stored as empty",
+    },
+    "quarantine.cell_unit_slip": {
+        "zh": "字段 {column} 的值 {value} {unit} 疑似单位错误（可能按 {sent_unit} 发送），已记为空值；"
+        "请核对数据源的单位配置",
+        "en": "{column}: {value} {unit} looks like a unit slip (likely sent in {sent_unit}); stored as "
+        "empty; check the feed's units",
+    },
+    "quarantine.required_missing": {"zh": "必填字段 {column} 缺失", "en": "{column}: required value missing"},
+    "quarantine.no_value": {
+        "zh": "没有任何监测值（{columns} 均为空）",
+        "en": "No value at all ({columns} are all missing)",
+    },
+    "quarantine.future": {
+        "zh": "时间 {value}（UTC）晚于当前时间，超出允许误差",
+        "en": "The time {value} (UTC) is in the future beyond the tolerance",
+    },
+    "quarantine.too_early": {
+        "zh": "时间 {value}（UTC）早于最早可信日期 {earliest}",
+        "en": "The time {value} (UTC) is before the earliest plausible date {earliest}",
+    },
+    "quarantine.before_backfill": {
+        "zh": "时间 {value}（UTC）早于数据源的补录窗口（自 {since}）",
+        "en": "The time {value} (UTC) is older than the feed's backfill window (from {since})",
+    },
+    "quarantine.off_grid": {
+        "zh": "时间 {value}（UTC）偏离 {step} 整点网格超过允许误差 {tolerance}",
+        "en": "The time {value} (UTC) is off the {step} grid by more than {tolerance}",
+    },
+    "quarantine.latlon_swapped": {
+        "zh": "坐标（经度 {lon}，纬度 {lat}）在城市范围外；经纬度互换后在范围内，疑似经纬度颠倒",
+        "en": "The point (lon {lon}, lat {lat}) is outside the city; swapped it is inside: "
+        "latitude and longitude are likely the wrong way round",
+    },
+    "quarantine.outside_extent": {
+        "zh": "坐标（经度 {lon}，纬度 {lat}）在城市范围外",
+        "en": "The point (lon {lon}, lat {lat}) is outside the city's extent",
+    },
+    "quarantine.duplicate": {
+        "zh": "同一批数据中主键（{key}）重复且数值不同，以第 {row} 行为准",
+        "en": "Duplicate key ({key}) with other values in the payload; row {row} supersedes it",
+    },
+    "feeds.engine_faults": {
+        "zh": "预警引擎降级：以下部分计算失败，暂缺结果，其余照常运行",
+        "en": "Warning engine degraded: these parts fail to compute and are left out; the rest keeps running",
+    },
+    "engine.stage.signals": {"zh": "信号计算", "en": "Signals"},
+    "engine.stage.rule": {"zh": "规则评估", "en": "Rule"},
+    "engine.stage.index": {"zh": "区县运行指数", "en": "District index"},
+    "engine.stage.tick": {"zh": "预警评估", "en": "Warning tick"},
     "feeds.replay": {"zh": "重放", "en": "Replay"},
     "snapshots.title": {"zh": "每日预警快报", "en": "Daily warning reports"},
     "snapshots.subtitle": {"zh": "按日归档，可离线打开", "en": "Archived by day; open offline"},
@@ -106,6 +201,33 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "已开始生成 {day} 的快报，完成后列表自动更新",
         "en": "Rendering the report of {day}; the list updates when it is done",
     },
+    "notifications.title": {"zh": "通知发送记录", "en": "Notification deliveries"},
+    "notifications.subtitle": {
+        "zh": "预警通知经发件箱发送，至少送达一次；重发时消息编号不变",
+        "en": "Warning notifications go through the outbox, delivered at least once; a resend keeps its id",
+    },
+    "notifications.denied": {
+        "zh": "查看通知发送记录需要管理员权限",
+        "en": "The notification delivery log needs the admin role",
+    },
+    "notifications.none": {"zh": "还没有发送过通知", "en": "No notification has been sent yet"},
+    "notifications.counts": {
+        "zh": "待发送 {waiting} 条，失败 {failed} 条，已送达 {delivered} 条",
+        "en": "{waiting} waiting, {failed} failed, {delivered} delivered",
+    },
+    "notifications.direct": {"zh": "（直接发送）", "en": "(direct)"},
+    "notifications.col.time": {"zh": "时间", "en": "Time"},
+    "notifications.col.message": {"zh": "消息编号", "en": "Message id"},
+    "notifications.col.target": {"zh": "接收方", "en": "Target"},
+    "notifications.col.event": {"zh": "事件", "en": "Event"},
+    "notifications.col.warning": {"zh": "预警", "en": "Warning"},
+    "notifications.col.status": {"zh": "状态", "en": "Status"},
+    "notifications.col.attempts": {"zh": "尝试次数", "en": "Attempts"},
+    "notifications.col.error": {"zh": "错误", "en": "Error"},
+    "notifications.status.pending": {"zh": "待发送", "en": "pending"},
+    "notifications.status.sending": {"zh": "发送中", "en": "sending"},
+    "notifications.status.delivered": {"zh": "已送达", "en": "delivered"},
+    "notifications.status.failed": {"zh": "失败", "en": "failed"},
     "feeds.replay_hint": {
         "zh": "用当前的映射重新解析此次落地的原始数据（新的一次运行）",
         "en": "Parse this run's landed payload again with today's mapping (as a new run)",
@@ -139,6 +261,7 @@ TEXT: dict[str, dict[str, str]] = {
     "domain.water": {"zh": "水位", "en": "Water"},
     "domain.rain": {"zh": "雨量", "en": "Rain"},
     "domain.incident": {"zh": "应急事件", "en": "Incidents"},
+    "domain.engine": {"zh": "预警引擎", "en": "Warning engine"},
     # -- explore --
     "explore.title": {"zh": "城市运行数据分析", "en": "Explore city data"},
     "explore.range": {"zh": "时间范围", "en": "Time range"},

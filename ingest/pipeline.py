@@ -12,6 +12,7 @@ The shared types live in :mod:`ingest.runtime` and the processing of a landed pa
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,12 +21,14 @@ from typing import Any
 
 import pandas as pd
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential,
 )
+from tenacity.stop import stop_base
 
 from cityops.base.domains import Domain
 from cityops.base.settings import (
@@ -39,13 +42,14 @@ from ingest.errors import (
     IngestError,
     SourceError,
     TerminalError,
+    TimeLimitError,
     TransientError,
 )
 from ingest.landing import Landing, LandingWriter
 
 # run_feed looks process_payload up in this module, so patching ingest.pipeline.process_payload works.
 from ingest.process import Processed, process_payload
-from ingest.runtime import RunReport, Runtime, mapping_spec, new_run_id, resolve_domain
+from ingest.runtime import RunReport, Runtime, mapping_spec, new_run_id, plausibility, resolve_domain
 from ingest.sources import FetchContext, FetchOutcome
 from ingest.sources.database import fetch_database
 from ingest.sources.file import fetch_files, move_aside
@@ -148,20 +152,33 @@ def run_feed(
             return _fail(rt, report, feed, domain, problem, 0, t0, now)
         rt.warehouse.set_run_raw_path(run_id, str(writer.directory))
         attempts = 0
+        causes: list[IngestError] = []  # each failed attempt's error: the real cause is recorded
 
         def attempt() -> FetchOutcome:
             nonlocal attempts
+            if attempts and rt.stopping.is_set():  # the backoff was cut short by a stop: no new attempt
+                last = causes[-1].message if causes else "the previous attempt failed"
+                raise TransientError(f"{last}; not retried: the process is stopping")
             attempts += 1
             writer.reset()
-            return _fetch(feed.source, ctx, writer)
+            try:
+                return _fetch(feed.source, ctx, writer)
+            except IngestError as exc:
+                causes.append(exc)
+                raise
 
         report.raw_path = str(writer.directory)
         try:
             retrying = Retrying(
-                retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-                stop=stop_after_attempt(ing.retry_attempts),
+                retry=retry_if_exception(
+                    lambda e: isinstance(e, TransientError) and not isinstance(e, TimeLimitError)
+                ),
+                # A retry never starts (nor waits) past the run's time limit.
+                stop=stop_after_attempt(ing.retry_attempts)
+                | _PastDeadline(ctx.deadline)
+                | _Stopping(rt.stopping),
                 wait=wait_exponential(multiplier=ing.retry_backoff.total_seconds(), max=60),
-                sleep=rt.sleep,
+                sleep=rt.backoff,
                 reraise=True,
             )
             outcome = retrying(attempt)
@@ -174,8 +191,10 @@ def run_feed(
                 spec=mapping_spec(settings, feed),
                 now=now,
                 future_tolerance=ing.future_tolerance,
+                checks=plausibility(rt, feed, domain, now),
             )
         except IngestError as exc:
+            exc = _real_cause(exc, causes)
             writer.finish(attempts=attempts, error=str(exc))
             return _fail(rt, report, feed, domain, exc, attempts, t0, now)
         except Exception as exc:  # a bug must not leave the run 'running' or stop the scheduler thread
@@ -202,7 +221,7 @@ def run_feed(
         report.status = status
         report.attempts = attempts
         report.rows_fetched = processed.fetched
-        report.rows_rejected = len(processed.quarantined)
+        report.rows_rejected = processed.rows_refused
         report.rows_duplicate = processed.duplicates
         report.notes = notes
         report.duration_s = time.monotonic() - t0
@@ -240,6 +259,38 @@ def run_feed(
         return report
     finally:
         lock.release()
+
+
+class _PastDeadline(stop_base):
+    """Stop retrying when the next attempt would start after ``deadline`` (a ``time.monotonic`` value)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self.deadline
+
+
+class _Stopping(stop_base):
+    """Stop retrying once the process is stopping (its backoff waits end at once then)."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self.stopping = stopping
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.stopping.is_set()
+
+
+def _real_cause(exc: IngestError, causes: list[IngestError]) -> IngestError:
+    """The error to record: a time limit that ran out during a retry is a consequence; the latest
+    error before it is the cause (with the time limit said after it)."""
+    if not isinstance(exc, TimeLimitError):
+        return exc
+    earlier = [c for c in causes if not isinstance(c, TimeLimitError)]
+    if not earlier:
+        return exc
+    cause = earlier[-1]
+    return type(cause)(f"{cause.message}; then, retrying: {exc.message}", hint=cause.hint)
 
 
 def _move_files(src: FileSource, outcome: FetchOutcome, processed: Processed, now: datetime) -> None:
@@ -349,12 +400,13 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
             spec=mapping_spec(rt.settings, feed),
             now=now,
             future_tolerance=rt.settings.ingest.future_tolerance,
+            checks=plausibility(rt, feed, domain, now),
         )
     except (IngestError, TerminalError) as exc:
         return _fail(rt, report, feed, domain, exc, 1, t0, now)
     report.status = "ok"
     report.rows_fetched = processed.fetched
-    report.rows_rejected = len(processed.quarantined)
+    report.rows_rejected = processed.rows_refused
     report.rows_duplicate = processed.duplicates
     report.notes = processed.notes
     report.duration_s = time.monotonic() - t0

@@ -1,4 +1,7 @@
-"""Processing a landed payload: parse → map → validate, and the quarantine frame of rejected rows.
+"""Processing a landed payload: parse → map → plausibility → validate, and the quarantine frame.
+
+The quarantine frame has one entry per payload row with a problem: a row that was refused, or a row
+that landed with some cells made null (reasons with a ``cell_`` code, see :mod:`ingest.reasons`).
 
 Pure apart from reading the landed files, so a run and a replay process a payload the same way.
 """
@@ -14,10 +17,13 @@ import pandas as pd
 
 from cityops.base.domains import Domain
 from cityops.base.settings import FeedSettings, FileSource
+from ingest.envelope import NO_RECORDS
 from ingest.errors import ParseError, SchemaDriftError
 from ingest.landing import Landing
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW, json_safe, parse_payload
+from ingest.plausibility import Plausibility, check_plausible
+from ingest.reasons import clip
 from ingest.validate import validate_rows
 
 PART_STRIDE = 1_000_000_000  # ROW = part index × stride + row within the part
@@ -27,6 +33,7 @@ _EMPTY_DTYPES = {
     "int": "float64",
     "ts": "datetime64[us]",
 }
+RAW_VALUE_CHARS = 2000  # a quarantined row keeps its values up to this length (a 5 MB field is not copied)
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Processed:
     notes: list[str]
     failed_parts: dict[str, str]
     data_max: datetime | None
+    rows_refused: int = 0  # quarantined rows that did not land (the others lost only some cells)
 
 
 def _quarantine_frame(
@@ -50,6 +58,9 @@ def _quarantine_frame(
         reasons.setdefault(row, [])
         if reason not in reasons[row]:
             reasons[row].append(reason)
+    for rs in reasons.values():
+        # A cell's problem first: it is often why the row then had no value left.
+        rs.sort(key=lambda r: not r.startswith("[cell_"))
     out = []
     for row, rs in sorted(reasons.items()):
         part, local = divmod(row, PART_STRIDE)
@@ -67,6 +78,7 @@ def process_payload(
     spec: MappingSpec,
     now: datetime,
     future_tolerance: timedelta,
+    checks: Plausibility | None = None,
 ) -> Processed:
     meta = Landing.read_meta(directory)
     parts = meta.get("parts", [])
@@ -79,12 +91,15 @@ def process_payload(
     mapped_frames: list[pd.DataFrame] = []
     raw_frames: list[pd.DataFrame] = []
     entries: list[tuple[int, str]] = []
+    cells: list[tuple[int, str]] = []
     failed: dict[str, str] = {}
     notes: list[str] = []
     bad_raw: dict[int, str] = {}  # lines the parser could not split, by ROW
     fetched = 0
     names = [p.get("origin") or p["name"] for p in parts]
     for i, part in enumerate(parts):
+        if part.get("extra", {}).get(NO_RECORDS):
+            continue  # the department's envelope said success with no records (null where they go)
         what = f"{feed_name} {part.get('origin') or part['name']}"
         try:
             data = Landing.read_part(directory, part["name"])
@@ -121,6 +136,7 @@ def process_payload(
                 f"fields not mapped: {', '.join(mapped.unmapped_fields[:12])}"
             )
         entries.extend(mapped.rejects)
+        cells.extend(mapped.cells)
         mapped_frames.append(mapped.frame)
         raw_frames.append(raw)
 
@@ -134,8 +150,18 @@ def process_payload(
     rejected_rows = {r for r, _ in entries}
     if rejected_rows:
         frame = frame[~frame[ROW].isin(rejected_rows)]
+    if checks is not None:
+        checked = check_plausible(frame, domain, checks)
+        entries.extend(checked.rejects)
+        cells.extend(checked.cells)
+        frame = checked.frame
+        refused = {r for r, _ in checked.rejects}
+        if refused:
+            frame = frame[~frame[ROW].isin(refused)]
     validated = validate_rows(frame, domain, now=now, future_tolerance=future_tolerance)
     entries.extend(validated.rejects)
+    refused_rows = {r for r, _ in entries}
+    entries.extend(cells)
 
     raw_by_row: dict[int, str] = dict(bad_raw)
     wanted = {r for r, _ in entries} - set(bad_raw)
@@ -145,7 +171,7 @@ def process_payload(
         for rec in subset.to_dict("records"):
             row = int(rec.pop(ROW))
             clean = {
-                k: json_safe(v)
+                k: _clip_raw(json_safe(v))
                 for k, v in rec.items()
                 if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))
             }
@@ -156,4 +182,17 @@ def process_payload(
     if len(accepted) and domain.time_column in accepted:
         m = accepted[domain.time_column].max()
         data_max = None if pd.isna(m) else m.to_pydatetime().replace(tzinfo=UTC)
-    return Processed(accepted, quarantined, fetched, validated.duplicates_dropped, notes, failed, data_max)
+    return Processed(
+        accepted,
+        quarantined,
+        fetched,
+        validated.duplicates_dropped,
+        notes,
+        failed,
+        data_max,
+        rows_refused=len(refused_rows),
+    )
+
+
+def _clip_raw(value: object) -> object:
+    return clip(value, RAW_VALUE_CHARS) if isinstance(value, str) and len(value) > RAW_VALUE_CHARS else value

@@ -6,7 +6,6 @@ small lookups both :func:`~ingest.pipeline.run_feed` and :func:`~ingest.pipeline
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +14,11 @@ from datetime import UTC, datetime
 from cityops.base.clock import Clock, SystemClock
 from cityops.base.domains import BUILTIN_DOMAINS, Domain, custom_domain
 from cityops.base.settings import FeedSettings, Settings
+from cityops.base.times import utc_naive
 from cityops.base.warehouse import Warehouse
 from ingest.landing import Landing
 from ingest.mapping import MappingSpec
+from ingest.plausibility import Grid, Plausibility, extent_of
 
 
 @dataclass
@@ -56,13 +57,21 @@ class Runtime:
     warehouse: Warehouse
     clock: Clock = field(default_factory=SystemClock)
     environ: dict[str, str] = field(default_factory=dict)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # a retry's backoff; None: wait on ``stopping``
+    stopping: threading.Event = field(default_factory=threading.Event)  # set when the process stops
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def landing(self) -> Landing:
         return Landing(self.settings.storage.raw_dir)
+
+    def backoff(self, seconds: float) -> None:
+        """Wait before a retry: with the default ``sleep``, on ``stopping``, so a stop cuts it short."""
+        if self.sleep is None:
+            self.stopping.wait(seconds)
+        elif not self.stopping.is_set():
+            self.sleep(seconds)
 
     def feed_lock(self, feed: str) -> threading.Lock:
         with self._locks_guard:
@@ -85,6 +94,28 @@ def mapping_spec(settings: Settings, feed: FeedSettings) -> MappingSpec:
         datum=feed.datum,
         time_format=feed.time_format,
         entity_prefix=feed.entity_prefix,
+        missing=feed.conventions.markers,
+        day_first=feed.conventions.day_first,
+        max_text_chars=settings.ingest.plausibility.max_text_chars,
+    )
+
+
+def plausibility(rt: Runtime, feed: FeedSettings, domain: Domain, now: datetime) -> Plausibility:
+    """The plausibility checks of one run of ``feed``: city-wide settings, the feed's backfill window
+    and the districts' extent as the warehouse holds them."""
+    rules = rt.settings.ingest.plausibility
+    extent = None
+    if rules.extent_margin_km is not None:
+        districts = rt.warehouse.districts()
+        if len(districts) and "geometry" in districts:
+            extent = extent_of(districts["geometry"], rules.extent_margin_km)
+    grid = rules.time_grid.get(domain.name)
+    backfill = feed.conventions.backfill
+    return Plausibility(
+        earliest=datetime.combine(rules.earliest, datetime.min.time()),
+        backfill_from=None if backfill is None else utc_naive(now) - backfill,
+        extent=extent,
+        grid=None if grid is None else Grid(grid.step, grid.tolerance, grid.direction),
     )
 
 

@@ -19,6 +19,7 @@ from pandera.errors import SchemaErrors
 
 from cityops.base.domains import ENTITY_COLUMNS, Column, Domain
 from ingest.parse import ROW
+from ingest.reasons import make_reason
 
 
 @dataclass
@@ -80,14 +81,15 @@ def _reasons_from_failures(failures: pd.DataFrame, rows: np.ndarray) -> list[tup
         check = str(rec.check)
         column = rec.column
         if check == "not_nullable":
-            reason = f"{column}: required value missing"
+            reason = make_reason("required_missing", f"{column}: required value missing", column=column)
         else:
             value = rec.failure_case
-            reason = (
+            detail = (
                 f"{check} (value {value!r})"
                 if column and check.startswith(str(column))
                 else f"{column}: {check} (value {value!r})"
             )
+            reason = make_reason("invalid", detail, column=column, value=str(value))
         out.append((int(rows[int(idx)]), reason))
     return out
 
@@ -111,13 +113,28 @@ def validate_rows(
         limit = pd.Timestamp(now).tz_convert("UTC").tz_localize(None) + pd.Timedelta(future_tolerance)
         future = (frame[time_col] > limit).to_numpy()
         for i in np.flatnonzero(future):
+            at = f"{frame[time_col].iloc[i]:%Y-%m-%d %H:%M}"
             rejects.append(
-                (int(rows[i]), f"{time_col}: {frame[time_col].iloc[i]:%Y-%m-%d %H:%M} UTC is in the future")
+                (
+                    int(rows[i]),
+                    make_reason(
+                        "future", f"{time_col}: {at} UTC is in the future", column=time_col, value=at
+                    ),
+                )
             )
     if domain.values:
         empty = frame[list(domain.values)].isna().all(axis=1).to_numpy()
         for i in np.flatnonzero(empty):
-            rejects.append((int(rows[i]), f"no value: all of {', '.join(domain.values)} are missing"))
+            rejects.append(
+                (
+                    int(rows[i]),
+                    make_reason(
+                        "no_value",
+                        f"no value: all of {', '.join(domain.values)} are missing",
+                        columns=", ".join(domain.values),
+                    ),
+                )
+            )
 
     bad_rows = {r for r, _ in rejects}
     ok = frame[~frame[ROW].isin(bad_rows)] if bad_rows else frame
@@ -140,7 +157,12 @@ def validate_rows(
                 rejects.append(
                     (
                         int(rec[ROW]),
-                        f"duplicate key ({key_text}) with other values; superseded by row {int(later)}",
+                        make_reason(
+                            "duplicate",
+                            f"duplicate key ({key_text}) with other values; superseded by row {int(later)}",
+                            key=key_text,
+                            row=int(later),
+                        ),
                     )
                 )
         ok = ok[~dup_mask]

@@ -275,5 +275,23 @@ def unit_factor(source_unit: str, canonical_unit: str) -> float:
     return src[1] / dst[1]
 
 
+def unit_smaller_by(unit: str, factor: float) -> str | None:
+    """A unit of the same quantity ``factor`` times smaller than ``unit`` (for naming unit slips).
+
+    >>> unit_smaller_by("mg/m3", 1000)
+    'ug/m3'
+    >>> unit_smaller_by("ug/m3", 1000) is None
+    True
+    """
+    known = _UNITS.get(unit)
+    if known is None:
+        return None
+    quantity, base = known
+    for name, (q, f) in _UNITS.items():
+        if q == quantity and abs(f * factor - base) <= 1e-9 * base:
+            return name
+    return None
+
+
 def known_units() -> tuple[str, ...]:
     return tuple(sorted(_UNITS))

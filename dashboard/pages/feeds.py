@@ -14,6 +14,7 @@ from dashboard.auth import current_principal
 from dashboard.components import build_header, build_nav, local_time
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
+from ingest.reasons import parse_reasons
 
 PREFIX = "feeds"
 ID_INTERVAL = f"{PREFIX}-interval"
@@ -175,13 +176,70 @@ def build_quarantine_table(rows: pd.DataFrame, lang: str) -> html.Table | html.P
             [
                 html.Td(r["feed"], className="mono"),
                 html.Td(int(r["row_number"])),
-                html.Td(r["reason"]),
+                html.Td(build_reason(str(r["reason"]), lang)),
                 html.Td(str(r["raw_row"])[:300], className="mono small"),
             ]
         )
         for r in rows.to_dict("records")
     ]
     return html.Table([head, html.Tbody(body)], className="grid compact")
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def reason_texts(text: str, lang: str) -> list[str]:
+    """Each reason of a quarantine entry in ``lang``: its code translated with its parameters, or its
+    plain text when it has no code (or a code this version does not know)."""
+    out = []
+    for reason in parse_reasons(text):
+        template = t_or(f"quarantine.{reason.code}", lang, "") if reason.code else ""
+        out.append(template.format_map(_Params(reason.params)) if template else reason.detail)
+    return out
+
+
+def build_reason(text: str, lang: str) -> list[Any]:
+    """A quarantine entry's reasons for the data administrator, with the technical detail at hand.
+    Department values in the parameters are rendered as text."""
+    reasons = parse_reasons(text)
+    lines: list[Any] = [html.Div(line) for line in reason_texts(text, lang)]
+    if reasons and all(r.cell for r in reasons):
+        lines.append(html.Div(t("feeds.row_landed", lang), className="muted small"))
+    elif any(r.code for r in reasons):
+        lines.append(html.Div(t("feeds.row_refused", lang), className="muted small"))
+    if any(r.code for r in reasons):
+        detail = "; ".join(r.detail for r in reasons)
+        lines.append(
+            html.Details(
+                [html.Summary(t("feeds.reason_detail", lang)), html.Div(detail, className="mono small")]
+            )
+        )
+    return lines
+
+
+def stage_name(stage: str, lang: str) -> str:
+    """The name of an engine stage (signals, rule, index, tick) in ``lang``."""
+    return t_or(f"engine.stage.{stage}", lang, stage)
+
+
+def build_engine_faults(faults: list[dict[str, str]], lang: str) -> html.Div | None:
+    """The warning engine's contained failures (``Services.engine_faults``), or None when it runs
+    clean. The error text may quote feed data: it is rendered as text."""
+    if not faults:
+        return None
+    return html.Div(
+        [
+            html.P(t("feeds.engine_faults", lang), className="error-text"),
+            html.Ul(
+                [html.Li(f"{stage_name(f['stage'], lang)} · {f['subject']}: {f['error']}") for f in faults]
+            ),
+        ],
+        id=f"{PREFIX}-engine-faults",
+        className="engine-faults",
+        role="alert",
+    )
 
 
 def layout(lang: str = "zh", **_: Any) -> html.Div:
@@ -214,7 +272,10 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
     quarantine = svc.warehouse.quarantined(limit=30)
     now = svc.local(svc.now())
     return (
-        build_health_table(health, svc.warehouse.last_runs(), svc, lang),
+        [
+            build_engine_faults(svc.engine_faults(), lang),
+            build_health_table(health, svc.warehouse.last_runs(), svc, lang),
+        ],
         build_runs_table(runs, svc, lang, can_replay=current_principal().can("replay")),
         build_quarantine_table(quarantine, lang),
         f"{t('clock.now', lang)} {now:%Y-%m-%d %H:%M}",

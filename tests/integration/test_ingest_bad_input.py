@@ -17,6 +17,7 @@ import pytest
 
 from cityops.base.domains import AIR, TRAFFIC
 from ingest.pipeline import replay_run, run_feed
+from ingest.reasons import parse_reasons
 from tests.helpers import returns
 
 FEED = "city-traffic"
@@ -59,7 +60,16 @@ def first_good_run(rt: Any, feed: str = FEED) -> Any:
 
 
 def quarantine_reasons(rt: Any, run_id: str) -> list[str]:
-    return list(rt.warehouse.quarantined(run_id=run_id)["reason"])
+    """The English details of each quarantined row's reasons (codes: :func:`quarantine_codes`)."""
+    return [details(r) for r in rt.warehouse.quarantined(run_id=run_id)["reason"]]
+
+
+def details(reason: str) -> str:
+    return "; ".join(r.detail for r in parse_reasons(reason))
+
+
+def codes(reason: str) -> list[str]:
+    return [r.code for r in parse_reasons(reason)]
 
 
 def landed_parts(report: Any) -> list[Path]:
@@ -227,11 +237,12 @@ def test_server_trickling_forever_is_bounded_by_run_timeout(setup, feed_server, 
 
     assert_failed_cleanly(rt, report, kind="transient", watermark_before=wm)
     assert "time limit" in report.error
-    # The first attempt was cut off mid-body by the run's time limit; the retry saw the limit had passed
-    # and made no request.
-    assert report.attempts == 2
+    # The first attempt was cut off mid-body by the run's time limit; no retry starts after the limit,
+    # and the recorded error is that first cause (the server still sending), not a retry's consequence.
+    assert report.attempts == 1
     assert len(feed_server.hits("/traffic")) - before == 1
-    assert "exceeded its time limit before requesting" in report.error
+    assert "was still sending when the fetch time limit ran out" in report.error
+    assert "before requesting" not in report.error
     other_feed.check(rt)
 
 
@@ -350,8 +361,11 @@ def test_wrong_types_are_quarantined(setup, feed_server, other_feed):
     assert (report.rows_fetched, report.rows_inserted, report.rows_rejected) == (4, 1, 3)
     q = rt.warehouse.quarantined(run_id=report.run_id)
     reasons = dict(zip(q["row_number"], q["reason"], strict=True))
-    assert reasons[1] == "speed_kmh: 'abc' is not a number"
-    assert reasons[3] == "ts: 'yesterday' is not a timestamp"
+    # The bad value became null; with no value left the row is refused, for both reasons.
+    assert codes(reasons[1]) == ["cell_invalid", "no_value"]
+    assert details(reasons[1]).startswith("speed_kmh: 'abc' is not a number; no value")
+    assert codes(reasons[3]) == ["time_invalid"]
+    assert details(reasons[3]) == "ts: 'yesterday' is not a timestamp in a known shape"
     assert "speed_kmh" in reasons[4] and "not a number" in reasons[4]
     assert json.loads(q["raw_row"][0]) == {"id": "R3", "t": "2026-06-15 08:10:00", "v": "abc"}
     stored = rt.warehouse.observations(TRAFFIC, entity_id="R4")
@@ -379,8 +393,11 @@ def test_nan_values_are_quarantined_or_left_missing(setup, feed_server, other_fe
             strict=True,
         )
     )
-    assert reasons[1].startswith("no value") and reasons[2].startswith("no value")
-    assert "speed_kmh: infinite value" in reasons[3]
+    # A JSON NaN literal cannot be told from null: missing. The text "NaN" and Infinity are invalid.
+    assert codes(reasons[1]) == ["no_value"]
+    assert codes(reasons[2]) == ["cell_invalid", "no_value"]
+    assert codes(reasons[3]) == ["cell_invalid", "no_value"]
+    assert "speed_kmh: infinite value" in details(reasons[3])
     assert stored_keys(rt) == GOOD_KEYS | {("R6", "2026-06-15 00:10:00")}
     other_feed.check(rt)
 
@@ -412,9 +429,11 @@ def test_negative_and_absurd_values_are_quarantined(tmp_path, make_runtime, feed
         ],
     )
     air = run_feed(rt, "city-air")
-    assert air.status == "ok" and (air.rows_inserted, air.rows_rejected) == (1, 1)
-    (reason,) = quarantine_reasons(rt, air.run_id)
-    assert reason == "pm25 outside [0, 3000] ug/m3 (value 99999.0)"
+    # The absurd PM2.5 becomes null; the row's CO still lands.
+    assert air.status == "ok" and (air.rows_inserted, air.rows_rejected) == (2, 0)
+    (reason,) = rt.warehouse.quarantined(run_id=air.run_id)["reason"]
+    assert codes(reason) == ["cell_out_of_range"]
+    assert details(reason) == "pm25: 99999 ug/m3 is outside the plausible range [0, 3000] ug/m3"
 
     report = run_rows(
         rt,
@@ -426,13 +445,15 @@ def test_negative_and_absurd_values_are_quarantined(tmp_path, make_runtime, feed
         ],
     )
     assert (report.rows_inserted, report.rows_rejected) == (1, 2)
-    assert quarantine_reasons(rt, report.run_id) == [
-        "speed_kmh outside [0, 200] km/h (value -5.0)",
-        "speed_kmh outside [0, 200] km/h (value 250.0)",
+    assert [r.split("; ")[0] for r in quarantine_reasons(rt, report.run_id)] == [
+        "speed_kmh: -5 km/h is outside the plausible range [0, 200] km/h",
+        "speed_kmh: 250 km/h is outside the plausible range [0, 200] km/h",
     ]
     assert stored_keys(rt) == GOOD_KEYS | {("R5", "2026-06-15 00:10:00")}
     assert set(rt.warehouse.observations(AIR)["entity_id"]) == {"A1", "A2"}
-    assert list(rt.warehouse.observations(AIR, entity_id="A1")["pm25"]) == [35]
+    a1 = rt.warehouse.observations(AIR, entity_id="A1").sort_values("ts")
+    assert list(a1["pm25"].isna()) == [False, True] and a1["pm25"].iloc[0] == 35
+    assert list(a1["co"]) == [0.8, 0.9]
     other_feed.check(rt)
 
 
@@ -457,7 +478,7 @@ def test_duplicate_rows_collapse_or_keep_the_last(setup, feed_server, other_feed
     q = rt.warehouse.quarantined(run_id=report.run_id)
     assert list(q["row_number"]) == [3]
     assert (
-        q["reason"][0]
+        details(q["reason"][0])
         == "duplicate key (entity_id=R4, ts=2026-06-15 00:10:00) with other values; superseded by row 4"
     )
     assert list(rt.warehouse.observations(TRAFFIC, entity_id="R3")["speed_kmh"]) == [30.0]

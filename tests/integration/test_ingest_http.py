@@ -6,6 +6,7 @@ from typing import Any
 
 from cityops.base.domains import TRAFFIC
 from ingest.pipeline import run_feed
+from ingest.reasons import parse_reasons
 
 FIELDS = {"entity_id": "id", "ts": "t", "speed_kmh": "v"}
 
@@ -186,4 +187,6 @@ def test_csv_over_http(tmp_path, make_runtime, feed_server):
     assert report.status == "ok"
     assert (report.rows_inserted, report.rows_rejected) == (1, 1)
     (reason,) = rt.warehouse.quarantined(run_id=report.run_id)["reason"]
-    assert reason == "speed_kmh: '31,5' is not a number"
+    # A decimal comma is not read as a number; the row had no other value, so it is refused.
+    first = parse_reasons(reason)[0]
+    assert (first.code, first.detail) == ("cell_invalid", "speed_kmh: '31,5' is not a number")

@@ -13,6 +13,7 @@ import pytest
 from cityops.base.domains import AIR, TRAFFIC, WATER
 from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
 from ingest.pipeline import resolve_domain, run_feed
+from ingest.reasons import parse_reasons
 
 
 def http_feed(url: str, domain: str, fields: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -244,7 +245,10 @@ def test_new_department_by_configuration_alone(tmp_path, make_runtime, feed_serv
     assert report.status == "ok", report.error
     assert (report.rows_fetched, report.rows_inserted, report.rows_rejected) == (3, 2, 1)
     (reason,) = rt.warehouse.quarantined(run_id=report.run_id)["reason"]
-    assert reason == "pressure_mpa outside [0, 2.5] MPa (value 5.0)"
+    assert [(r.code, r.detail) for r in parse_reasons(reason)] == [
+        ("cell_out_of_range", "pressure_mpa: 5 MPa is outside the plausible range [0, 2.5] MPa"),
+        ("no_value", "no value: all of pressure_mpa are missing"),
+    ]
     domain = resolve_domain(rt.settings, "hydrant")
     obs = rt.warehouse.observations(domain)
     assert dict(zip(obs["entity_id"], obs["pressure_mpa"], strict=True)) == pytest.approx(

@@ -13,6 +13,7 @@ from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
 from ingest.errors import SchemaDriftError, TerminalError
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW
+from ingest.reasons import parse_reasons
 
 
 def raw(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -96,10 +97,14 @@ def test_bad_values_are_rejected_with_the_column_and_value():
         TRAFFIC,
         spec(),
     )
-    assert sorted(m.rejects) == [
-        (1, "speed_kmh: 'abc' is not a number"),
-        (2, "ts: 'not a time' is not a timestamp"),
+    # A bad key cell (the time) refuses its row; a bad value cell only becomes null.
+    assert [(r, parse_reasons(t)[0].code, parse_reasons(t)[0].detail) for r, t in m.rejects] == [
+        (2, "time_invalid", "ts: 'not a time' is not a timestamp in a known shape"),
     ]
+    assert [(r, parse_reasons(t)[0].code, parse_reasons(t)[0].detail) for r, t in m.cells] == [
+        (1, "cell_invalid", "speed_kmh: 'abc' is not a number"),
+    ]
+    assert pd.isna(m.frame["speed_kmh"].iloc[0])
     assert pd.isna(m.frame["speed_kmh"].iloc[2])
     assert m.frame["speed_kmh"].iloc[3] == 12.0
 

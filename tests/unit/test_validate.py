@@ -14,6 +14,7 @@ import pytest
 from cityops.base.domains import AIR, INCIDENT, TRAFFIC, custom_domain
 from ingest.mapping import MappingSpec, map_records
 from ingest.parse import ROW
+from ingest.reasons import parse_reasons
 from ingest.validate import validate_rows
 
 NOW = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)
@@ -36,7 +37,8 @@ def check(frame: pd.DataFrame, domain: Any = TRAFFIC, tolerance: timedelta = tim
 def reasons(result: Any) -> dict[int, str]:
     out: dict[int, list[str]] = {}
     for row, reason in result.rejects:
-        out.setdefault(row, []).append(reason)
+        # The English detail of each reason (the codes are checked in tests/unit/test_conventions.py).
+        out.setdefault(row, []).extend(r.detail for r in parse_reasons(reason))
     return {k: "; ".join(v) for k, v in sorted(out.items())}
 
 

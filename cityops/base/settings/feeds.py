@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from cityops.base.settings.conventions import FeedConventions, PlausibilitySettings
 from cityops.base.settings.model import Section, Timezone, check_crontab
+from cityops.base.settings.paging import Envelope, Pagination
 from cityops.base.values import Duration
 
 
@@ -36,6 +38,9 @@ class IngestSettings(Section):
     )
     stale_after: float = Field(
         6.0, gt=0, description="A feed is 'stale' when its data is older than this × cadence."
+    )
+    plausibility: PlausibilitySettings = Field(
+        default_factory=PlausibilitySettings, description="What the city finds plausible in any feed."
     )
 
     @model_validator(mode="after")
@@ -64,18 +69,6 @@ class Schedule(Section):
         return self
 
 
-class Pagination(Section):
-    style: Literal["page", "offset", "next_url"] = Field("page", description="How pages are requested.")
-    page_param: str = Field("page", description="Query parameter of the page number (style=page).")
-    size_param: str = Field("size", description="Query parameter of the page size.")
-    offset_param: str = Field("offset", description="Query parameter of the offset (style=offset).")
-    size: int = Field(500, ge=1, description="Rows per page.")
-    first_page: int = Field(1, ge=0, description="Number of the first page.")
-    total_path: str | None = Field(None, description="Dotted path of the total row count in the body.")
-    next_path: str | None = Field(None, description="Dotted path of the next page's URL (style=next_url).")
-    max_pages: int = Field(10_000, ge=1, description="Safety stop.")
-
-
 class Watermark(Section):
     param: str = Field(..., description="Query parameter (http) carrying the watermark.")
     format: Literal["iso", "iso_local", "epoch_ms", "epoch_s", "local"] = Field(
@@ -102,6 +95,9 @@ class HttpSource(Section):
     )
     params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters.")
     pagination: Pagination | None = Field(None, description="Pagination, if the source pages.")
+    envelope: Envelope | None = Field(
+        None, description="Where the success flag and the department's message are in a JSON body."
+    )
     since: Watermark | None = Field(None, description="Incremental watermark parameter.")
     encoding: str = Field(
         "auto", description="Text encoding of CSV payloads; 'auto' tries UTF-8 then GB18030."
@@ -114,6 +110,12 @@ class HttpSource(Section):
         if not re.match(r"^https?://", value):
             raise ValueError(f"an http:// or https:// URL, not {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _json_for_paging(self) -> HttpSource:
+        if self.format == "csv" and (self.pagination is not None or self.envelope is not None):
+            raise ValueError("pagination and envelope need format = 'json' or 'geojson', not 'csv'")
+        return self
 
 
 class FileSource(Section):
@@ -215,9 +217,15 @@ class FeedSettings(Section):
         description="Canonical column = {source value = canonical value} for coded fields.",
     )
     time_format: str | None = Field(
-        None, description="strptime format of timestamps, or 'epoch_ms' / 'epoch_s'; default ISO-8601."
+        None,
+        description="strptime format of timestamps, 'compact' (YYYYMMDDHHMMSS), or 'epoch_ms' / "
+        "'epoch_s'; default: any unambiguous shape (ISO with or without offset, 2026/06/15 08:00, "
+        "2026年06月15日 08时, compact, epoch seconds or milliseconds).",
     )
     entity_prefix: str = Field("", description="Prefix added to entity ids (to keep departments' ids apart).")
+    conventions: FeedConventions = Field(
+        default_factory=FeedConventions, description="Missing-value markers, day-first dates, backfill."
+    )
 
     @property
     def effective_schedule(self) -> Schedule:

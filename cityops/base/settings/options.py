@@ -17,6 +17,7 @@ from cityops.base.settings.feeds import (
     Schedule,
     Watermark,
 )
+from cityops.base.settings.paging import Envelope
 from cityops.base.settings.root import Settings
 
 
@@ -49,6 +50,7 @@ def describe_options() -> list[tuple[str, str, str, str]]:
         ("feeds.<name>.source (file).", FileSource),
         ("feeds.<name>.source (database).", DatabaseSource),
         ("feeds.<name>.source.pagination.", Pagination),
+        ("feeds.<name>.source.envelope.", Envelope),
         ("feeds.<name>.source.since.", Watermark),
         ("feeds.<name>.schedule.", Schedule),
         ("domains.<name>.", DomainSettings),

@@ -58,6 +58,12 @@ class Settings(Section):
             raise ValueError(f"notifications: target name(s) {', '.join(dupes)} given more than once")
 
         known = set(BUILTIN_DOMAINS) | set(self.domains)
+        for name in self.ingest.plausibility.time_grid:
+            if name not in known:
+                raise ValueError(
+                    f"ingest.plausibility.time_grid.{name}: {name!r} is not a domain; "
+                    f"allowed: {', '.join(sorted(known))}"
+                )
         for feed_name, feed in self.feeds.items():
             where = f"feeds.{feed_name}"
             if not re.match(r"^[a-z0-9][a-z0-9_-]*$", feed_name):

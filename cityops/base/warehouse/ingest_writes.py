@@ -173,7 +173,7 @@ class IngestWrites(Rollups):
         if placed.empty:
             return 0
         cols = ["entity_id", "lon", "lat"] + [c for c in ("entity_name", "district_code") if c in placed]
-        latest = placed.sort_values("ts")[cols].drop_duplicates("entity_id", keep="last")
+        latest = placed.sort_values("ts", kind="stable")[cols].drop_duplicates("entity_id", keep="last")
         if "entity_name" not in latest:
             latest["entity_name"] = latest["entity_id"]
         if "district_code" not in latest:
