@@ -130,7 +130,7 @@ def test_the_annotated_example_configuration_is_valid(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "cityops.example.toml"
     result = run_cityops("config", "check", "--config", str(example), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "valid" in result.stdout and "5 feeds" in result.stdout
+    assert "valid" in result.stdout and "6 feeds" in result.stdout and "env-aqi" in result.stdout
 
 
 def test_missing_config_file_says_what_to_do(tmp_path: Path) -> None:
