@@ -37,6 +37,7 @@ from cityops.base.settings import (
     FileSource,
     HttpSource,
 )
+from cityops.base.times import aware_utc
 from geo.boundaries import assign_districts
 from ingest.errors import (
     IngestError,
@@ -400,7 +401,9 @@ def replay_run(rt: Runtime, run_id: str) -> RunReport:
             spec=mapping_spec(rt.settings, feed),
             now=now,
             future_tolerance=rt.settings.ingest.future_tolerance,
-            checks=plausibility(rt, feed, domain, now),
+            # The backfill window is measured from when the payload was fetched, so replaying an old
+            # run quarantines what that run would have, not everything older than the window today.
+            checks=plausibility(rt, feed, domain, aware_utc(old.get("started_at")) or now),
         )
     except (IngestError, TerminalError) as exc:
         return _fail(rt, report, feed, domain, exc, 1, t0, now)

@@ -10,6 +10,7 @@ with a coded reason; another feed of the same runtime still runs.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from cityops.base.domains import AIR, WATER
-from ingest.pipeline import run_feed
+from ingest.pipeline import replay_run, run_feed
 from ingest.reasons import parse_reasons
 
 # Qingyuan's (simplified) extent: one district polygon, lon 113.0–113.1, lat 23.6–23.8.
@@ -172,6 +173,13 @@ def test_the_hour_rule_and_backfill_are_declared_per_domain_and_feed(
     obs = rt.warehouse.observations(AIR).set_index("entity_id")
     assert set(obs.index) == {"A01", "A02"}
     assert obs.loc["A02", "ts"] == pd.Timestamp("2026-06-15 00:00:00")
+
+    # Replayed days later, the window is still measured from when the payload was fetched.
+    rt.clock.advance(timedelta(days=5))
+    again = replay_run(rt, report.run_id)
+    assert again.status == "ok", again.error
+    assert codes_by_row(rt, again.run_id) == {3: ["before_backfill"]}
+    assert again.rows_rejected == 1 and again.rows_unchanged == 2
 
 
 def write_drop(folder: Path, text: str, encoding: str = "utf-8") -> None:
