@@ -3,9 +3,13 @@ the user's language, with the navigation to get back."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cityops.server import Server
+from tests.helpers import sign_in
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
 def test_unknown_address_is_a_translated_page_with_the_way_back(
@@ -25,4 +29,18 @@ def test_unknown_address_is_a_translated_page_with_the_way_back(
     ]
     page.goto(f"{demo_server.url}/no/such/page?lang=en")
     page.locator("h1", has_text="No such page").wait_for(timeout=15_000)
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
+
+
+def test_an_administrator_reaches_the_delivery_log_from_the_navigation(
+    watched_page: Any, demo_server: Server
+) -> None:
+    page = watched_page
+    sign_in(page, demo_server.url, "admin", "admin-demo", "/feeds")
+    page.locator(".nav-bar a.nav-link[href='/notifications?lang=zh']").click()
+    page.wait_for_url(f"{demo_server.url}/notifications*")
+    page.locator("h1", has_text="通知发送记录").wait_for(timeout=15_000)
+    page.locator("#notifications-counts").wait_for(timeout=15_000)  # the log's callback answered
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "notifications-zh.png"))
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
