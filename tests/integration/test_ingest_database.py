@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from cityops.base.domains import WATER
 from ingest.pipeline import run_feed
+from ingest.reasons import parse_reasons
 
 pytestmark = pytest.mark.services
 
@@ -301,3 +303,67 @@ def test_rows_sharing_a_watermark_without_key_columns_are_all_read(exchange, tmp
     assert sorted(rt.warehouse.observations(WATER)["entity_id"]) == sorted(
         ["G1", "G2", *(f"H{i:02d}" for i in range(7))]
     )
+
+
+def test_an_exchange_table_of_text_values_follows_the_departments_conventions(
+    exchange, tmp_path, make_runtime
+):
+    """Many exchange databases hold readings as text: markers, full-width digits and separators are
+    read as they are from an HTTP API; an invalid value is quarantined and the rest of the row lands."""
+    name = f"{exchange.name}_txt"
+    ts = "TIMESTAMP" if exchange.dialect == "postgresql" else "DATETIME"
+    exchange.execute(
+        f"CREATE TABLE {name} (station_id VARCHAR(20) NOT NULL, obs_time {ts} NOT NULL, "
+        f"level_txt VARCHAR(40), flow_txt VARCHAR(40), updated_at {ts} NOT NULL)"
+    )
+    try:
+        rows = [
+            ("H1", "2026-06-15 07:00:00", "１２３０", "—", "2026-06-15 07:01:00"),
+            ("H1", "2026-06-15 07:05:00", "1,230.5", "35.5", "2026-06-15 07:06:00"),
+            ("H2", "2026-06-15 07:00:00", "-", "12.0", "2026-06-15 07:02:00"),
+            ("H2", "2026-06-15 07:05:00", "NaN", "13.0", "2026-06-15 07:07:00"),
+        ]
+        for row in rows:
+            exchange.execute(
+                f"INSERT INTO {name} (station_id, obs_time, level_txt, flow_txt, updated_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                row,
+            )
+        query = (
+            f"SELECT station_id, obs_time, level_txt, flow_txt, updated_at FROM {name} "
+            "WHERE updated_at > :since"
+        )
+        feed = {
+            **water_feed(exchange.dsn, query),
+            "fields": {
+                "entity_id": "station_id",
+                "ts": "obs_time",
+                "level_m": "level_txt",
+                "discharge_m3s": "flow_txt",
+            },
+            "units": {"level_m": "cm"},
+        }
+        rt = make_runtime(tmp_path, {FEED: feed}, ingest={"plausibility": {"extent_margin_km": None}})
+        report = run_feed(rt, FEED)
+        assert report.status == "ok", report.error
+        stored = rt.warehouse.observations(WATER).sort_values(["entity_id", "ts"])
+        got = [
+            (
+                r.entity_id,
+                None if pd.isna(r.level_m) else round(r.level_m, 3),
+                None if pd.isna(r.discharge_m3s) else r.discharge_m3s,
+            )
+            for r in stored.itertuples()
+        ]
+        assert got == [
+            ("H1", 12.3, None),
+            ("H1", 12.305, 35.5),
+            ("H2", None, 12.0),
+            ("H2", None, 13.0),  # the invalid level is quarantined; the discharge landed
+        ]
+        quarantined = rt.warehouse.quarantined(run_id=report.run_id, limit=10)
+        reasons = [parse_reasons(r) for r in quarantined["reason"]]
+        assert [[p.code for p in rs] for rs in reasons] == [["cell_invalid"]], quarantined
+        assert "NaN" in quarantined["raw_row"].iloc[0] or "NaN" in quarantined["reason"].iloc[0]
+    finally:
+        exchange.execute(f"DROP TABLE IF EXISTS {name}")
