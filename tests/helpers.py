@@ -242,3 +242,17 @@ def build_demo_city(
             city.pull(since=backfill_since)
         undo.pop_all()
     return city
+
+
+def component_texts(component: Any) -> list[str]:
+    """Every text in a Dash component tree, depth first (what a page shows, without a browser)."""
+    out: list[str] = []
+    children = getattr(component, "children", None)
+    if isinstance(children, str | int | float):
+        out.append(str(children))
+    elif isinstance(children, list | tuple):
+        for c in children:
+            out.extend([str(c)] if isinstance(c, str | int | float) else component_texts(c))
+    elif children is not None:
+        out.extend(component_texts(children))
+    return out

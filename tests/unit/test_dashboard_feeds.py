@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 
 from dashboard.i18n import LANGUAGES, TEXT, t
 from dashboard.pages.feeds import build_health_table, build_quarantine_table
 from ingest.health import FeedHealth
+from tests.helpers import component_texts
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 
@@ -37,19 +37,6 @@ def _health(name: str, freshness: str, error: str | None = None) -> FeedHealth:
     )
 
 
-def _texts(component: Any) -> list[str]:
-    out: list[str] = []
-    children = getattr(component, "children", None)
-    if isinstance(children, str | int):
-        out.append(str(children))
-    elif isinstance(children, list):
-        for c in children:
-            out.extend(_texts(c) if not isinstance(c, str | int) else [str(c)])
-    elif children is not None:
-        out.extend(_texts(children))
-    return out
-
-
 def test_every_text_has_both_languages() -> None:
     for key, entry in TEXT.items():
         assert set(entry) == set(LANGUAGES), key
@@ -74,7 +61,7 @@ def test_health_table_rows_show_state_time_and_error() -> None:
     )
     body = table.children[1]
     assert [row.className for row in body.children] == ["row-late", "row-fresh"]
-    first = _texts(body.children[0])
+    first = component_texts(body.children[0])
     assert "traffic" in first and t("freshness.late", "zh") in first and "HTTP 500" in first
     assert "06-15 19:57" in first  # last data 11:57 UTC shown in Asia/Shanghai
     assert "12 / 3" in first  # loaded / quarantined of the last run
@@ -94,8 +81,10 @@ def test_spans_read_naturally() -> None:
 
 
 def test_empty_states_say_so() -> None:
-    assert _texts(build_health_table([], pd.DataFrame(), FakeServices(), "en")) == [t("feeds.none", "en")]
-    assert _texts(build_quarantine_table(pd.DataFrame(), "zh")) == [t("feeds.no_quarantine", "zh")]
+    assert component_texts(build_health_table([], pd.DataFrame(), FakeServices(), "en")) == [
+        t("feeds.none", "en")
+    ]
+    assert component_texts(build_quarantine_table(pd.DataFrame(), "zh")) == [t("feeds.no_quarantine", "zh")]
 
 
 def test_quarantine_text_is_rendered_as_text() -> None:
@@ -110,6 +99,6 @@ def test_quarantine_text_is_rendered_as_text() -> None:
         ]
     )
     table = build_quarantine_table(rows, "zh")
-    texts = _texts(table)
+    texts = component_texts(table)
     # Dash renders children strings as text nodes, never as HTML: the markup survives as literal text.
     assert "<script>alert(1)</script>" in texts

@@ -27,7 +27,7 @@ from ingest.pipeline import Runtime
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import advance, resolve
 from metrics.warnings.rules import Rule, RulePack
-from tests.helpers import water_level_signals
+from tests.helpers import component_texts, water_level_signals
 
 T0 = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 TZ = "Asia/Shanghai"
@@ -83,19 +83,6 @@ def runtime(make_runtime: Callable[..., Runtime], tmp_path: Any) -> Runtime:
 def _by_entity(rt: Runtime, entity: str) -> dict[str, Any]:
     frame = rt.warehouse.warnings(limit=100)
     return frame[frame["entity_id"] == entity].iloc[0].to_dict()
-
-
-def _texts(component: Any) -> list[str]:
-    out: list[str] = []
-    children = getattr(component, "children", None)
-    if isinstance(children, str | int | float):
-        out.append(str(children))
-    elif isinstance(children, list | tuple):
-        for c in children:
-            out.extend([str(c)] if isinstance(c, str | int | float) else _texts(c))
-    elif children is not None:
-        out.extend(_texts(children))
-    return out
 
 
 def _find(component: Any, cls: str) -> list[Any]:
@@ -170,13 +157,13 @@ def test_detail_shows_rule_citation_and_feed_text_as_text(runtime: Runtime) -> N
         lang="zh",
         now=runtime.clock.now(),
     )
-    texts = _texts(detail)
+    texts = component_texts(detail)
     assert "SL 758-2018《水情预警信号》§3.3" in texts and "2018-06-01" in texts and "test 2026.1" in texts
     assert "water.level" in texts and "橙色（二级）" in texts
     assert f"石角{SCRIPT} · 清城区" in texts  # a plain string child: React renders it as text
     assert _find(detail, "lv-orange")
     # Without a rule pack, the page says the citation is unavailable instead of inventing one.
-    bare = _texts(
+    bare = component_texts(
         build_detail(row, None, pack_version=None, names={}, tz=TZ, lang="en", now=runtime.clock.now())
     )
     assert t("warnings.detail.no_pack", "en") in bare
@@ -187,10 +174,10 @@ def test_audit_rows_with_actor_states_and_comments(runtime: Runtime) -> None:
     audit = build_audit(runtime.warehouse.warning_transitions(wid), tz=TZ, lang="zh")
     rows = _find(audit, "audit-row")
     assert len(rows) == 3  # raised (pending), active, resolved by the operator
-    last = _texts(rows[-1])
+    last = component_texts(rows[-1])
     assert "tester" in last and "生效 → 已解除" in last and "resolved by operator: 河道回落" in last
     assert "06-15 09:30:00" in last
-    first = _texts(rows[0])
+    first = component_texts(rows[0])
     assert t("warnings.audit.system", "zh") in first and "∅ → 待确认" in first
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import string
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -11,20 +10,7 @@ import pytest
 from dashboard.i18n import TEXT
 from dashboard.pages.feeds import build_quarantine_table, reason_texts
 from ingest.reasons import make_reason
-
-
-def texts(component: Any) -> list[str]:
-    out: list[str] = []
-    children = getattr(component, "children", None)
-    if isinstance(children, str | int):
-        out.append(str(children))
-    elif isinstance(children, list):
-        for c in children:
-            out.extend(texts(c) if not isinstance(c, str | int) else [str(c)])
-    elif children is not None:
-        out.extend(texts(children))
-    return out
-
+from tests.helpers import component_texts
 
 SLIP = make_reason(
     "cell_unit_slip",
@@ -60,7 +46,7 @@ def test_the_table_says_whether_the_row_landed_and_keeps_the_detail() -> None:
             {"feed": "air", "row_number": 8, "reason": SWAPPED, "raw_row": "{}"},
         ]
     )
-    shown = texts(build_quarantine_table(rows, "zh"))
+    shown = component_texts(build_quarantine_table(rows, "zh"))
     assert "该行其余数据已入库" in shown and "整行已隔离" in shown
     assert "技术细节" in shown
     assert any("1.2 mg/m3 would be plausible" in s for s in shown)
