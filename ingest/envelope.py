@@ -22,6 +22,9 @@ NO_RECORDS = "no_records"  # a landed part's mark: a success envelope with null 
 SNIPPET_CHARS = 200
 MESSAGE_CHARS = 300
 
+# A received body: the fetch hands on its growing buffer as it is rather than copying it.
+Body = bytes | bytearray
+
 
 def _snippet(text: str, limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters, quoted with control characters escaped."""
@@ -30,7 +33,7 @@ def _snippet(text: str, limit: int) -> str:
     return json.dumps(cut, ensure_ascii=False)
 
 
-def is_html(body: bytes, content_type: str | None) -> bool:
+def is_html(body: Body, content_type: str | None) -> bool:
     """Whether a body is a web page: markup where JSON should start, or labelled HTML and not JSON-like
     (some departments' servers label JSON as text/html: that JSON is still read)."""
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -39,7 +42,7 @@ def is_html(body: bytes, content_type: str | None) -> bool:
     return "html" in (content_type or "").lower() and not head.startswith((b"{", b"["))
 
 
-def describe_body(body: bytes, content_type: str | None) -> str:
+def describe_body(body: Body, content_type: str | None) -> str:
     """What was received, for an error message: kind, content type, size and the first characters."""
     head = body[: SNIPPET_CHARS * 4]
     try:
@@ -54,7 +57,7 @@ def describe_body(body: bytes, content_type: str | None) -> str:
     return f"{kind} ({content_type or 'no content type'}, {len(body)} bytes) starting {start}"
 
 
-def check_not_html(body: bytes, content_type: str | None, what: str) -> None:
+def check_not_html(body: Body, content_type: str | None, what: str) -> None:
     """A terminal error when a JSON source answered with an HTML page."""
     if is_html(body, content_type):
         raise SourceError(
@@ -63,7 +66,7 @@ def check_not_html(body: bytes, content_type: str | None, what: str) -> None:
         )
 
 
-def load_page(body: bytes, content_type: str | None, what: str) -> Any:
+def load_page(body: Body, content_type: str | None, what: str) -> Any:
     """The JSON document of one page; HTML and non-JSON bodies are terminal errors saying what came."""
     check_not_html(body, content_type, what)
     try:
@@ -105,7 +108,7 @@ def _message(obj: Any, path: str | None) -> str:
     return _snippet(text, MESSAGE_CHARS)
 
 
-def check_envelope(obj: Any, envelope: Envelope, what: str, body: bytes, content_type: str | None) -> None:
+def check_envelope(obj: Any, envelope: Envelope, what: str, body: Body, content_type: str | None) -> None:
     """Nothing when the envelope says success; else the department's message as an error."""
     path, accepted, message_path, transient, fragments = envelope.resolved()
     try:

@@ -42,7 +42,7 @@ class Parsed:
     encoding: str | None = None
 
 
-def decode_text(data: bytes, encoding: str = "auto", *, what: str = "payload") -> tuple[str, str]:
+def decode_text(data: bytes | bytearray, encoding: str = "auto", *, what: str = "payload") -> tuple[str, str]:
     """Decode bytes; ``auto`` tries UTF-8 (with or without BOM) and then GB18030 (a superset of GBK)."""
     if encoding.lower() == "auto":
         try:

@@ -26,6 +26,7 @@ from cityops.base.errors import ConfigError
 from cityops.base.settings import HttpSource, Pagination, Watermark, resolve_secret
 from ingest.envelope import (
     NO_RECORDS,
+    Body,
     check_envelope,
     check_not_html,
     describe_body,
@@ -61,7 +62,7 @@ def _get(
     fmt: str,
     ctx: FetchContext,
     page: int | None,
-) -> tuple[bytes, str | None]:
+) -> tuple[Body, str | None]:
     """GET one page, streaming it into the landing area; returns the body and its content type too."""
     where = url + (f" (page {page})" if page is not None else "")
     if time.monotonic() > ctx.deadline:
@@ -81,7 +82,9 @@ def _get(
             part = writer.open_part(
                 fmt, str(resp.request.url), status=resp.status_code, content_type=content_type
             )
-            chunks: list[bytes] = []
+            # One growing buffer, handed on as it is: a list of chunks joined at the end would hold
+            # the whole payload twice at that moment.
+            received = bytearray()
             over = False  # the time limit had passed when the last chunk was written
             try:
                 # No chunk_size: httpx would buffer until 64 KiB arrived, so a server trickling bytes
@@ -92,11 +95,11 @@ def _get(
                             f"{ctx.feed}: {where} was still sending when the fetch time limit ran out"
                         )
                     part.write(chunk)
-                    chunks.append(chunk)
+                    received += chunk
                     over = time.monotonic() > ctx.deadline
             finally:
                 part.close()
-            return b"".join(chunks), content_type
+            return received, content_type
     except httpx.TimeoutException as exc:
         raise TransientError(f"{ctx.feed}: {where} timed out ({type(exc).__name__})") from None
     except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -106,7 +109,7 @@ def _get(
 
 
 def _read_page(
-    source: HttpSource, body: bytes, content_type: str | None, writer: LandingWriter, what: str
+    source: HttpSource, body: Body, content_type: str | None, writer: LandingWriter, what: str
 ) -> tuple[Any, list[Any]]:
     """A JSON page checked against the feed's envelope: the document and its records.
 
