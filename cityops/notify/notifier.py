@@ -17,12 +17,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from cityops.base.targets import NotificationTarget
-from cityops.base.warehouse.outbox import OutboxItem
+from cityops.base.warehouse.outbox import OutboxItem, OutboxRecords
 from cityops.notify.delivery import deliver, read_wall_clock
 from cityops.notify.message import (
     DeliveryRecord,
@@ -32,25 +32,6 @@ from cityops.notify.message import (
 )
 
 log = logging.getLogger("cityops.notify")
-
-
-class Outbox(Protocol):
-    """What the durable notifier needs of the warehouse (see ``cityops.base.warehouse.outbox``)."""
-
-    def outbox_enqueue(self, items: Sequence[Any], at: datetime) -> None: ...
-    def outbox_release(self) -> int: ...
-    def outbox_claim(self, at: datetime, limit: int = 20) -> list[Any]: ...
-    def outbox_settle(
-        self,
-        message_id: str,
-        target: str,
-        *,
-        status: str,
-        attempts: int,
-        http_status: int | None,
-        error: str | None,
-        at: datetime,
-    ) -> None: ...
 
 
 def message_id_for(note: Notification) -> str:
@@ -87,7 +68,7 @@ class Notifier:
         sleep: Callable[[float], Any] | None = None,
         timezone: str = "Asia/Shanghai",
         max_queue: int = 1000,
-        outbox: Outbox | None = None,
+        outbox: OutboxRecords | None = None,
         poll: float = 5.0,
     ) -> None:
         if max_queue < 1:
