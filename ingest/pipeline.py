@@ -157,9 +157,8 @@ def run_feed(
 
         def attempt() -> FetchOutcome:
             nonlocal attempts
-            if attempts and rt.stopping.is_set():  # the backoff was cut short by a stop: no new attempt
-                last = causes[-1].message if causes else "the previous attempt failed"
-                raise TransientError(f"{last}; not retried: the process is stopping")
+            if causes and rt.stopping.is_set():  # the backoff was cut short by a stop: no new attempt
+                raise causes[-1]
             attempts += 1
             writer.reset()
             try:
@@ -171,9 +170,7 @@ def run_feed(
         report.raw_path = str(writer.directory)
         try:
             retrying = Retrying(
-                retry=retry_if_exception(
-                    lambda e: isinstance(e, TransientError) and not isinstance(e, TimeLimitError)
-                ),
+                retry=retry_if_exception(_retryable),
                 # A retry never starts (nor waits) past the run's time limit.
                 stop=stop_after_attempt(ing.retry_attempts)
                 | _PastDeadline(ctx.deadline)
@@ -196,6 +193,9 @@ def run_feed(
             )
         except IngestError as exc:
             exc = _real_cause(exc, causes)
+            if rt.stopping.is_set() and attempts < ing.retry_attempts and _retryable(exc):
+                # whether the stop came before the backoff or during it, the record says the same
+                exc = TransientError(f"{exc.message}; not retried: the process is stopping", hint=exc.hint)
             writer.finish(attempts=attempts, error=str(exc))
             return _fail(rt, report, feed, domain, exc, attempts, t0, now)
         except Exception as exc:  # a bug must not leave the run 'running' or stop the scheduler thread
@@ -260,6 +260,10 @@ def run_feed(
         return report
     finally:
         lock.release()
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, TransientError) and not isinstance(exc, TimeLimitError)
 
 
 class _PastDeadline(stop_base):

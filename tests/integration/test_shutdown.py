@@ -11,6 +11,7 @@ import threading
 from cityops.base.clock import SystemClock
 from cityops.base.warehouse import Warehouse
 from cityops.server import build_server
+from ingest.pipeline import run_feed
 from tests.helpers import returns
 
 
@@ -56,3 +57,32 @@ def test_stopping_during_an_ingest_backoff_ends_the_run_without_another_attempt(
         assert "503" in run["error"] and "not retried: the process is stopping" in run["error"]
     finally:
         wh.close()
+
+
+def test_a_stop_before_the_backoff_records_the_same_as_a_stop_during_it(
+    tmp_path, make_runtime, feed_server
+) -> None:
+    """The stop lands while the first attempt is still in flight: the retry's check sees it before any
+    wait, and the run says so in the same words."""
+    feed_server.json("/busy", {"error": "系统繁忙"}, status=503)
+    busy = feed_server.routes["/busy"]
+    feed = {
+        "department": "交通",
+        "domain": "traffic",
+        "cadence": "1h",
+        "source": {"type": "http", "url": feed_server.url("/busy")},
+        "fields": {"entity_id": "id", "ts": "t", "speed_kmh": "v"},
+    }
+    rt = make_runtime(tmp_path, {"busy": feed}, ingest={"retry_attempts": 3, "retry_backoff": "60s"})
+    waits: list[float] = []
+    rt.sleep = waits.append
+
+    def answer(h) -> None:
+        rt.stopping.set()  # the process begins to stop before the department has answered
+        busy(h)
+
+    feed_server.handle("/busy", answer)
+    report = returns(lambda: run_feed(rt, "busy"))
+    assert report.status == "failed" and report.attempts == 1 and waits == []
+    assert len(feed_server.hits("/busy")) == 1
+    assert "503" in report.error and "not retried: the process is stopping" in report.error
