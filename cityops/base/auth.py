@@ -2,8 +2,8 @@
 
 Roles are ordered: ``viewer`` < ``analyst`` < ``operator`` < ``admin``; a role may do everything the
 ones below it may. Viewing needs ``viewer``; acknowledging, assigning, commenting, resolving and
-silencing warnings need ``operator``; replaying a feed run, re-rendering a snapshot and reading the
-notification delivery log need ``admin``.
+silencing warnings need ``operator``; replaying a feed run, re-rendering a snapshot, reading the
+notification delivery log and reading the audit log need ``admin``.
 A wall screen signs in with a *display token*: read-only, revocable, never expiring (a wall must not
 fall into a login page at 3 a.m.).
 
@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, Role] = {
     "replay": "admin",
     "rerender": "admin",
     "notify_log": "admin",
+    "audit": "admin",
 }
 
 _SCRYPT = re.compile(r"^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")

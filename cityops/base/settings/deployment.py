@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -57,12 +58,54 @@ class StorageSettings(Section):
     def session_key_path(self) -> Path:
         return self.data_dir / "session.key"
 
+    @property
+    def access_store_path(self) -> Path:
+        """The default store of sessions and display tokens (SQLite), shared by this machine's processes."""
+        return self.data_dir / "access.sqlite3"
+
+    @property
+    def audit_spool_path(self) -> Path:
+        """Audit events written while another process holds the warehouse, imported by the server."""
+        return self.data_dir / "audit-spool.jsonl"
+
 
 class ServerSettings(Section):
     host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     port: int = Field(8050, ge=1, le=65535, description="Port of the dashboard and /healthz.")
     threads: int = Field(8, ge=1, le=64, description="WSGI worker threads.")
     anonymous_viewer: bool = Field(False, description="Let anyone view pages without signing in.")
+    behind_https: bool = Field(
+        False,
+        description="Served through an HTTPS reverse proxy: cookies are marked Secure and the proxy's "
+        "X-Forwarded-For/-Proto/-Host headers (one proxy) are trusted.",
+    )
+    wall_frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins (e.g. 'https://screen.example.gov.cn') that may embed /wall in a frame; "
+        "every other page may be framed by this site only.",
+    )
+    max_request_mb: float = Field(
+        4.0, gt=0, le=1024, description="Larger request bodies are refused before they are read."
+    )
+    sign_in_budget: str = Field(
+        "10/minute",
+        pattern=r"^\d+\s*/\s*(second|minute|hour|day)$",
+        description="Sign-in attempts allowed per address (checked before any password is hashed).",
+    )
+    sign_in_hashing: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Passwords checked at once; further attempts wait briefly, then are refused.",
+    )
+
+    @field_validator("wall_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", o)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(map(repr, bad))}")
+        return value
 
 
 class SchedulerSettings(Section):
@@ -105,8 +148,24 @@ class AuthSettings(Section):
         "default a random key kept in <data_dir>/session.key.",
     )
     session_lifetime: Duration = Field(
-        timedelta(hours=12), description="A sign-in lasts this long (a duty shift)."
+        timedelta(hours=12), description="A sign-in lasts at most this long (a duty shift)."
     )
+    session_idle: Duration = Field(
+        timedelta(hours=2), description="A sign-in ends after this long without a request."
+    )
+    session_store: str | None = Field(
+        None,
+        description="Where sessions and display tokens are kept, seen by every web process: default a "
+        "SQLite file in the data directory (one machine); 'postgresql://…' for several machines "
+        "('${ENV}' for the password).",
+    )
+
+    @field_validator("session_store")
+    @classmethod
+    def _store(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("a PostgreSQL URL (postgresql://user@host/db); leave it out for the default")
+        return value
 
     @field_validator("users")
     @classmethod
