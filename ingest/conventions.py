@@ -22,6 +22,7 @@ datetime.datetime(2026, 6, 15, 8, 0)
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from cityops.base.domains import unit_factor
+from ingest.reasons import clip
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def parse_number_text(text: str, *, unit: str = "") -> float | CellError:
     if not match:
         return CellError("cell_invalid", f"{text!r} is not a number")
     value = float(match.group(1))
+    if not math.isfinite(value):  # "1e999", or hundreds of digits: beyond what a float holds
+        return CellError("cell_invalid", f"{clip(text, 60)!r} is not a finite number (too large)")
     suffix = _unit(match.group(2) or "")
     if not suffix or suffix == _unit(unit):
         return value
@@ -86,7 +90,14 @@ def parse_number_text(text: str, *, unit: str = "") -> float | CellError:
 
 
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$")
-_EPOCH = re.compile(r"^(\d{10}|\d{13})(?:\.(\d+))?$")
+# Epoch seconds (9 or 10 digits: September 1973 to 2286) or milliseconds (13 digits); 12-digit text is
+# read as YYYYMMDDHHMM above.
+_EPOCH = re.compile(r"^(\d{9,10}|\d{13})(?:\.(\d+))?$")
+# Ten digits that also read as YYYYMMDDHH in these years are ambiguous (as epoch seconds they would be
+# 2030-2036): neither reading is guessed.
+_HOURLY_YEARS = range(1900, 2100)
+_HOURLY = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})$")
+_FAR = timedelta(days=2)
 _YMD = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
     r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
@@ -130,6 +141,17 @@ def _build(parts: Sequence[str | None]) -> datetime:
     )
 
 
+def _as_hourly(text: str) -> datetime | None:
+    """``text`` read as YYYYMMDDHH when it is a valid one in :data:`_HOURLY_YEARS`, else None."""
+    m = _HOURLY.match(text)
+    if m is None or int(m.group(1)) not in _HOURLY_YEARS:
+        return None
+    try:
+        return _build(m.groups())
+    except ValueError:
+        return None
+
+
 def parse_time_text(text: str, *, day_first: bool = False) -> datetime | CellError:
     """A timestamp in any shape seen in the field: naive (local) or aware (it carried an offset)."""
     folded = fold_text(text)
@@ -140,7 +162,15 @@ def parse_time_text(text: str, *, day_first: bool = False) -> datetime | CellErr
             digits = m.group(1)
             value = float(folded)
             seconds = value / 1000 if len(digits) == 13 else value
-            return datetime.fromtimestamp(seconds, UTC)
+            epoch = datetime.fromtimestamp(seconds, UTC)
+            hourly = _as_hourly(folded)
+            if hourly is not None and abs(epoch.replace(tzinfo=None) - hourly) > _FAR:
+                return CellError(
+                    "time_epoch_ambiguous",
+                    f"{text!r} reads as {hourly:%Y-%m-%d %H:00} (YYYYMMDDHH) or as epoch seconds "
+                    f"({epoch:%Y-%m-%d %H:%M} UTC); set the feed's time_format",
+                )
+            return epoch
         if m := _YMD.match(folded):
             return _build(m.groups())
         if m := _CHINESE.match(folded):

@@ -16,7 +16,7 @@ from typing import Any
 
 from cityops.base.settings.paging import Envelope
 from ingest.errors import IngestError, ParseError, SourceError, TransientError
-from ingest.parse import decode_text, dig
+from ingest.parse import decode_text, dig, load_json_text
 
 NO_RECORDS = "no_records"  # a landed part's mark: a success envelope with null where the records go
 SNIPPET_CHARS = 200
@@ -71,12 +71,22 @@ def load_page(body: Body, content_type: str | None, what: str) -> Any:
     check_not_html(body, content_type, what)
     try:
         text, _ = decode_text(body, "auto", what=what)
-        return json.loads(text)
-    except (json.JSONDecodeError, ParseError) as exc:
-        why = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.message
+    except ParseError as exc:
         raise ParseError(
-            f"{what} is not JSON ({why}): received {describe_body(body, content_type)}",
+            f"{what} is not JSON ({exc.message}): received {describe_body(body, content_type)}",
             hint="check the URL and the feed's source.format",
+        ) from None
+    try:
+        return load_json_text(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"{what} is not JSON ({exc.msg}): received {describe_body(body, content_type)}",
+            hint="check the URL and the feed's source.format",
+        ) from None
+    except ParseError as exc:  # JSON, but beyond what can be held: thousands of digits, deep nesting
+        raise ParseError(
+            f"{what} cannot be read as JSON ({exc.message}): received {describe_body(body, content_type)}",
+            hint="the department's answer is malformed; ask them to check what their API sends",
         ) from None
 
 

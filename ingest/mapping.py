@@ -31,10 +31,12 @@ from cityops.base.settings.conventions import DEFAULT_MISSING_MARKERS
 from geo.coords import to_wgs84
 from ingest.conventions import CellError, parse_number_text, parse_time_text
 from ingest.errors import SchemaDriftError, TerminalError
-from ingest.parse import ROW
+from ingest.parse import EXACT_FLOAT_INT, ROW
 from ingest.reasons import clip, make_reason
 
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+# A time of day followed by a UTC offset: Z, +08, +0800 or +08:00 (after a date alone, "-15" is the day).
+# Both Python's re and Arrow's RE2 read it.
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,24 @@ def _as_text(series: pd.Series, markers: frozenset[str] = frozenset(DEFAULT_MISS
     """The series as trimmed text; missing-value markers become null."""
     if pd.api.types.is_float_dtype(series.dtype):
         # JSON integers with a null among them arrive as floats: id 1001 must stay "1001", not "1001.0".
-        finite = series.dropna()
-        if len(finite) and bool(np.isfinite(finite).all()) and bool((finite == np.floor(finite)).all()):
+        # Only integers a float holds exactly are written as integers (parsing keeps larger ones as
+        # sent); any other float reads as Python writes it ("1.5", "1e+20").
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(values) & (np.abs(values) <= EXACT_FLOAT_INT) & (values == np.floor(values))
+        known = ~np.isnan(values)
+        if whole[known].all():
             series = series.astype("Int64")
+        elif whole.any():
+            text = pd.Series(
+                [
+                    str(int(v)) if w else (None if np.isnan(v) else str(v))
+                    for v, w in zip(values, whole, strict=True)
+                ],
+                index=series.index,
+                dtype="string",
+            )
+            series = text
     arr = _arrow_strings(series)
     if arr is not None:
         trimmed = pc.utf8_trim_whitespace(arr)
@@ -195,9 +212,11 @@ def _as_number(
     inf = np.isinf(arr_values)
     if inf.any():
         values = values.mask(inf)
+        sent = series if not pd.api.types.is_numeric_dtype(series.dtype) else None
         for i in np.flatnonzero(inf):
+            shown = str(sent.iloc[i]).strip() if sent is not None else "inf"
             bad.append(
-                (int(rows[i]), "cell_invalid", "infinite value (NaN/Infinity are invalid values)", "inf")
+                (int(rows[i]), "cell_invalid", "infinite value (NaN/Infinity are invalid values)", shown)
             )
     if numeric_markers:
         values = values.mask(values.isin(numeric_markers))
@@ -241,10 +260,11 @@ def parse_times(
         if getattr(s.dt, "tz", None) is None:
             s = s.dt.tz_localize(ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT")
         return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
-    fast = _parse_times_arrow(series, tz, time_format)
+    # Missing-value markers first: a marker that looks like a time ("1900-01-01 00:00:00") is no time.
+    text = _as_text(series, markers)
+    fast = _parse_times_arrow(text, tz, time_format)
     if fast is not None:
         return fast
-    text = _as_text(series, markers)
     problems: dict[int, str] = {}
     # Vectorised first (the given format, or ISO-8601); what that cannot read, cell by cell in every
     # shape departments use (unless the feed named its format).
@@ -253,12 +273,9 @@ def parse_times(
     aware_idx = has_offset.to_numpy()
     naive_idx = text.notna().to_numpy() & ~aware_idx
     if aware_idx.any():
-        parsed = pd.to_datetime(text[aware_idx], format=fmt, errors="coerce", utc=True)
-        out.loc[aware_idx] = parsed.dt.tz_localize(None).astype("datetime64[us]")
+        out.loc[aware_idx] = _to_utc_naive(text[aware_idx], fmt, tz, aware=True)
     if naive_idx.any():
-        parsed = pd.to_datetime(text[naive_idx], format=fmt, errors="coerce")
-        local = parsed.dt.tz_localize(ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT")
-        out.loc[naive_idx] = local.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+        out.loc[naive_idx] = _to_utc_naive(text[naive_idx], fmt, tz, aware=False)
     if time_format is None or time_format == "ISO8601":
         seen: dict[str, datetime | CellError] = {}
         naive: dict[int, datetime] = {}
@@ -294,6 +311,19 @@ def parse_times(
         )
         sink.append((int(rows[i]), reason))
     return out
+
+
+def _to_utc_naive(text: pd.Series, fmt: str, tz: str, *, aware: bool) -> pd.Series:
+    """Naive UTC times of ``text`` read with ``fmt``: ``aware`` text carries offsets; other text is local
+    in ``tz``. What the vectorised reader cannot read (or reads as a mix of times with and without an
+    offset) is NaT, for the cell-by-cell reading afterwards."""
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=aware)
+    except (ValueError, TypeError, OverflowError):
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    if getattr(parsed.dt, "tz", None) is None:
+        parsed = parsed.dt.tz_localize(ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT")
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
 
 
 def _parse_times_arrow(series: pd.Series, tz: str, time_format: str | None) -> pd.Series | None:

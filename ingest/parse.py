@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ import pyarrow.csv as pacsv
 from ingest.errors import ParseError
 
 ROW = "_row"
+SNIPPET_CHARS = 80  # of a payload quoted in an error
+EXACT_FLOAT_INT = 2**53  # integers up to this size are exact as floats
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,29 @@ def decode_text(data: bytes | bytearray, encoding: str = "auto", *, what: str = 
             f"{what} is not valid {encoding} text (bad byte 0x{data[exc.start]:02x} at offset {exc.start})",
             hint="the department may send GBK: set source.encoding = 'gbk' or 'auto'",
         ) from None
+
+
+def _constant_text(name: str) -> str:
+    # NaN, Infinity and -Infinity are not JSON, but Python's reader accepts them. Kept as the text they
+    # were, a number column reads them as invalid values (a float NaN would pass for a missing value).
+    return name
+
+
+def load_json_text(text: str) -> Any:
+    """The JSON document of untrusted ``text``: NaN/Infinity constants come out as their text.
+
+    Raises :class:`json.JSONDecodeError` for malformed text, and :class:`ParseError` (without the
+    document's location) for JSON Python cannot hold: an integer with thousands of digits, nesting
+    deeper than the interpreter's recursion limit.
+    """
+    try:
+        return json.loads(text, parse_constant=_constant_text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # int() refuses more digits than sys.get_int_max_str_digits()
+        raise ParseError(f"a number with more than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise ParseError("arrays or objects nested too deeply to read") from None
 
 
 def _check_not_empty(data: bytes, what: str) -> None:
@@ -112,6 +138,14 @@ def _frame_from_records(records: list[Any], what: str, first_row: int = 1) -> Pa
                 BadRecord(i, f"record {i} is a {type(rec).__name__}, not an object", json.dumps(rec)[:2000])
             )
     frame = pd.DataFrame.from_records(good) if good else pd.DataFrame()
+    for name in frame.columns:
+        column = frame[name]
+        # JSON integers with a null among them come out as floats, which hold integers exactly only up
+        # to 2**53: a column with larger ones keeps the values as sent (ids such as 12345678901234567).
+        if pd.api.types.is_float_dtype(column.dtype) and bool((column.abs() > EXACT_FLOAT_INT).any()):
+            sent = [rec.get(name) for rec in good]
+            if any(type(v) is int for v in sent):
+                frame[name] = pd.Series(sent, index=frame.index, dtype=object)
     frame[ROW] = rows
     return Parsed(frame, bad)
 
@@ -121,12 +155,18 @@ def _load_json(data: bytes, what: str, kind: str) -> tuple[Any, str]:
     _check_not_empty(data, what)
     text, enc = decode_text(data, "auto", what=what)
     try:
-        return json.loads(text), enc
+        return load_json_text(text), enc
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"{what} is not valid {kind}: {exc.msg} at line {exc.lineno} column {exc.colno} "
             f"(of {len(data)} bytes)",
             hint="the payload may be truncated; the raw file is kept in the landing area",
+        ) from None
+    except ParseError as exc:
+        start = json.dumps(" ".join(text[:SNIPPET_CHARS].split()), ensure_ascii=False)
+        raise ParseError(
+            f"{what} is not readable {kind}: {exc.message} (of {len(data)} bytes, starting {start})",
+            hint="the department's payload cannot be read as sent; the raw file is kept in the landing area",
         ) from None
 
 

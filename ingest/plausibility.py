@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,7 @@ class Plausibility:
     backfill_from: datetime | None = None  # naive UTC: now − the feed's backfill window
     extent: Extent | None = None
     grid: Grid | None = None
+    timezone: str = "UTC"  # the city's: a grid (daily at midnight, every 6 h from 00:00) is on its clock
 
 
 @dataclass
@@ -157,7 +159,7 @@ def check_plausible(frame: pd.DataFrame, domain: Domain, checks: Plausibility) -
                     )
                 )
         if checks.grid is not None and domain.storage != "record":
-            frame = _snap_to_grid(frame, time_col, checks.grid, rows, rejects)
+            frame = _snap_to_grid(frame, time_col, checks.grid, checks.timezone, rows, rejects)
     return Checked(frame, rejects, cells)
 
 
@@ -236,13 +238,48 @@ def _check_extent(
         rejects.append((int(rows[i]), reason))
 
 
+def _grid_times(ts: pd.Series, step: pd.Timedelta, direction: str, tz: str) -> pd.Series:
+    """The grid time of each naive UTC time in ``ts``; the grid is the times whose clock reading in
+    ``tz`` is a multiple of ``step`` (a 1-day grid is local midnight). Near a clock change the grid time
+    is the nearest such instant (``floor``: the latest at or before the reading); a grid time the clock
+    skips is the first instant after the change."""
+    zone = ZoneInfo(tz)
+    wall = ts.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+    below = wall.dt.floor(step)
+    n = len(ts)
+    candidates = np.stack(
+        [
+            (below + shift)
+            .dt.tz_localize(zone, ambiguous=np.full(n, summer), nonexistent="shift_forward")
+            .dt.tz_convert("UTC")
+            .dt.tz_localize(None)
+            .to_numpy(dtype="datetime64[us]")
+            for shift in (pd.Timedelta(0), step)
+            for summer in (True, False)
+        ]
+    )
+    offsets = (ts.to_numpy(dtype="datetime64[us]") - candidates).astype(np.int64)
+    if direction == "floor":
+        distance = np.where(offsets >= 0, offsets, np.iinfo(np.int64).max)
+    else:
+        distance = np.abs(offsets)
+    best = np.argmin(distance, axis=0)
+    chosen = candidates[best, np.arange(n)]
+    return pd.Series(chosen, index=ts.index).where(ts.notna()).astype(ts.dtype)
+
+
 def _snap_to_grid(
-    frame: pd.DataFrame, time_col: str, grid: Grid, rows: np.ndarray, rejects: list[tuple[int, str]]
+    frame: pd.DataFrame,
+    time_col: str,
+    grid: Grid,
+    tz: str,
+    rows: np.ndarray,
+    rejects: list[tuple[int, str]],
 ) -> pd.DataFrame:
     ts = frame[time_col]
     known = ts.notna().to_numpy()
     step = pd.Timedelta(grid.step)
-    target = ts.dt.floor(step) if grid.direction == "floor" else ts.dt.round(step)
+    target = _grid_times(ts, step, grid.direction, tz)
     off = (ts - target).abs()
     tolerance = pd.Timedelta(grid.tolerance)
     far = known & (off > tolerance).to_numpy()

@@ -116,6 +116,7 @@ def plausibility(rt: Runtime, feed: FeedSettings, domain: Domain, now: datetime)
         backfill_from=None if backfill is None else utc_naive(now) - backfill,
         extent=extent,
         grid=None if grid is None else Grid(grid.step, grid.tolerance, grid.direction),
+        timezone=rt.settings.city.timezone,
     )
 
 

@@ -89,6 +89,11 @@ def _bot_answer(fmt: str, status: int, body: bytes) -> _Attempt:
         code, msg = obj.get("code"), obj.get("msg")
     else:
         code, msg = obj.get("StatusCode"), obj.get("StatusMessage")
+    # Only a number is a code (false == 0 in Python); some gateways send it as text ("45009").
+    if isinstance(code, str) and re.fullmatch(r"-?\d{1,12}", code.strip()):
+        code = int(code.strip())
+    elif not isinstance(code, int) or isinstance(code, bool):
+        code = None if code is None else repr(code)
     if code == 0:
         return _Attempt(True, False, status, None)
     if code is None:

@@ -602,6 +602,30 @@ def test_bot_success_variants_and_rate_limit_code(hooks: Hooks) -> None:
     assert sleeps == [0.01]
 
 
+def test_bot_codes_are_numbers_not_booleans_and_may_come_as_text(hooks: Hooks) -> None:
+    hooks.reply("/false-wecom", (200, {"errcode": False, "errmsg": "ok"}))
+    hooks.reply("/null-feishu", (200, {"code": None, "msg": "ok"}))
+    hooks.reply(
+        "/busy-text", (200, {"errcode": "45009", "errmsg": "api freq out of limit"}), (200, {"errcode": "0"})
+    )
+    hooks.reply("/busy-feishu", (200, {"code": " 11232 ", "msg": "frequency limited"}), (200, {"code": 0}))
+    ts = [
+        target(name="false", format="wecom", url=hooks.url("/false-wecom")),
+        target(name="null", format="feishu", url=hooks.url("/null-feishu")),
+        target(name="text", format="wecom", url=hooks.url("/busy-text")),
+        target(name="feishu", format="feishu", url=hooks.url("/busy-feishu")),
+    ]
+    records, _, sleeps = send(ts, note())
+    assert [(r.target, r.status, r.attempts) for r in records] == [
+        ("false", "failed", 1),
+        ("null", "failed", 1),
+        ("text", "delivered", 2),
+        ("feishu", "delivered", 2),
+    ]
+    assert "wecom bot API error False: ok" in (records[0].error or "")
+    assert sleeps == [0.01, 0.01]
+
+
 def test_missing_environment_variable_is_a_failed_record_not_an_exception(hooks: Hooks) -> None:
     hooks.reply("/hook", (200, "{}"))
     ts = [

@@ -82,9 +82,20 @@ def test_json_not_a_list():
         parse_json(b'{"data": "none"}', records="data")
 
 
-def test_json_nan_literals_are_read_as_nan():
-    parsed = parse_json(b'[{"v": NaN}, {"v": Infinity}]')
-    assert math.isnan(parsed.frame["v"][0]) and math.isinf(parsed.frame["v"][1])
+def test_json_nan_literals_are_kept_as_their_text():
+    # As text, a number column reads them as invalid values; a float NaN would pass for a missing one.
+    parsed = parse_json(b'[{"v": NaN}, {"v": Infinity}, {"v": -Infinity}, {"v": 1.5}]')
+    assert list(parsed.frame["v"]) == ["NaN", "Infinity", "-Infinity", 1.5]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [(b'[{"v": ' + b"9" * 5000 + b"}]", "more than 4300 digits"), (b"[" * 200_000, "nested too deeply")],
+)
+def test_json_beyond_what_python_holds_is_a_parse_error(data, why):
+    with pytest.raises(ParseError, match=why) as caught:
+        parse_json(data)
+    assert "starting" in caught.value.message and len(caught.value.message) < 400
 
 
 def test_json_in_gbk_is_decoded():
