@@ -1,10 +1,10 @@
 """The raw landing area: every payload is written here, compressed, before it is parsed.
 
 Layout: ``<raw_dir>/<feed>/<YYYY-MM-DD>/<run_id>/part-0001.<fmt>.zst`` plus ``meta.json`` describing
-the parts (format, where it came from, size, SHA-256). Parts are Zstandard-compressed (``zstd -d``
-reads them): several times faster than gzip both ways, which matters on the ingest path. A run's payload
-is therefore never lost, even when it cannot be parsed, and ``cityops ingest replay RUN_ID`` parses the
-same bytes again.
+the parts (format, where it came from, size, SHA-256); URLs in it carry no query values or user-info.
+Parts are Zstandard-compressed (``zstd -d`` reads them): several times faster than gzip both ways,
+which matters on the ingest path. A run's payload is therefore never lost, even when it cannot be
+parsed, and ``cityops ingest replay RUN_ID`` parses the same bytes again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
+from cityops.base.redact import redact_text
 from ingest.errors import SourceError
 
 
@@ -78,7 +79,7 @@ class LandingWriter:
 
     def open_part(self, fmt: str, origin: str, **extra: Any) -> _PartWriter:
         name = f"part-{len(self.parts) + 1:04d}.{fmt}.zst"
-        info = PartInfo(name=name, format=fmt, origin=origin, extra=extra)
+        info = PartInfo(name=name, format=fmt, origin=redact_text(origin), extra=extra)
         self.parts.append(info)
         total = sum(p.size for p in self.parts)
         return _PartWriter(self.directory / name, info, self.max_bytes - total, self.max_bytes)
@@ -92,11 +93,23 @@ class LandingWriter:
         return self.parts[-1]
 
     def finish(self, **more: Any) -> Path:
-        meta = {**self.meta, **more, "parts": [asdict(p) for p in self.parts]}
+        # The metadata is read by people and tools: no URL's query values or user-info in it.
+        meta = _redacted({**self.meta, **more, "parts": [asdict(p) for p in self.parts]})
         (self.directory / "meta.json").write_text(
             json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8"
         )
         return self.directory
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with every text in it (nested in dicts and lists) passed through ``redact_text``."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 class Landing:

@@ -18,6 +18,7 @@ from rich.console import Console, OverflowMethod
 from rich.table import Table
 
 from cityops.base.errors import CityopsError, ConfigError
+from cityops.base.redact import add_logging_secrets, install_redaction
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -45,6 +46,7 @@ STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red"}
 def load_config(config: str | None) -> Settings:
     """The settings a --config value names: a file, 'demo', $CITYOPS_CONFIG or ./cityops.toml."""
     from cityops.base.settings import load_settings
+    from ingest.sources import feed_secrets
 
     if config == "demo":
         from cityops.demo import DEMO_MARKER, demo_settings
@@ -62,7 +64,9 @@ def load_config(config: str | None) -> Settings:
             f"no configuration given and {path} does not exist",
             hint="pass --config FILE (see cityops.example.toml), or --config demo for the demo's data",
         )
-    return load_settings(path)
+    settings = load_settings(path)
+    add_logging_secrets(feed_secrets(settings, os.environ))
+    return settings
 
 
 def open_config_runtime(config: str | None) -> Runtime:
@@ -143,6 +147,7 @@ def run_app(app: typer.Typer) -> None:
         level=os.environ.get("CITYOPS_LOG", "WARNING"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction(logging.getLogger().handlers)  # no URL's key or configured secret in the log
     try:
         app()
     except CityopsError as exc:

@@ -7,10 +7,12 @@ from typing import Any
 
 import pandas as pd
 
+from cityops.base.redact import redact_text
 from cityops.base.times import local_text, utc_naive
 from dashboard.figures import snapshot as figs
 from dashboard.snapshot.report import Report, ReportFigure
 from dashboard.snapshot.values import as_text, to_local_naive
+from ingest.sources import feed_secrets
 
 
 def build_feeds(rep: Report) -> None:
@@ -21,6 +23,8 @@ def build_feeds(rep: Report) -> None:
     frame = _find_periods(rep, runs, tr, open_start)
     # Effect: warnings of the feed's domain that the system suppressed during its outage.
     suppressed = tr[(tr["to_state"] == "suppressed") & (tr["actor"] == "system")] if len(tr) else tr
+    # A run's error is kept without secrets already; masked again here for records from before that.
+    secrets = feed_secrets(rep.settings, getattr(rep.rt, "environ", None) or {})
     table = []
     for name, feed in sorted(rep.settings.feeds.items()):
         own = runs[runs["feed"] == name] if len(runs) else runs
@@ -59,7 +63,7 @@ def build_feeds(rep: Report) -> None:
                 ],
                 "outage_minutes": round(minutes, 1),
                 "suppressed_warnings": len(hit),
-                "last_error": as_text(errors.iloc[-1])[:200] if len(errors) else None,
+                "last_error": redact_text(as_text(errors.iloc[-1]), secrets)[:200] if len(errors) else None,
             }
         )
     rep.feed_table = table

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from cityops.base.redact import redact_text
 from dashboard.figures import snapshot as figs
 from dashboard.figures.citymap import MapLayers
 from dashboard.i18n import t
@@ -135,7 +136,7 @@ class Report:
             build(self)
         except Exception as exc:
             log.exception("snapshot %s: section %s failed", self.w.day, name)
-            message = f"{name}: {type(exc).__name__}: {' '.join(str(exc).split())[:240]}"
+            message = f"{name}: {type(exc).__name__}: {' '.join(redact_text(str(exc)).split())[:240]}"
             (self.problems.fatal if fatal else self.problems.partial).append(message)
             title = self.tr(f"snapshot.fig.{name}", day=self.w.aqi_day.isoformat())
             self.add_message_figure(

@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from cityops.base.errors import ConfigError
 from cityops.base.settings import DatabaseSource, resolve_secret
-from ingest.errors import SourceError, TransientError
+from ingest.errors import IngestError, SourceError, TransientError
 from ingest.landing import LandingWriter
-from ingest.sources import FetchContext, FetchOutcome
+from ingest.sources import FetchContext, FetchOutcome, scrub_error, source_secrets
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -184,6 +184,15 @@ def _pages(
 
 
 def fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
+    """Fetch the query's rows into ``writer``. Its errors never quote the DSN's password or a URL's
+    user-info: drivers' messages may, and they are recorded, logged and shown."""
+    try:
+        return _fetch_database(source, ctx, writer)
+    except IngestError as exc:
+        raise scrub_error(exc, source_secrets(source, ctx.environ)) from None
+
+
+def _fetch_database(source: DatabaseSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
     if not _IDENT.match(source.watermark_column):
         raise SourceError(
             f"{ctx.feed}: watermark_column {source.watermark_column!r} is not a plain column name"

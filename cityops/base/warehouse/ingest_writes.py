@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cityops.base.domains import Domain
+from cityops.base.redact import redact_text
 from cityops.base.warehouse.rollups import Rollups
 from cityops.base.warehouse.sql import quote, utc_naive
 
@@ -222,6 +223,7 @@ class IngestWrites(Rollups):
         passes ``geo.boundaries.assign_districts``; without it they keep no district).
         """
         counts = UpsertCounts()
+        summary = {**summary, **{k: redact_text(summary[k]) for k in ("error", "notes") if summary.get(k)}}
         finished = utc_naive(summary["finished_at"])
         with self.transaction() as cur:
             if len(accepted):

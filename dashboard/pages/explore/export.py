@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, request
 
+from cityops.base.exports import neutralise_frame
 from dashboard.explore.catalog import load_catalog, resolve_state
 from dashboard.explore.data import load_explore_data
 from dashboard.explore.export import export_filename, export_frame
@@ -26,8 +27,10 @@ def export_response(fmt: str) -> Any:
     name = export_filename(state, fmt)
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
-        # A BOM so that Excel reads the file as UTF-8 (station names are Chinese).
-        body = ("\ufeff" + frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S")).encode("utf-8")
+        # A BOM so that Excel reads the file as UTF-8 (station names are Chinese). Names come from
+        # departments' feeds: a text cell that would start a formula is written as text.
+        text = neutralise_frame(frame).to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S")
+        body = ("\ufeff" + text).encode("utf-8")
         return Response(body, content_type="text/csv; charset=utf-8", headers=headers)
     import pyarrow as pa
     import pyarrow.parquet as pq
