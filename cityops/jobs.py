@@ -72,6 +72,16 @@ def _snapshot(rt: Runtime) -> None:
         log.exception("daily snapshot failed")
 
 
+def import_audit_spool(rt: Runtime) -> int:
+    """Bring the audit events other processes spooled (they could not open the warehouse) into the
+    audit log; how many were new. Never kills the scheduler thread."""
+    try:
+        return rt.warehouse.import_audit_spool(rt.settings.storage.audit_spool_path)
+    except Exception:  # the spool stays where it is and the next minute tries again
+        log.exception("importing the audit spool failed")
+        return 0
+
+
 def snapshot_when_due(rt: Runtime, after: Any) -> None:
     """For a simulated clock (the demo): render each day whose cut-off the clock has passed since
     ``after``, once — the cron job runs on real time, which a clock 60× faster leaves behind."""
@@ -132,6 +142,17 @@ def build_scheduler(
             misfire_grace_time=grace,
             **kwargs,
         )
+    scheduler.add_job(
+        import_audit_spool,
+        IntervalTrigger(seconds=60, timezone=tz),
+        args=[rt],
+        id="audit:spool",
+        name="import the audit spool",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=grace,
+        **({"next_run_time": datetime.now(UTC) + timedelta(seconds=1)} if start_now else {}),
+    )
     if alerting is not None:
         tick = max(0.5, rt.clock.to_real_seconds(settings.warnings.tick))
         scheduler.add_job(

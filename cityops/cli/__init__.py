@@ -1,7 +1,8 @@
 """The `cityops` command. Every error a user can cause is one line plus the fix, never a traceback.
 
 One module per command or command group, named after it (``ingest``, ``db``, ``config``, ``rules``,
-``warnings``, ``notify``, ``display_token``, ``user``, ``demo``, ``serve``, ``status``, ``snapshot``);
+``warnings``, ``notify``, ``display_token``, ``user``, ``demo``, ``serve``, ``status``, ``snapshot``,
+``audit``);
 ``common`` holds what they share: the --config option and its loading, tables, progress bars and the one-line
 error handling.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from cityops.cli import (
+    audit,
     common,
     config,
     db,
@@ -35,7 +37,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # `cityops --help` lists the commands in this order, then the groups in theirs.
-for command in (demo.demo, serve.serve, status.status, snapshot.snapshot):
+for command in (demo.demo, serve.serve, status.status, snapshot.snapshot, audit.audit):
     app.command()(command)
 app.add_typer(ingest.ingest_app, name="ingest")
 app.add_typer(db.db_app, name="db")

@@ -132,10 +132,21 @@ def ingest_replay(
     config: ConfigOpt = None,
 ) -> None:
     """Parse a run's landed raw payload again (with the current mapping) and upsert it."""
+    from cityops.base.audit import cli_event
     from ingest.pipeline import replay_run
 
     rt = open_config_runtime(config)
     report = replay_run(rt, run_id)
+    rt.warehouse.record_audit(
+        cli_event(
+            "feed.replay",
+            run_id,
+            outcome="failed" if report.status == "failed" else "ok",
+            at=rt.clock.now(),
+            new_run=report.run_id,
+            status=report.status,
+        )
+    )
     console.print(
         f"replay of {run_id} as {report.run_id}: {report.status}; fetched {report.rows_fetched}, "
         f"inserted {report.rows_inserted}, updated {report.rows_updated}, unchanged {report.rows_unchanged}, "

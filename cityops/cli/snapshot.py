@@ -31,6 +31,7 @@ def snapshot(
     """Render the daily warning snapshot of a day; exit 1 when it failed or is incomplete.
 
     Runs against a stopped server (DuckDB allows one writing process) or a copy of its database."""
+    from cityops.base.audit import cli_event
     from dashboard.snapshot import last_complete_day, render_snapshot, snapshot_window
 
     settings = load_config(config)
@@ -62,6 +63,15 @@ def snapshot(
         ) from None
     try:
         result = render_snapshot(rt, day, out_dir=out, trigger="manual")
+        rt.warehouse.record_audit(
+            cli_event(
+                "snapshot.rerender",
+                day.isoformat(),
+                outcome="failed" if result.status == "failed" else "ok",
+                status=result.status,
+                out=str(out) if out else None,
+            )
+        )
     finally:
         rt.warehouse.close()
     console.print(f"snapshot {day}: {result.directory}", highlight=False)

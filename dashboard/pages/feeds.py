@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -10,11 +11,13 @@ import dash
 import pandas as pd
 from dash import ALL, Input, Output, State, dcc, html
 
+from cityops.base.redact import redact_text
 from dashboard.auth import current_principal
 from dashboard.components import build_header, build_nav, local_time
 from dashboard.i18n import t, t_or
 from ingest.health import FeedHealth
 from ingest.reasons import parse_reasons
+from ingest.sources import feed_secrets
 
 PREFIX = "feeds"
 ID_INTERVAL = f"{PREFIX}-interval"
@@ -49,10 +52,22 @@ def format_span(span: timedelta, lang: str) -> str:
     return f"{seconds / 86400:.1f}{t('unit.d', lang)}"
 
 
+def shown_error(text: Any, secrets: Iterable[str] = ()) -> str:
+    """A run's error as the page shows it: no URL's query values or user-info, no configured secret
+    (the warehouse keeps them out already; this holds for records written before it did)."""
+    return redact_text(text, secrets) if isinstance(text, str) and text else ""
+
+
 def build_health_table(
-    health: list[FeedHealth], last_runs: pd.DataFrame, svc: Any, lang: str
+    health: list[FeedHealth],
+    last_runs: pd.DataFrame,
+    svc: Any,
+    lang: str,
+    *,
+    secrets: Iterable[str] = (),
 ) -> html.Table | html.P:
-    """The feed health table as a component tree (pure given its inputs; ``last_runs``: one per feed)."""
+    """The feed health table as a component tree (pure given its inputs; ``last_runs``: one per feed;
+    ``secrets``: values masked in the errors shown)."""
     if not health:
         return html.P(t("feeds.none", lang), className="empty")
     last_by_feed = {}
@@ -109,7 +124,7 @@ def build_health_table(
                         if run
                         else "—"
                     ),
-                    html.Td(h.last_error or "", className="error-text"),
+                    html.Td(shown_error(h.last_error, secrets), className="error-text"),
                 ],
                 className=f"row-{h.freshness}",
             )
@@ -121,7 +136,9 @@ def replay_button_id(run_id: str) -> dict[str, str]:
     return {"type": ID_REPLAY, "run": run_id}
 
 
-def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: bool = False) -> html.Table:
+def build_runs_table(
+    runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: bool = False, secrets: Iterable[str] = ()
+) -> html.Table:
     """Recent runs; an administrator gets a replay button on every run that landed a payload."""
     cols = ("run", "status", "started", "duration", "fetched", "inserted", "updated", "rejected", "error")
     head = html.Thead(
@@ -159,7 +176,7 @@ def build_runs_table(runs: pd.DataFrame, svc: Any, lang: str, *, can_replay: boo
                     html.Td(int(rec["rows_inserted"])),
                     html.Td(int(rec["rows_updated"])),
                     html.Td(int(rec["rows_rejected"])),
-                    html.Td(rec["error"] or "", className="error-text"),
+                    html.Td(shown_error(rec["error"], secrets), className="error-text"),
                     *replay,
                 ]
             )
@@ -224,7 +241,9 @@ def stage_name(stage: str, lang: str) -> str:
     return t_or(f"engine.stage.{stage}", lang, stage)
 
 
-def build_engine_faults(faults: list[dict[str, str]], lang: str) -> html.Div | None:
+def build_engine_faults(
+    faults: list[dict[str, str]], lang: str, secrets: Iterable[str] = ()
+) -> html.Div | None:
     """The warning engine's contained failures (``Services.engine_faults``), or None when it runs
     clean. The error text may quote feed data: it is rendered as text."""
     if not faults:
@@ -233,7 +252,12 @@ def build_engine_faults(faults: list[dict[str, str]], lang: str) -> html.Div | N
         [
             html.P(t("feeds.engine_faults", lang), className="error-text"),
             html.Ul(
-                [html.Li(f"{stage_name(f['stage'], lang)} · {f['subject']}: {f['error']}") for f in faults]
+                [
+                    html.Li(
+                        f"{stage_name(f['stage'], lang)} · {f['subject']}: {shown_error(f['error'], secrets)}"
+                    )
+                    for f in faults
+                ]
             ),
         ],
         id=f"{PREFIX}-engine-faults",
@@ -271,12 +295,13 @@ def refresh(_n: int | None, lang: str | None) -> tuple[Any, Any, Any, str]:
     health = svc.feed_health()
     quarantine = svc.warehouse.quarantined(limit=30)
     now = svc.local(svc.now())
+    secrets = feed_secrets(svc.settings, svc.runtime.environ)
     return (
         [
-            build_engine_faults(svc.engine_faults(), lang),
-            build_health_table(health, svc.warehouse.last_runs(), svc, lang),
+            build_engine_faults(svc.engine_faults(), lang, secrets),
+            build_health_table(health, svc.warehouse.last_runs(), svc, lang, secrets=secrets),
         ],
-        build_runs_table(runs, svc, lang, can_replay=current_principal().can("replay")),
+        build_runs_table(runs, svc, lang, can_replay=current_principal().can("replay"), secrets=secrets),
         build_quarantine_table(quarantine, lang),
         f"{t('clock.now', lang)} {now:%Y-%m-%d %H:%M}",
     )
@@ -286,6 +311,7 @@ def replay(run_id: str, lang: str) -> html.Span:
     """Replay a landed payload as a new run — administrators only, checked here on the server."""
     from cityops.base.auth import PermissionDenied, require
     from cityops.base.errors import CityopsError
+    from dashboard.audit_trail import record
     from dashboard.services import services
     from ingest.pipeline import replay_run
 
@@ -294,10 +320,18 @@ def replay(run_id: str, lang: str) -> html.Span:
         require(principal, "replay")
         report = replay_run(services().runtime, run_id)
     except PermissionDenied:
+        record("feed.replay", run_id, outcome="refused")
         return html.Span(t("feeds.replay_denied", lang), className="error-text")
     except CityopsError as exc:
-        return html.Span(f"{t('feeds.replay_failed', lang)} {run_id}: {exc}", className="error-text")
+        record("feed.replay", run_id, outcome="failed")  # the error may carry secrets: not recorded
+        secrets = feed_secrets(services().settings, services().runtime.environ)
+        return html.Span(
+            f"{t('feeds.replay_failed', lang)} {run_id}: {shown_error(str(exc), secrets)}",
+            className="error-text",
+        )
     log.info("replay of %s by %s: %s as %s", run_id, principal.name, report.status, report.run_id)
+    outcome = "failed" if report.status == "failed" else "ok"
+    record("feed.replay", run_id, outcome=outcome, new_run=report.run_id, status=report.status)
     done = t("feeds.replay_done", lang).format(
         run=run_id,
         new=report.run_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -253,12 +254,14 @@ def refresh(_n: int | None, lang: str | None) -> Any:
 def request_render(day_text: Any, lang: str) -> html.Span:
     """Render ``day`` again in the background — administrators only, checked here on the server."""
     from cityops.base.auth import PermissionDenied, require
+    from dashboard.audit_trail import record
     from dashboard.services import services
 
     principal = current_principal()
     try:
         require(principal, "rerender")
     except PermissionDenied:
+        record("snapshot.rerender", str(day_text or "")[:40], outcome="refused")
         return html.Span(t("snapshots.denied", lang), className="error-text")
     svc = services()
     day = _day(day_text)
@@ -271,6 +274,7 @@ def request_render(day_text: Any, lang: str) -> html.Span:
     actor = f"{principal.label} ({principal.name})" if principal.label != principal.name else principal.name
     if not jobs.start(svc, day, actor):
         return html.Span(t("snapshots.busy", lang).format(day=day.isoformat()), className="error-text")
+    record("snapshot.rerender", day.isoformat())
     return html.Span(t("snapshots.started", lang).format(day=day.isoformat()), className="ok-text")
 
 
@@ -283,6 +287,25 @@ def on_render(_clicks: Any, _row_clicks: list[int | None], day_text: Any, lang: 
     return dash.no_update
 
 
+_NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters (NUL among them), backslashes
+_MAX_NAME_BYTES = 255  # of one part of the path, as file systems allow
+
+
+def is_report_file_name(name: str) -> bool:
+    """Whether ``name`` may name a file inside a day's report folder: a relative path of ordinary
+    parts (no ``.``/``..``, no empty part, no control character or backslash, none too long).
+
+    >>> [is_report_file_name(n) for n in ("figures/aqi.png", "../x", "/etc/passwd", "a\\x00b", "a\\\\b")]
+    [True, False, False, False, False]
+    """
+    if not name or _NAME_REFUSED.search(name):
+        return False
+    parts = name.split("/")
+    return all(
+        p not in ("", ".", "..") and len(p.encode("utf-8", "surrogatepass")) <= _MAX_NAME_BYTES for p in parts
+    )
+
+
 def serve_file(server: Flask, day: str, name: str) -> Any:
     from dashboard.services import SERVICES_KEY
 
@@ -292,10 +315,14 @@ def serve_file(server: Flask, day: str, name: str) -> Any:
     # Only renders into the archive are recorded (an --out copy is an export), so a day's files are
     # always in its archive folder: derived from the day, never from a stored path.
     directory = snapshot_dir(server.config[SERVICES_KEY].settings, parsed)
-    if (
-        not (directory / name).resolve().is_relative_to(directory.resolve())
-        or not (directory / name).is_file()
-    ):
+    if not is_report_file_name(name):
+        abort(404)
+    try:
+        inside = (directory / name).resolve().is_relative_to(directory.resolve())
+        found = inside and (directory / name).is_file()
+    except (OSError, ValueError):  # a name the file system refuses (too long, undecodable): not there
+        found = False
+    if not found:
         abort(404)
     download = request.args.get("download") == "1"
     return send_from_directory(directory, name, as_attachment=download, max_age=0)

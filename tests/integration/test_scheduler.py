@@ -97,7 +97,7 @@ def test_jobs_follow_the_configured_schedules(tmp_path, make_runtime, feed_serve
     rt = make_runtime(tmp_path, feeds, clock=SystemClock())
     scheduler = build_scheduler(rt, start_now=False)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"feed:every-5m", "feed:by-cron"}
+    assert set(jobs) == {"feed:every-5m", "feed:by-cron", "audit:spool"}
     assert jobs["feed:every-5m"].trigger.interval.total_seconds() == 300
     assert jobs["feed:every-5m"].max_instances == 1 and jobs["feed:every-5m"].coalesce
     start = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai

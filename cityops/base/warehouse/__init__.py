@@ -18,6 +18,7 @@ changes. Its rooms, each a part of :class:`Warehouse`:
 - ``feed_reads``, ``warning_records``, ``observation_reads``, ``explore_reads``, ``rollup_reads``,
   ``snapshot_records``: the named reads (and the writes of warnings and snapshots) of each area;
 - ``outbox``: the notification outbox (enqueued with the warning change, delivered at least once);
+- ``audit_records``: the audit log (who did what, from where, when) and the import of its spool;
 - ``sql``: bound times, quoted identifiers and local calendar days, shared by all of them.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cityops.base.warehouse.audit_records import AuditRecords
 from cityops.base.warehouse.explore_reads import ExploreReads
 from cityops.base.warehouse.feed_reads import FeedReads
 from cityops.base.warehouse.ingest_writes import IngestWrites, LocateDistricts, UpsertCounts
@@ -48,6 +50,7 @@ class Warehouse(
     RollupReads,
     SnapshotRecords,
     OutboxRecords,
+    AuditRecords,
 ):
     """Owns one DuckDB database file (or ``:memory:``)."""
 

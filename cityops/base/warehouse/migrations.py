@@ -315,4 +315,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE notification_delivery ADD COLUMN message_id TEXT;
         """,
     ),
+    (
+        7,
+        "audit log: sign-ins, changes and administration, with actor, role, address and time",
+        """
+        CREATE TABLE audit_log (
+            event_id    TEXT PRIMARY KEY,   -- uuid4 hex; a spooled event imported twice is kept once
+            "at"        TIMESTAMP NOT NULL, -- quoted: AT is a keyword (AT TIME ZONE)
+            action      TEXT NOT NULL,      -- family.verb, e.g. warning.acknowledge
+            actor       TEXT NOT NULL,      -- sign-in name, screen name, typed name or OS user
+            actor_kind  TEXT NOT NULL,      -- user | display | anonymous | cli | system
+            role        TEXT,
+            address     TEXT,               -- the client's address as the server saw it
+            subject     TEXT NOT NULL,      -- what was acted on (warning id, run id, day, token, user)
+            outcome     TEXT NOT NULL,      -- ok | refused | failed
+            detail      JSON NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log ("at");
+        """,
+    ),
 ]

@@ -158,6 +158,7 @@ def perform_action(
 ) -> tuple[html.Div, bool]:
     """Do ``action`` on the warning as the request's principal, after checking the role here, on the
     server. Returns the message to show and whether anything changed (a refusal changes nothing)."""
+    from dashboard.audit_trail import record
     from dashboard.auth import current_principal
     from dashboard.services import services
 
@@ -167,6 +168,7 @@ def perform_action(
     try:
         require(principal, action)
     except PermissionDenied:
+        record(f"warning.{action}", warning_id or "", outcome="refused")
         who = principal.label or t("auth.anonymous", lang)
         return _message(
             t("warnings.denied", lang).format(action=t(f"warnings.action.{action}", lang), who=who), False
@@ -189,7 +191,9 @@ def perform_action(
             until=until,
         )
     except ActionError as exc:
+        record(f"warning.{action}", warning_id, outcome="failed", reason=str(exc))
         return _message(t("warnings.refused", lang).format(reason=str(exc)), False), False
+    record(f"warning.{action}", warning_id, note=(note or "").strip(), assignee=assignee or "", until=until)
     return _message(t(f"warnings.done.{action}", lang).format(id=warning_id), True), True
 
 
