@@ -140,7 +140,7 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
             )
         from cityops.base.auth import DisplayTokens
 
-        _, secret = DisplayTokens(settings.storage.display_tokens_path).create("demo-wall")
+        _, secret = DisplayTokens.for_settings(settings).create("demo-wall")
         u = server.url
         console.print(
             f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   "

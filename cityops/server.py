@@ -133,6 +133,7 @@ class Server:
         if self.services.alerting is not None and self.services.alerting.notifier is not None:
             self.services.alerting.notifier.close(5)
         self.close_http()
+        self.services.close_audit()
         self.services.warehouse.close()
 
 
@@ -164,7 +165,10 @@ def build_server(
             port=bind_port,
             threads=settings.server.threads,
             ident="cityops",
-            clear_untrusted_proxy_headers=True,
+            # behind an HTTPS proxy its forwarded headers are read by the app (dashboard.headers)
+            clear_untrusted_proxy_headers=not settings.server.behind_https,
+            # refused before it is read, as the app refuses it (dashboard.headers)
+            max_request_body_size=int(settings.server.max_request_mb * 1024 * 1024),
         )
     except OSError as exc:
         raise CityopsError(

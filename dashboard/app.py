@@ -6,6 +6,7 @@ Everything the browser loads is served by this process (Dash's own bundles with 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,12 @@ def glyph_response(stack: str, start: int, end: int) -> Any:
 
     if start % 256 or end != start + 255:
         return Response("glyph ranges are 256 codepoints aligned on 256", status=400)
-    for name in stack.split(","):
-        path = GLYPHS / name.strip() / f"{start}-{end}.pbf"
-        if path.is_file() and path.resolve().is_relative_to(GLYPHS):
+    names = [name.strip() for name in stack.split(",")]
+    if len(stack) > 1024 or not all(re.fullmatch(r"[^\x00-\x1f\x7f/\\]{1,63}", n) for n in names):
+        return Response("a font stack is font names separated by commas", status=400)
+    for name in names:
+        path = GLYPHS / name / f"{start}-{end}.pbf"
+        if name not in (".", "..") and path.is_file() and path.resolve().is_relative_to(GLYPHS):
             return Response(
                 path.read_bytes(),
                 mimetype="application/x-protobuf",
@@ -77,11 +81,12 @@ def create_app(svc: Services) -> Dash:
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
-    from dashboard import auth
-    from dashboard.pages import citymap, explore, feeds, notifications, snapshots, wall
+    from dashboard import auth, headers
+    from dashboard.pages import audit, citymap, explore, feeds, notifications, snapshots, wall
     from dashboard.pages import warnings as warnings_page
 
-    auth.install(server, svc.settings, svc.runtime.environ)
+    auth.install(server, svc.settings, svc.runtime.environ, app)
+    headers.install(server, svc.settings, app)
 
     feeds.register(app)
     explore.register(app)
@@ -90,10 +95,16 @@ def create_app(svc: Services) -> Dash:
     snapshots.register(app)
     warnings_page.register(app)
     notifications.register(app)
+    audit.register(app)
 
     @server.get("/map/glyphs/<path:stack>/<int:start>-<int:end>.pbf")
     def glyphs(stack: str, start: int, end: int) -> Any:
         return glyph_response(stack, start, end)
+
+    from dash.exceptions import DependencyException
+
+    # A script path Dash has not registered (a hostile or stale one) is not found, not a server error.
+    server.register_error_handler(DependencyException, lambda _exc: Response("not found", status=404))
 
     dash.register_page(
         "root-redirect", path="/", layout=lambda **_: dcc.Location(id="root-redirect", href="/wall")

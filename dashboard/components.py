@@ -31,7 +31,9 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
             href=f"{path}?lang={lang}",
             className="nav-link current" if path == current else "nav-link",
         )
-        for path, key in PAGES + (ADMIN_PAGES if principal.can("notify_log") else ())
+        for path, key in PAGES
+        + (ADMIN_PAGES if principal.can("notify_log") else ())
+        + ((("/audit", "nav.audit"),) if principal.can("audit") else ())
     ]
     if principal.kind == "user":
         who = html.Span(
@@ -42,7 +44,13 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
             className="nav-user",
             id="nav-user",
         )
-        action = html.A(t("auth.sign_out", lang), href=f"/logout?lang={lang}", className="nav-auth")
+        # Signing out changes something: a same-origin POST, never a link another site could follow.
+        action: Any = html.Form(
+            html.Button(t("auth.sign_out", lang), type="submit", className="nav-auth", id="nav-sign-out"),
+            method="POST",
+            action=f"/logout?lang={lang}",
+            className="nav-sign-out",
+        )
     else:
         who = html.Span(t("auth.anonymous", lang), className="nav-user", id="nav-user")
         action = html.A(

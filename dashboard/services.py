@@ -28,6 +28,7 @@ class Services:
     _base_layers: list[Any] | None = None
     _wall: Any | None = None
     _signals_only: Any | None = None
+    _audit_batch: Any | None = None
 
     @property
     def settings(self) -> Settings:
@@ -60,6 +61,25 @@ class Services:
 
                 self._wall = WallCache(self)
         return self._wall
+
+    def audit_batch(self) -> Any:
+        """The audit events written in batches (refused sign-ins), one writer per process."""
+        with _WALL_LOCK:
+            if self._audit_batch is None:
+                from cityops.base.audit import AuditBatch
+
+                self._audit_batch = AuditBatch(self.warehouse.record_audits)
+        return self._audit_batch
+
+    def flush_audit(self) -> None:
+        """Write the batched audit events waiting now."""
+        if self._audit_batch is not None:
+            self._audit_batch.flush()
+
+    def close_audit(self) -> None:
+        """Write the batched audit events still waiting (before the warehouse closes)."""
+        if self._audit_batch is not None:
+            self._audit_batch.close()
 
     def base_layers(self) -> list[Any]:
         """The map's base layers, read once per process (they are files that do not change while serving)."""

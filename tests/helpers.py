@@ -158,6 +158,30 @@ REPORT_FIGURES = (
 )
 
 
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 15_000) -> Any:
+    """Poll ``expression`` (a JavaScript expression, or a function of ``arg``) in the page until it is
+    truthy; its value. Like Playwright's ``wait_for_function``, which compiles its predicate in the page
+    with ``new Function`` and so cannot run under the app's Content-Security-Policy (no 'unsafe-eval')."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
+
+
+def site_client(flask_app: Any) -> Any:
+    """Flask's test client acting as a browser on this site's own pages: its requests name their origin
+    (changes from another site are refused)."""
+    client = flask_app.test_client()
+    client.environ_base["HTTP_ORIGIN"] = "http://localhost"
+    return client
+
+
 def sign_in(page: Any, url: str, name: str, password: str, next_path: str) -> None:
     """Sign in through the form at ``url``/login and wait for the redirect to ``next_path``."""
     page.goto(f"{url}/login?next={next_path}")

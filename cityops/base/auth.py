@@ -8,9 +8,9 @@ A wall screen signs in with a *display token*: read-only, revocable, never expir
 fall into a login page at 3 a.m.).
 
 Passwords are stored as ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (base64), made by
-``cityops user hash-password``. Display tokens are kept as SHA-256 digests in a small JSON file in the
-data directory, so that ``cityops display-token revoke`` works while the server runs (the DuckDB file
-is held by the server); the server re-reads the file when it changes.
+``cityops user hash-password``. Display tokens are kept as SHA-256 digests in the deployment's access
+store (:mod:`cityops.base.access_store`), so that ``cityops display-token revoke`` works while servers
+run (the DuckDB file is held by the server) and every web process sees it at the next request.
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
+from cityops.base.access_store import AccessStore, digest
 from cityops.base.errors import ConfigError
 
 Role = Literal["viewer", "analyst", "operator", "admin"]
@@ -119,11 +118,13 @@ def require(principal: Principal, action: str) -> None:
         raise PermissionDenied(principal, action)
 
 
+def user_fingerprint(name: str, role: str, password_hash: str) -> str:
+    """What a session remembers of its user: a change of role or password gives another value, and
+    ends the sessions made before it."""
+    return hashlib.sha256(f"{name}\0{role}\0{password_hash}".encode()).hexdigest()[:32]
+
+
 # -- display tokens ------------------------------------------------------------------------------
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -139,42 +140,19 @@ class DisplayToken:
 
 
 class DisplayTokens:
-    """The display tokens of one data directory (a JSON file of digests; the tokens are shown once)."""
+    """The display tokens of one deployment, kept as digests in its access store (shown only once)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._cache: tuple[float, int, dict[str, Any]] | None = None
+    def __init__(self, store: AccessStore) -> None:
+        self.store = store
 
-    def _read(self) -> dict[str, Any]:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return {"tokens": []}
-        with self._lock:
-            if self._cache is not None and self._cache[:2] == (st.st_mtime, st.st_size):
-                return self._cache[2]
-            try:
-                doc = json.loads(self.path.read_text("utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(
-                    f"{self.path}: cannot read display tokens: {exc}",
-                    hint="restore the file or delete it and create new tokens",
-                ) from None
-            self._cache = (st.st_mtime, st.st_size, doc)
-            return doc
-
-    def _write(self, doc: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), "utf-8")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+    @classmethod
+    def for_settings(cls, settings: Any, environ: Mapping[str, str] | None = None) -> DisplayTokens:
+        """The display tokens of the deployment a configuration describes."""
+        return cls(AccessStore.for_settings(settings, environ))
 
     def list(self) -> list[DisplayToken]:
         return [
-            DisplayToken(t["id"], t["name"], t["created_at"], t.get("revoked_at"))
-            for t in self._read()["tokens"]
+            DisplayToken(t["id"], t["name"], t["created_at"], t["revoked_at"]) for t in self.store.tokens()
         ]
 
     def create(self, name: str, *, now: datetime | None = None) -> tuple[DisplayToken, str]:
@@ -182,8 +160,7 @@ class DisplayTokens:
         name = name.strip()
         if not name:
             raise ConfigError("a display token needs a name (which screen it is for)")
-        doc = self._read()
-        if any(t["name"] == name and not t.get("revoked_at") for t in doc["tokens"]):
+        if any(t.name == name and t.active for t in self.list()):
             raise ConfigError(
                 f"an active display token named {name!r} exists",
                 hint="revoke it first or choose another name",
@@ -192,42 +169,26 @@ class DisplayTokens:
         token = DisplayToken(
             secrets.token_hex(4), name, (now or datetime.now(UTC)).isoformat(timespec="seconds")
         )
-        doc = {
-            "tokens": [
-                *doc["tokens"],
-                {
-                    "id": token.token_id,
-                    "name": name,
-                    "created_at": token.created_at,
-                    "sha256": _digest(secret),
-                },
-            ]
-        }
-        self._write(doc)
+        self.store.add_token(token.token_id, name, digest(secret), token.created_at)
         return token, secret
 
     def revoke(self, ref: str, *, now: datetime | None = None) -> DisplayToken:
-        """Revoke by id or name; takes effect on the screen's next refresh."""
-        doc = self._read()
-        found = [t for t in doc["tokens"] if (t["id"] == ref or t["name"] == ref) and not t.get("revoked_at")]
+        """Revoke by id or name; takes effect on the screen's next request."""
+        active = [t for t in self.list() if t.active]
+        found = [t for t in active if ref in (t.token_id, t.name)]
         if not found:
-            known = (
-                ", ".join(f"{t['id']} ({t['name']})" for t in doc["tokens"] if not t.get("revoked_at"))
-                or "none"
-            )
+            known = ", ".join(f"{t.token_id} ({t.name})" for t in active) or "none"
             raise ConfigError(f"no active display token {ref!r}", hint=f"active tokens: {known}")
         stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-        tokens = [dict(t, revoked_at=stamp) if t in found else t for t in doc["tokens"]]
-        self._write({"tokens": tokens})
+        self.store.revoke_tokens([t.token_id for t in found], stamp)
         t = found[0]
-        return DisplayToken(t["id"], t["name"], t["created_at"], stamp)
+        return DisplayToken(t.token_id, t.name, t.created_at, stamp)
 
     def principal(self, secret: str | None) -> Principal | None:
         """The display principal of an active token, or None (unknown or revoked)."""
-        if not secret:
+        if not secret or len(secret) > 200:
             return None
-        digest = _digest(secret)
-        for t in self._read()["tokens"]:
-            if hmac.compare_digest(t.get("sha256", ""), digest) and not t.get("revoked_at"):
-                return Principal(t["name"], "viewer", "display", t["name"])
-        return None
+        t = self.store.token_by_digest(digest(secret))
+        if t is None or t["revoked_at"]:
+            return None
+        return Principal(t["name"], "viewer", "display", t["name"])

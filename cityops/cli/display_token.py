@@ -17,7 +17,7 @@ token_app = typer.Typer(help="Read-only, revocable tokens for wall screens.", no
 def _tokens(config: str | None) -> DisplayTokens:
     from cityops.base.auth import DisplayTokens
 
-    return DisplayTokens(load_config(config).storage.display_tokens_path)
+    return DisplayTokens.for_settings(load_config(config))
 
 
 @token_app.command("create")
@@ -30,9 +30,14 @@ def display_token_create(
 ) -> None:
     """Create a display token; the secret is shown once. Works while the server runs."""
     settings = load_config(config)
+    from cityops.base.audit import cli_event, spool_event
     from cityops.base.auth import DisplayTokens
 
-    token, secret = DisplayTokens(settings.storage.display_tokens_path).create(name)
+    token, secret = DisplayTokens.for_settings(settings).create(name)
+    # The server may hold the warehouse: the event goes to the spool it imports.
+    spool_event(
+        settings.storage.audit_spool_path, cli_event("display_token.create", token.name, id=token.token_id)
+    )
     base = (url or f"http://{settings.server.host}:{settings.server.port}").rstrip("/")
     console.print(f"display token {token.token_id} for {token.name!r} (shown only now; keep it like a key):")
     console.print(secret, highlight=False)
@@ -44,7 +49,14 @@ def display_token_revoke(
     ref: Annotated[str, typer.Argument(help="Id or name of the token.")], config: ConfigOpt = None
 ) -> None:
     """Revoke a display token; its screen shows 'not authorised' at its next heartbeat (seconds)."""
-    token = _tokens(config).revoke(ref)
+    from cityops.base.audit import cli_event, spool_event
+    from cityops.base.auth import DisplayTokens
+
+    settings = load_config(config)
+    token = DisplayTokens.for_settings(settings).revoke(ref)
+    spool_event(
+        settings.storage.audit_spool_path, cli_event("display_token.revoke", token.name, id=token.token_id)
+    )
     console.print(f"revoked display token {token.token_id} ({token.name})")
 
 

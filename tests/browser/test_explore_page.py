@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from cityops.server import Server
+from tests.helpers import wait_until
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 STATION = "HYD-DY-YUANTAN"  # 源潭: past its guaranteed level at the fixture's clock
@@ -26,8 +27,8 @@ def _wait_series(page: Any) -> None:
 
 
 def _wait_url(page: Any, key: str, value: str) -> None:
-    page.wait_for_function(
-        f"new URLSearchParams(window.location.search).get({key!r}) === {value!r}", timeout=20_000
+    wait_until(
+        page, f"new URLSearchParams(window.location.search).get({key!r}) === {value!r}", timeout=20_000
     )
 
 
@@ -96,10 +97,9 @@ def test_choosing_a_domain_updates_the_url_and_a_reload_restores_it(
     _pick(page, "explore-district", "Qingcheng District")
     _wait_url(page, "district", "441802")
     _pick(page, "explore-entity")
-    page.wait_for_function(
-        "new URLSearchParams(window.location.search).get('entity') !== null", timeout=20_000
-    )
-    page.wait_for_function(
+    wait_until(page, "new URLSearchParams(window.location.search).get('entity') !== null", timeout=20_000)
+    wait_until(
+        page,
         "(document.querySelector('#explore-series .gtitle') || {}).textContent"
         "?.startsWith('Time series — Rain · Rainfall · ')",
         timeout=20_000,

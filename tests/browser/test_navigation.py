@@ -44,3 +44,21 @@ def test_an_administrator_reaches_the_delivery_log_from_the_navigation(
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "notifications-zh.png"))
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
+
+
+def test_signing_out_with_the_navigation_button_ends_the_session(
+    watched_page: Any, demo_server: Server
+) -> None:
+    page = watched_page
+    sign_in(page, demo_server.url, "duty", "duty-demo", "/warnings")
+    page.locator("#nav-sign-out").wait_for(timeout=15_000)
+    saved = [c for c in page.context.cookies() if c["name"] == "cityops_session"]
+    assert len(saved) == 1 and saved[0]["httpOnly"] and saved[0]["sameSite"] == "Lax"
+    page.locator("#nav-sign-out").click()
+    page.wait_for_url(f"{demo_server.url}/login*")
+    assert [c for c in page.context.cookies() if c["name"] == "cityops_session"] == []
+    page.context.add_cookies(saved)  # a copy kept from before sign-out opens nothing
+    page.goto(f"{demo_server.url}/warnings")
+    page.locator("#nav-sign-in").wait_for(timeout=15_000)  # the demo lets anyone read: a guest again
+    assert page.locator("#nav-sign-out").count() == 0
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)

@@ -13,7 +13,7 @@ import pytest
 from cityops.alerting import Alerting, load_rule_pack
 from dashboard.snapshot import SnapshotResult, render_snapshot
 from sample_data.generator import Scenario
-from tests.helpers import REPORT_FIGURES, build_demo_city
+from tests.helpers import REPORT_FIGURES, build_demo_city, wait_until
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 pytestmark = pytest.mark.browser
@@ -43,7 +43,8 @@ def test_the_report_renders_offline_from_its_file(page: Any, report: SnapshotRes
     page.set_viewport_size({"width": 1366, "height": 900})
     url = (report.directory / "report.html").as_uri()
     page.goto(url)
-    page.wait_for_function(
+    wait_until(
+        page,
         f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(REPORT_FIGURES)}",
         timeout=30_000,
     )

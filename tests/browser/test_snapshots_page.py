@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cityops.server import Server
-from tests.helpers import sign_in
+from tests.helpers import sign_in, wait_until
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
@@ -60,10 +60,11 @@ def test_archive_report_and_admin_rerender(watched_page: Any, demo_server: Serve
     ] and time.monotonic() < deadline:
         time.sleep(0.5)  # rendering runs in the background
     assert again["rendered_at"] > record["rendered_at"] and "admin" in again["trigger"]
-    page.wait_for_function(  # the table picks it up on its next refresh and no longer says "rendering"
+    wait_until(
+        page,  # the table picks it up on its next refresh and no longer says "rendering"
         "(d) => { const r = [...document.querySelectorAll('#snapshots-table-table tr')]"
         ".find(x => x.textContent.includes(d));"
-        " return r && !r.textContent.includes('生成中') && r.querySelector('button.replay'); }",
+        " return !!r && !r.textContent.includes('生成中') && !!r.querySelector('button.replay'); }",
         arg=day.isoformat(),
         timeout=30_000,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from cityops.server import Server
-from tests.helpers import sign_in
+from tests.helpers import sign_in, wait_until
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 OPEN = ("pending", "active", "acknowledged", "suppressed")
@@ -70,7 +70,7 @@ def test_console_lists_warnings_offline_most_severe_open_first(
     first.click()
     page.locator("#warnings-detail .warning-head").wait_for(timeout=15_000)
     wid = first.get_attribute("row-id")
-    page.wait_for_function(f"window.location.search.includes('id={wid}')", timeout=10_000)
+    wait_until(page, f"window.location.search.includes('id={wid}')", timeout=10_000)
     assert wid in page.locator("#warnings-detail").inner_text()
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
 
@@ -146,7 +146,7 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
     assert "源潭" in detail and "water.level" in detail
     ack = _button(page, "acknowledge")
     ack.wait_for(timeout=10_000)
-    page.wait_for_function("!document.querySelector('button.act-acknowledge').disabled", timeout=15_000)
+    wait_until(page, "!document.querySelector('button.act-acknowledge').disabled", timeout=15_000)
 
     page.fill("#warnings-actions textarea", "巡查人员已到场")
     ack.click()
@@ -169,7 +169,7 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
 
     page.goto(f"{ticked_server.url}/warnings?id={wid}")
     page.locator("#warnings-detail .warning-head").wait_for(timeout=30_000)
-    page.wait_for_function("!document.querySelector('button.act-comment').disabled", timeout=15_000)
+    wait_until(page, "!document.querySelector('button.act-comment').disabled", timeout=15_000)
     page.fill("#warnings-actions textarea", "已通知下游镇街")
     _button(page, "comment").click()
     page.locator("#warnings-audit", has_text="comment: 已通知下游镇街").wait_for(timeout=15_000)

@@ -35,13 +35,36 @@ def client_for(tmp_path: Path) -> Iterator[Any]:
         made.append(rt)
         app = create_app(Services(rt))
         client = app.server.test_client()
+        client.environ_base["HTTP_ORIGIN"] = "http://localhost"  # a browser names the page's site
         client.settings = rt.settings
+        client.dash_app = app
         client.runtime = rt
         return client
 
     yield make
     for rt in made:
         rt.warehouse.close()
+
+
+def callback_body(
+    dash_app: Any, output_part: str, inputs: list[Any] | None = None, state: list[Any] | None = None
+) -> dict[str, Any]:
+    """The body a browser posts for the callback whose output names ``output_part``, with these
+    input (and state) values in the callback's declared order (None for each when not given)."""
+    from dash._utils import split_callback_id
+
+    key = next(k for k in dash_app.callback_map if output_part in k)
+    spec = dash_app.callback_map[key]
+    outputs = split_callback_id(key)
+    inputs = [None] * len(spec["inputs"]) if inputs is None else inputs
+    state = [None] * len(spec["state"]) if state is None else state
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [dict(i, value=v) for i, v in zip(spec["inputs"], inputs, strict=True)],
+        "state": [dict(i, value=v) for i, v in zip(spec["state"], state, strict=True)],
+        "changedPropIds": [],
+    }
 
 
 def sign_in(client: Any, name: str = "duty", password: str = PASSWORD, next_path: str = "/feeds") -> Any:
@@ -78,7 +101,7 @@ def test_sign_in_sets_a_session_and_wrong_passwords_lock_out(client_for: Any) ->
     assert client.get("/feeds").status_code == 200
     cookie = client.get_cookie("cityops_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
-    client.get("/logout")
+    client.post("/logout")
     assert client.get("/feeds").status_code == 302
     for _ in range(5):
         assert sign_in(client, password="guess").status_code == 401
@@ -116,7 +139,7 @@ def test_sign_in_form_escapes_what_it_echoes(client_for: Any) -> None:
 
 def test_display_token_opens_the_wall_only_and_revocation_never_shows_a_login(client_for: Any) -> None:
     client = client_for()
-    tokens = DisplayTokens(client.settings.storage.display_tokens_path)
+    tokens = DisplayTokens.for_settings(client.settings)
     _, secret = tokens.create("hall-1")
     r = client.get(f"/wall?token={secret}")
     assert r.status_code == 200
@@ -124,33 +147,25 @@ def test_display_token_opens_the_wall_only_and_revocation_never_shows_a_login(cl
     assert cookie is not None and cookie.value == secret and cookie.http_only
     assert client.get("/wall").status_code == 200  # the cookie alone, after the first visit
     assert client.get("/wall/heartbeat").get_json()["principal"] == "display"
-    wall_refresh = {
-        "output": "wall-clock.children",
-        "outputs": {"id": "wall-clock", "property": "children"},
-        "inputs": [],
-    }
+    client.get("/_dash-dependencies")  # Dash adds its page router's callback on the first request
+    wall_refresh = callback_body(client.dash_app, "wall-clock.children", [1, 1920], ["zh", None])
     assert (
-        client.post("/_dash-update-component", json=wall_refresh).status_code != 401
+        client.post("/_dash-update-component", json=wall_refresh).status_code == 200
     )  # the wall's data callbacks
-    router = {
-        "output": "..._pages_content.children..._pages_store.data...",
-        "outputs": [
-            {"id": "_pages_content", "property": "children"},
-            {"id": "_pages_store", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": "/wall"},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-    }
-    assert client.post("/_dash-update-component", json=router).status_code != 401
+    router = callback_body(client.dash_app, "_pages_content.children", ["/wall", ""])
+    assert client.post("/_dash-update-component", json=router).status_code == 200
     router["inputs"][0]["value"] = "/warnings"
     assert client.post("/_dash-update-component", json=router).status_code == 401  # not another page's layout
-    feeds = {
-        "output": "feeds-health.children",
-        "outputs": {"id": "feeds-health", "property": "children"},
-        "inputs": [],
-    }
+    # Relabelled: "/wall" presented as the pathname at the search's position, "/explore" at the
+    # pathname's position under the search's label. Dash passes values by position: refused.
+    swapped = callback_body(client.dash_app, "_pages_content.children", ["/explore", "/wall"])
+    pathname, search = swapped["inputs"][0], swapped["inputs"][1]
+    pathname["property"], search["property"] = search["property"], pathname["property"]
+    assert client.post("/_dash-update-component", json=swapped).status_code == 401
+    # A wall output named in "outputs" while "output" names another page's callback: refused
+    disguised = dict(callback_body(client.dash_app, "feeds-health.children"), outputs=wall_refresh["outputs"])
+    assert client.post("/_dash-update-component", json=disguised).status_code == 401
+    feeds = callback_body(client.dash_app, "feeds-health.children")
     assert client.post("/_dash-update-component", json=feeds).status_code == 401  # nor another page's data
     assert client.get("/warnings").status_code == 302  # a screen's token opens nothing else
     tokens.revoke("hall-1")
@@ -169,7 +184,7 @@ def test_anonymous_viewing_when_configured(client_for: Any) -> None:
     assert client.get("/feeds").status_code == 200
     assert client.get("/wall/heartbeat").get_json()["principal"] == "anonymous"
     # a screen whose token was revoked goes off the air even where anyone may look without a token
-    tokens = DisplayTokens(client.settings.storage.display_tokens_path)
+    tokens = DisplayTokens.for_settings(client.settings)
     _, secret = tokens.create("hall-2")
     assert client.get(f"/wall?token={secret}").status_code == 200
     assert (

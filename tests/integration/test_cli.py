@@ -191,7 +191,10 @@ def test_serve_answers_healthz_and_feeds(tmp_path: Path, feed_server) -> None:
         assert page.status_code == 302 and page.headers["location"].startswith(
             "/login"
         )  # no anonymous viewing
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, follow_redirects=True) as client:
+        site = f"http://127.0.0.1:{port}"
+        with httpx.Client(
+            base_url=site, timeout=5, follow_redirects=True, headers={"Origin": site}
+        ) as client:
             page = client.post("/login", data={"name": "ops", "password": "ops-pw", "next": "/feeds"})
             assert page.status_code == 200 and "_dash-config" in page.text
     finally:

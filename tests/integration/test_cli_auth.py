@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from cityops.base.access_store import AccessStore
 from cityops.base.auth import DisplayTokens, verify_password
 from tests.helpers import run_cityops
 
@@ -16,7 +17,7 @@ def test_display_token_create_list_revoke(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     secret = re.search(r"\bdt_[A-Za-z0-9_-]+", created.stdout)
     assert secret is not None and f"http://127.0.0.1:8123/wall?token={secret.group(0)}" in created.stdout
-    tokens = DisplayTokens(tmp_path / "data" / "display-tokens.json")
+    tokens = DisplayTokens(AccessStore(tmp_path / "data" / "access.sqlite3"))
     assert tokens.principal(secret.group(0)) is not None
     listed = run_cityops("display-token", "list", "--config", str(config), cwd=tmp_path)
     assert "hall-1" in listed.stdout and secret.group(0) not in listed.stdout

@@ -16,6 +16,7 @@ from cityops.base.warehouse import OutboxItem
 from dashboard.app import create_app
 from dashboard.services import Services
 from tests.conftest import build_runtime
+from tests.helpers import site_client
 
 PASSWORD = "通知-log-1"
 REFRESH = {
@@ -40,7 +41,7 @@ def client(tmp_path: Path) -> Iterator[Any]:
         datetime(2026, 6, 15, 1, 0, tzinfo=UTC),
     )
     app = create_app(Services(rt))
-    yield app.server.test_client()
+    yield site_client(app.server)
     rt.warehouse.close()
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
+from cityops.base.access_store import AccessStore
 from cityops.base.auth import (
     PERMISSIONS,
     ROLES,
@@ -63,11 +66,10 @@ def test_users_in_config_need_a_real_hash_and_unique_names() -> None:
 
 
 def test_display_tokens_create_list_revoke_across_instances(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "display-tokens.json"
-    server_side, cli_side = DisplayTokens(path), DisplayTokens(path)
+    path = tmp_path / "data" / "access.sqlite3"
+    server_side, cli_side = DisplayTokens(AccessStore(path)), DisplayTokens(AccessStore(path))
     token, secret = cli_side.create("hall-1")
-    assert secret not in path.read_text("utf-8")  # only the digest is kept
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert secret.encode() not in path.read_bytes()  # only the digest is kept
     who = server_side.principal(secret)
     assert who is not None and who.kind == "display" and who.role == "viewer" and who.name == "hall-1"
     assert not who.can("acknowledge")
@@ -86,8 +88,41 @@ def test_display_tokens_create_list_revoke_across_instances(tmp_path: Path) -> N
     assert server_side.principal(other_secret) is None
 
 
+def test_an_older_token_file_moves_into_the_store_and_screens_keep_their_tokens(tmp_path: Path) -> None:
+    legacy = tmp_path / "display-tokens.json"
+    secret = "dt_old-screen-secret"
+    legacy.write_text(
+        json.dumps(
+            {
+                "tokens": [
+                    {
+                        "id": "a1",
+                        "name": "hall-1",
+                        "created_at": "2026-01-01T00:00:00+00:00",
+                        "sha256": hashlib.sha256(secret.encode()).hexdigest(),
+                    },
+                    {
+                        "id": "b2",
+                        "name": "old",
+                        "created_at": "2026-01-01T00:00:00+00:00",
+                        "sha256": "0" * 64,
+                        "revoked_at": "2026-02-01T00:00:00+00:00",
+                    },
+                ]
+            }
+        ),
+        "utf-8",
+    )
+    store = AccessStore(tmp_path / "access.sqlite3")
+    assert store.import_legacy_tokens(legacy) == 2
+    assert not legacy.exists() and (tmp_path / "display-tokens.json.imported").exists()
+    tokens = DisplayTokens(store)
+    assert tokens.principal(secret) is not None
+    assert {t.name: t.active for t in tokens.list()} == {"hall-1": True, "old": False}
+
+
 def test_a_damaged_token_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "display-tokens.json"
     path.write_text("{not json", "utf-8")
-    with pytest.raises(ConfigError, match=r"display-tokens\.json: cannot read display tokens"):
-        DisplayTokens(path).principal("dt_x")
+    with pytest.raises(ConfigError, match=r"display-tokens\.json: cannot read the display tokens"):
+        AccessStore(tmp_path / "access.sqlite3").import_legacy_tokens(path)

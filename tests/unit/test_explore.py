@@ -50,7 +50,7 @@ from dashboard.services import Services
 from ingest.pipeline import Runtime
 from metrics.aqi import breakpoints
 from metrics.traffic import SPEED_THRESHOLDS
-from tests.helpers import commit_frame
+from tests.helpers import commit_frame, site_client
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TZ = "Asia/Shanghai"
@@ -494,7 +494,7 @@ def test_export_route_serves_csv_with_bom_and_parquet_with_the_same_rows(svc: Se
     from dashboard.app import create_app
 
     app = create_app(svc)
-    client = app.server.test_client()
+    client = site_client(app.server)
     qs = "range=7d&domain=rain&metric=rain_mm&district=441802&lang=zh"
     csv = client.get(f"/explore/export.csv?{qs}")
     assert csv.status_code == 200 and csv.data.startswith(b"\xef\xbb\xbf")

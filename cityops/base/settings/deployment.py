@@ -55,10 +55,6 @@ class StorageSettings(Section):
         return self.data_dir / "display-tokens.json"
 
     @property
-    def session_key_path(self) -> Path:
-        return self.data_dir / "session.key"
-
-    @property
     def access_store_path(self) -> Path:
         """The default store of sessions and display tokens (SQLite), shared by this machine's processes."""
         return self.data_dir / "access.sqlite3"
@@ -144,8 +140,8 @@ class AuthSettings(Section):
     users: list[UserSettings] = Field(default_factory=list, description="Users and their roles.")
     secret_key: str | None = Field(
         None,
-        description="Key signing session cookies ('${ENV}' from the environment); "
-        "default a random key kept in <data_dir>/session.key.",
+        description="Not used any more: sessions are kept on the server (session_store). Accepted so that "
+        "older configurations still load.",
     )
     session_lifetime: Duration = Field(
         timedelta(hours=12), description="A sign-in lasts at most this long (a duty shift)."
