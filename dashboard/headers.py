@@ -14,6 +14,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from typing import Any
 
 from flask import Flask, Response, request
@@ -44,6 +47,19 @@ def content_security_policy(script_hashes: list[str], frame_ancestors: list[str]
     )
 
 
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\ssrc=)(?:\s[^>]*)?>(.*?)</script>", re.S | re.I)
+
+
+def document_policy(document: bytes) -> str:
+    """The policy of a self-contained HTML document this app wrote (the daily report): its own inline
+    scripts, by digest, and nothing else."""
+    digests = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode("ascii") + "'"
+        for m in _INLINE_SCRIPT.finditer(document)
+    ]
+    return content_security_policy(digests, [])
+
+
 def install(server: Flask, settings: Any, dash_app: Any) -> None:
     """Add the headers and limits above to every response of ``server``."""
     server.config["MAX_CONTENT_LENGTH"] = int(settings.server.max_request_mb * 1024 * 1024)
@@ -65,7 +81,8 @@ def install(server: Flask, settings: Any, dash_app: Any) -> None:
         headers = response.headers
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
-        headers["Content-Security-Policy"] = policy(is_wall)
+        if "Content-Security-Policy" not in headers:  # a document may carry its own (the report)
+            headers["Content-Security-Policy"] = policy(is_wall)
         if not (is_wall and wall_origins):
             headers["X-Frame-Options"] = "SAMEORIGIN"
         if settings.server.behind_https:

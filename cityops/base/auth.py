@@ -21,9 +21,9 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from cityops.base.access_store import AccessStore, digest

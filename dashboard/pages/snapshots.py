@@ -325,7 +325,14 @@ def serve_file(server: Flask, day: str, name: str) -> Any:
     if not found:
         abort(404)
     download = request.args.get("download") == "1"
-    return send_from_directory(directory, name, as_attachment=download, max_age=0)
+    response = send_from_directory(directory, name, as_attachment=download, max_age=0)
+    if name.endswith(".html") and not download:
+        # the report runs its own inline scripts (plotly.js and its figures): allowed by digest
+        from dashboard.headers import document_policy
+
+        response.direct_passthrough = False
+        response.headers["Content-Security-Policy"] = document_policy(response.get_data())
+    return response
 
 
 def register(app: dash.Dash) -> None:

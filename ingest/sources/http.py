@@ -1,12 +1,13 @@
 """HTTP(S) sources: JSON, CSV or GeoJSON over GET, with headers, paging, a response envelope and a
 ``since`` watermark.
 
-Transient (retried): connection refused or reset, timeouts, HTTP 429 and 5xx, a body cut short, an
+Transient (retried): connection refused or reset, timeouts, HTTP 408, 429 and 5xx, a body cut short, an
 envelope whose department says it is busy (``envelope.transient_values`` / ``transient_messages``).
 Terminal: other 4xx, a payload over the size limit, an HTML page where JSON was expected, a body that
 matches no envelope, a failed envelope, and paging that cannot be trusted to be complete (a page that
 repeats an earlier one, a link or cursor followed before, a page count that grows, an empty page before
-the announced end, ``max_pages`` reached): a run records all pages or none.
+the announced end, ``max_pages`` reached), and a next link that is no URL or leads to another host than
+the feed's (its headers carry credentials): a run records all pages or none.
 The whole fetch is bounded by the context's deadline, so a server that trickles bytes forever cannot
 hold a worker."""
 
@@ -16,13 +17,15 @@ import json
 import math
 import time
 from datetime import datetime
+from functools import partial
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from cityops.base.errors import ConfigError
+from cityops.base.redact import redact_logger_records, redact_text, redact_url
 from cityops.base.settings import HttpSource, Pagination, Watermark, resolve_secret
 from ingest.envelope import (
     NO_RECORDS,
@@ -34,10 +37,10 @@ from ingest.envelope import (
     page_digest,
     page_items,
 )
-from ingest.errors import ParseError, SourceError, TimeLimitError, TransientError
+from ingest.errors import IngestError, ParseError, SourceError, TimeLimitError, TransientError
 from ingest.landing import LandingWriter
 from ingest.parse import dig
-from ingest.sources import FetchContext, FetchOutcome
+from ingest.sources import FetchContext, FetchOutcome, scrub_error, source_secrets
 
 
 def format_watermark(at: datetime, spec: Watermark, tz: str) -> str:
@@ -64,23 +67,25 @@ def _get(
     page: int | None,
 ) -> tuple[Body, str | None]:
     """GET one page, streaming it into the landing area; returns the body and its content type too."""
-    where = url + (f" (page {page})" if page is not None else "")
+    # Messages and the landing's metadata name the URL without its query values or user-info.
+    where = redact_url(url) + (f" (page {page})" if page is not None else "")
     if time.monotonic() > ctx.deadline:
         raise TimeLimitError(f"{ctx.feed}: the run's time limit ran out before requesting {where}")
     try:
-        with client.stream("GET", url, params=params, headers=headers) as resp:
-            if resp.status_code == 429 or resp.status_code >= 500:
-                raise TransientError(f"{ctx.feed}: {where} answered HTTP {resp.status_code}")
+        # The configured URL's own query (``?appKey=…``) stays: httpx would replace it by ``params``.
+        target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
+    except httpx.InvalidURL as exc:  # not an httpx.HTTPError: a control character in the URL
+        raise SourceError(
+            f"{ctx.feed}: {_snippet(where)} is not a usable URL ({redact_text(str(exc))})",
+            hint="check the feed's source.url (or the next link the department sends)",
+        ) from None
+    try:
+        with client.stream("GET", target, headers=headers) as resp:
             content_type = resp.headers.get("content-type")
             if resp.status_code >= 400:
-                body = resp.read()
-                raise SourceError(
-                    f"{ctx.feed}: {where} answered HTTP {resp.status_code}: "
-                    f"{describe_body(body, content_type)}",
-                    hint="check the URL, parameters and credentials in the feed's source",
-                )
+                _raise_status(resp, content_type, ctx, where)
             part = writer.open_part(
-                fmt, str(resp.request.url), status=resp.status_code, content_type=content_type
+                fmt, redact_url(str(resp.request.url)), status=resp.status_code, content_type=content_type
             )
             # One growing buffer, handed on as it is: a list of chunks joined at the end would hold
             # the whole payload twice at that moment.
@@ -103,9 +108,36 @@ def _get(
     except httpx.TimeoutException as exc:
         raise TransientError(f"{ctx.feed}: {where} timed out ({type(exc).__name__})") from None
     except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise TransientError(f"{ctx.feed}: {where}: {type(exc).__name__}: {exc}") from None
+        raise TransientError(f"{ctx.feed}: {where}: {type(exc).__name__}: {redact_text(str(exc))}") from None
     except httpx.HTTPError as exc:
-        raise SourceError(f"{ctx.feed}: {where}: {type(exc).__name__}: {exc}") from None
+        raise SourceError(f"{ctx.feed}: {where}: {type(exc).__name__}: {redact_text(str(exc))}") from None
+
+
+ERROR_BODY_BYTES = 4096  # what is read of an error answer's body: enough to say what the server said
+
+# Statuses worth retrying: a timeout, too many requests, and every server error.
+_TRANSIENT_STATUSES = {408, 429}
+
+
+def _raise_status(resp: httpx.Response, content_type: str | None, ctx: FetchContext, where: str) -> None:
+    """The error for an HTTP 4xx/5xx answer, with the first bytes of its body: 408, 429 and 5xx are
+    transient, other 4xx terminal. At most :data:`ERROR_BODY_BYTES` are read, and no longer than the
+    run's time limit: a server trickling an error page cannot hold the worker, nor hide its status."""
+    received = bytearray()
+    try:
+        for chunk in resp.iter_bytes():
+            received += chunk
+            if len(received) >= ERROR_BODY_BYTES or time.monotonic() > ctx.deadline:
+                break
+    except httpx.HTTPError:
+        pass  # a timeout or a cut connection while reading the error page: the status is the error
+    body = bytes(received[:ERROR_BODY_BYTES])
+    text = f"{ctx.feed}: {where} answered HTTP {resp.status_code}"
+    if body:
+        text += f": {describe_body(body, content_type)}"
+    if resp.status_code in _TRANSIENT_STATUSES or resp.status_code >= 500:
+        raise TransientError(text)
+    raise SourceError(text, hint="check the URL, parameters and credentials in the feed's source")
 
 
 def _read_page(
@@ -145,6 +177,17 @@ def _count(obj: Any, path: str, what: str) -> int:
 
 
 def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
+    """Fetch the feed into ``writer``. Its errors name URLs without their query values or user-info,
+    and never quote a configured secret (headers, parameters) — they are recorded, logged and shown.
+    httpx's own log records of the requests are redacted too."""
+    redact_logger_records()
+    try:
+        return _fetch_http(source, ctx, writer)
+    except IngestError as exc:
+        raise scrub_error(exc, source_secrets(source, ctx.environ)) from None
+
+
+def _fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> FetchOutcome:
     try:
         headers = {k: resolve_secret(v, ctx.environ) for k, v in source.headers.items()}
         params = {k: resolve_secret(v, ctx.environ) for k, v in source.params.items()}
@@ -158,7 +201,14 @@ def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> 
         write=ctx.read_timeout.total_seconds(),
         pool=ctx.connect_timeout.total_seconds(),
     )
-    with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False) as client:
+    # A redirect is followed only within the hosts next links may reach: httpx drops Authorization
+    # across hosts, but a department's other credential headers (X-Token, appKey…) would go along.
+    try:
+        allowed = _allowed_origins(source.url, source.pagination.allow_hosts if source.pagination else [])
+    except httpx.InvalidURL:
+        allowed = set()  # the request itself reports the URL it cannot use
+    hooks = {"response": [partial(_check_redirect, allowed=allowed, feed=ctx.feed)]}
+    with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False, event_hooks=hooks) as client:
         if source.pagination is None:
             body, content_type = _get(client, source.url, params, headers, writer, source.format, ctx, None)
             if source.format == "json" and source.envelope is not None:
@@ -171,8 +221,8 @@ def fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) -> 
             return FetchOutcome()
         if source.format == "csv":
             raise SourceError(f"{ctx.feed}: pagination is supported for JSON sources only")
-        _fetch_pages(client, source, source.pagination, params, headers, writer, ctx)
-    return FetchOutcome()
+        notes = _fetch_pages(client, source, source.pagination, params, headers, writer, ctx)
+    return FetchOutcome(notes=notes)
 
 
 def _fetch_pages(
@@ -183,20 +233,31 @@ def _fetch_pages(
     headers: dict[str, str],
     writer: LandingWriter,
     ctx: FetchContext,
-) -> None:
-    """Every page, or a terminal error naming the page: a run never records part of the pages.
+) -> list[str]:
+    """Every page, or a terminal error naming the page: a run never records part of the pages. Returns
+    notes for the run (a page size the server caps).
 
     A page whose records repeat an earlier page's (a looping API), a link or cursor followed before, a
-    page count that grows while paging, an empty page before the announced end, and reaching
-    ``max_pages`` before the last page are all terminal.
+    page count that grows while paging, an empty or null page before the announced end, a next link to
+    another host, and reaching ``max_pages`` before the last page are all terminal. Without a count, a
+    short page is followed by one more request: rows there mean the server caps its page size below the
+    one asked for, and paging goes on until an empty page.
     """
     url = source.url
+    origins = _allowed_origins(source.url, pag.allow_hosts)
+    notes: list[str] = []
     fetched = 0
     announced: int | None = None  # the page count the body announces (pages_path, or total / size)
+    announced_total: int | None = None
     digests: dict[str, int] = {}  # page fingerprint → the page it was first seen on
     followed: dict[str, int] = {}  # next links and cursors → the page that gave them
     cursor: str | None = None
-    for n in range(1, pag.max_pages + 1):
+    short: tuple[int, str, int] | None = None  # the last short page: number, fingerprint, rows
+    capped = False  # the server was seen to send fewer rows a page than asked for, and more pages
+    for n in range(1, pag.max_pages + 2):
+        probe = short is not None and short[0] == n - 1 and not capped
+        if n > pag.max_pages and not probe:  # the request after a short page may pass the cap
+            break
         query: dict[str, str] | None = dict(params)
         if pag.style == "page":
             query = {**params, pag.page_param: str(pag.first_page + n - 1), pag.size_param: str(pag.size)}
@@ -212,8 +273,18 @@ def _fetch_pages(
         what = f"{ctx.feed} page {n}"
         body, content_type = _get(client, url, query, headers, writer, source.format, ctx, n)
         obj, items = _read_page(source, body, content_type, writer, what)
+        null = bool(writer.parts[-1].extra.get(NO_RECORDS))
+        if null and n == 1:
+            _progress(ctx, 0, 0)
+            return notes  # a success envelope with no records: there is nothing to page
         if items:
             digest = page_digest(items)
+            if short is not None and short[0] == n - 1 and short[1] == digest:
+                # Asked past a short page, the server sent that page again (it clamps the page number
+                # or offset to its last page): the short page was the last. Its copy is not parsed.
+                writer.parts[-1].extra[NO_RECORDS] = True
+                _progress(ctx, fetched, fetched)
+                return notes
             if digest in digests:
                 raise SourceError(
                     f"{what} repeats page {digests[digest]} (the same records): the API is looping; "
@@ -222,46 +293,74 @@ def _fetch_pages(
                 )
             digests[digest] = n
         fetched += len(items)
-        if writer.parts[-1].extra.get(NO_RECORDS):
-            _progress(ctx, fetched, fetched)
-            return  # a success envelope with no records: there is nothing more to page
         if pag.style == "page" and (pag.pages_path or pag.total_path):
-            total = _count(obj, pag.total_path, what) if pag.total_path else None
-            pages = (
-                _count(obj, pag.pages_path, what) if pag.pages_path else math.ceil((total or 0) / pag.size)
-            )
+            total, pages = _announced(obj, pag, what, null, announced_total, announced)
             if announced is not None and pages > announced:
                 raise SourceError(
                     f"{what}: the page count grew from {announced} to {pages} while paging "
                     f"(rows were added meanwhile, so pages shifted); stopped rather than record part of them",
                     hint="ask for a fixed time window (since watermark) so the result does not move",
                 )
-            announced = pages
+            announced, announced_total = pages, total
             _progress(ctx, fetched, total)
-            if (fetched >= total) if total is not None else (n >= pages):
-                return
-            if not items:
+            if total is not None:
+                if fetched >= total:
+                    return notes
+                missing = not items
+            else:
+                # Page 1 of an empty result may say 0 or 1 pages; any later page up to the count has rows.
+                missing = not items and n <= pages and (n > 1 or pages > 1)
+                if not missing and n >= pages:
+                    return notes
+            if missing:
+                how = f"has no records (null at {source.records!r})" if null else "is empty"
                 raise SourceError(
-                    f"{what} is empty but the body announced {pages} pages"
+                    f"{what} {how} but the body announced {pages} pages"
                     + (f" and {total} rows ({fetched} received)" if total is not None else ""),
                     hint="the department's paging is inconsistent; try again later or ask them",
                 )
         elif pag.style in ("page", "offset"):
+            if not items:
+                return notes  # an empty (or null) page after the first: the end
             _progress(ctx, fetched, None)
-            if len(items) < pag.size:
-                return
+            if len(items) < pag.size and not capped:
+                if short is not None and short[0] == n - 1:
+                    # The page after a short page has rows: the server caps its page size.
+                    capped = True
+                    notes.append(
+                        f"the server returns at most {short[2]} rows a page (asked for {pag.size}); "
+                        f"paged by {short[2]}"
+                    )
+                else:
+                    # A short page is the last one, or the server caps its page size: the next one tells.
+                    short = (n, digest, len(items))
+            elif short is not None and short[0] == n - 1 and not capped:
+                capped = True
+                notes.append(
+                    f"the server returns at most {short[2]} rows a page (asked for {pag.size}); "
+                    f"paged by {short[2]}"
+                )
         else:
             _progress(ctx, fetched, None)
             key = "next_path" if pag.style == "next_url" else "cursor_path"
             path = pag.next_path if pag.style == "next_url" else pag.cursor_path
             link = _optional(obj, path or "")
-            if link is None or link == "" or not items:
-                return
-            token = urljoin(url, str(link)) if pag.style == "next_url" else str(link)
+            if link is None or link == "":
+                return notes
+            if pag.style == "next_url":
+                if not items:
+                    return notes
+                token = _next_url(url, link, origins, what, pag)
+            else:
+                token = str(link)
+                if not items and token == cursor:
+                    # An empty page handing back the cursor it was asked with: nothing after it yet.
+                    return notes
             if token in followed or token == source.url:
                 raise SourceError(
                     f"{what} gives a {'next link' if pag.style == 'next_url' else 'cursor'} already followed "
-                    f"({_snippet(token)}): the API is looping; stopped rather than record part of the pages",
+                    f"({_snippet(redact_url(token))}): the API is looping; "
+                    "stopped rather than record part of the pages",
                     hint=f"check the feed's pagination.{key}",
                 )
             followed[token] = n
@@ -274,6 +373,89 @@ def _fetch_pages(
         f"stopped after {fetched} rows rather than record part of the pages",
         hint="raise pagination.max_pages, or ask for fewer rows per run (since watermark)",
     )
+
+
+def _announced(
+    obj: Any, pag: Pagination, what: str, null: bool, total: int | None, pages: int | None
+) -> tuple[int | None, int]:
+    """The row total (when the body gives one) and the page count a counted page announces. A page with
+    null records may lack the counts: then the counts announced before stand."""
+    try:
+        if pag.total_path:
+            total = _count(obj, pag.total_path, what)
+        pages = _count(obj, pag.pages_path, what) if pag.pages_path else math.ceil((total or 0) / pag.size)
+    except ParseError:
+        if not null or pages is None:
+            raise
+    return total, pages
+
+
+Origin = tuple[str, str, int | None]
+
+
+def _origin(url: httpx.URL) -> Origin:
+    return url.scheme, url.host, url.port  # httpx leaves a scheme's default port out: None
+
+
+def _allowed_origins(feed_url: str, allow_hosts: list[str]) -> set[Origin]:
+    """Where next links may lead: the feed URL's scheme, host and port, and ``allow_hosts`` (a host
+    without a scheme takes the feed URL's)."""
+    base = httpx.URL(feed_url)
+    return {_origin(base)} | {
+        _origin(httpx.URL(entry if "://" in entry else f"{base.scheme}://{entry}")) for entry in allow_hosts
+    }
+
+
+def _check_redirect(response: httpx.Response, *, allowed: set[Origin], feed: str) -> None:
+    """Refuse a redirect to a host the feed's headers may not go to (terminal: it will not change)."""
+    if not response.has_redirect_location:
+        return
+    try:
+        target = response.url.join(response.headers["location"])
+    except (httpx.InvalidURL, ValueError):
+        return  # httpx itself reports a redirect it cannot follow
+    if _origin(target) in allowed:
+        return
+    port = f":{target.port}" if target.port else ""
+    raise SourceError(
+        f"{feed}: {redact_url(str(response.url))} redirects to another host "
+        f"({_snippet(f'{target.scheme}://{target.host}{port}')}): not followed, so the feed's headers and "
+        "credentials stay with its own host",
+        hint="point source.url at where the department serves the data now, or list that host in the "
+        "feed's pagination.allow_hosts",
+    )
+
+
+def _next_url(url: str, link: Any, origins: set[Origin], what: str, pag: Pagination) -> str:
+    """The absolute URL of a next link, checked: a link that is not a URL, or leads to another scheme,
+    host or port than the feed's (its headers, secrets included, would go there), is terminal."""
+    shown = _snippet(redact_url(str(link)))
+    try:
+        if not isinstance(link, str):
+            raise ValueError(f"a JSON {type(link).__name__}")
+        token = urljoin(url, link.strip())
+        parts = urlsplit(token)
+        parts.port  # noqa: B018 - raises on a port out of range
+        target = httpx.URL(token)
+        if parts.scheme not in ("http", "https") or not target.host:
+            raise ValueError("not an http(s) URL with a host")
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise SourceError(
+            f"{what} gives a next link that is not a usable URL ({shown}: {redact_text(str(exc))}); "
+            "stopped rather than record part of the pages",
+            hint=f"check the feed's pagination.next_path ({pag.next_path!r}) against what the department "
+            "sends",
+        ) from None
+    if _origin(target) not in origins:
+        port = f":{target.port}" if target.port else ""
+        host = _snippet(f"{target.scheme}://{target.host}{port}")
+        raise SourceError(
+            f"{what} gives a next link to another host ({host}, link {shown}): not followed, so the "
+            "feed's headers and credentials stay with its own host",
+            hint="if the department really serves later pages from there, list it in the feed's "
+            "pagination.allow_hosts",
+        )
+    return token
 
 
 def _progress(ctx: FetchContext, done: int, total: int | None) -> None:

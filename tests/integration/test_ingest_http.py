@@ -26,7 +26,8 @@ def feed(url: str, **source: Any) -> dict[str, Any]:
 
 
 def test_page_pagination_over_three_pages(tmp_path, make_runtime, httpserver):
-    for page, items in ((1, rows(2, 0)), (2, rows(2, 2)), (3, rows(1, 4))):
+    # Page 4 is asked after the short page 3: empty, so page 3 was the last (not a capped page size).
+    for page, items in ((1, rows(2, 0)), (2, rows(2, 2)), (3, rows(1, 4)), (4, [])):
         httpserver.expect_ordered_request(
             "/speeds", query_string={"pageNo": str(page), "pageSize": "2", "area": "qc"}
         ).respond_with_json({"code": 0, "data": {"items": items, "total": 5}})
@@ -50,7 +51,7 @@ def test_page_pagination_over_three_pages(tmp_path, make_runtime, httpserver):
     assert (report.rows_fetched, report.rows_inserted) == (5, 5)
     assert progress == [(2, None), (4, None), (5, None)]
     assert sorted(rt.warehouse.observations(TRAFFIC)["entity_id"]) == ["R0", "R1", "R2", "R3", "R4"]
-    assert len(list((tmp_path / "data" / "raw" / "paged").rglob("part-*.json.zst"))) == 3
+    assert len(list((tmp_path / "data" / "raw" / "paged").rglob("part-*.json.zst"))) == 4
 
 
 def test_total_path_stops_paging(tmp_path, make_runtime, httpserver):

@@ -121,7 +121,8 @@ def test_offset_and_limit(tmp_path, make_runtime, feed_server):
     rt = make_runtime(tmp_path, {FEED: rain_feed(feed_server.url("/rain"), pag, "items")})
     report = returns(lambda: run_feed(rt, FEED))
     assert_all_rows_landed(rt, report)
-    assert [r.query["offset"] for r in feed_server.hits("/rain")] == ["0", "4", "8"]
+    # After the short page (3 rows), one more request tells the last page from a capped page size.
+    assert [r.query["offset"] for r in feed_server.hits("/rain")] == ["0", "4", "8", "11"]
 
 
 def test_next_url_relative_link(tmp_path, make_runtime, feed_server):
@@ -165,7 +166,9 @@ def test_stop_at_a_short_page(tmp_path, make_runtime, feed_server):
     rt = make_runtime(tmp_path, {FEED: rain_feed(feed_server.url("/rain"), {"size": 4}, "")})
     report = returns(lambda: run_feed(rt, FEED))
     assert_all_rows_landed(rt, report)
-    assert len(feed_server.hits("/rain")) == 3
+    # Page 4, asked after the short page 3, is empty: page 3 was the last, and no cap is noted.
+    assert [r.query["page"] for r in feed_server.hits("/rain")] == ["1", "2", "3", "4"]
+    assert report.notes == []
 
 
 def test_a_busy_answer_on_page_two_retries_the_whole_run(tmp_path, make_runtime, feed_server):

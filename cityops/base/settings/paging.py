@@ -8,6 +8,7 @@ the last one has been read.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -81,6 +82,10 @@ class Envelope(Section):
 
 
 PagingStyle = Literal["page", "offset", "next_url", "cursor"]
+# An allowed host of next links: a name or [IPv6] address, a port, a scheme; no path, user or query.
+_HOST_ENTRY = re.compile(
+    r"^(https?://)?([A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?/?$"
+)
 
 
 class Pagination(Section):
@@ -114,6 +119,12 @@ class Pagination(Section):
     cursor_param: str = Field("cursor", description="Query parameter that carries the cursor (style=cursor).")
     max_pages: int = Field(
         10_000, ge=1, description="Safety stop: reaching it before the last page fails the run (terminal)."
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Other hosts a next link may lead to (style=next_url): 'host', 'host:port' (the feed "
+        "URL's scheme) or 'https://host:port'. The feed's headers, secrets included, are sent there too. "
+        "A link to any other scheme, host or port fails the run (terminal).",
     )
 
     @field_validator("total_path", "pages_path")
@@ -152,4 +163,15 @@ class Pagination(Section):
             )
         if style != "cursor" and value:
             raise ValueError(f"only used with style = 'cursor', not with style = {style!r}")
+        return value
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _plain_hosts(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        style = info.data.get("style")
+        if value and style != "next_url":
+            raise ValueError(f"only used with style = 'next_url', not with style = {style!r}")
+        for entry in value:
+            if not _HOST_ENTRY.match(entry):
+                raise ValueError(f"'host', 'host:port' or 'https://host:port', not {entry!r}")
         return value
