@@ -62,3 +62,18 @@ def test_signing_out_with_the_navigation_button_ends_the_session(
     page.locator("#nav-sign-in").wait_for(timeout=15_000)  # the demo lets anyone read: a guest again
     assert page.locator("#nav-sign-out").count() == 0
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
+
+
+def test_an_administrator_reads_the_audit_log_with_their_own_sign_in(
+    watched_page: Any, demo_server: Server
+) -> None:
+    page = watched_page
+    sign_in(page, demo_server.url, "admin", "admin-demo", "/feeds")
+    page.locator(".nav-bar a.nav-link[href='/audit?lang=zh']").click()
+    page.wait_for_url(f"{demo_server.url}/audit*")
+    row = page.locator("#audit-table tr", has_text="admin").filter(has_text="登录").first
+    row.wait_for(timeout=15_000)
+    assert "成功" in row.inner_text() and "127.0.0.1" in row.inner_text()
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "audit-zh.png"))
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
