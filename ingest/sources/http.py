@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -207,7 +208,9 @@ def _fetch_http(source: HttpSource, ctx: FetchContext, writer: LandingWriter) ->
         allowed = _allowed_origins(source.url, source.pagination.allow_hosts if source.pagination else [])
     except httpx.InvalidURL:
         allowed = set()  # the request itself reports the URL it cannot use
-    hooks = {"response": [partial(_check_redirect, allowed=allowed, feed=ctx.feed)]}
+    hooks: dict[str, list[Callable[..., Any]]] = {
+        "response": [partial(_check_redirect, allowed=allowed, feed=ctx.feed)]
+    }
     with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False, event_hooks=hooks) as client:
         if source.pagination is None:
             body, content_type = _get(client, source.url, params, headers, writer, source.format, ctx, None)
