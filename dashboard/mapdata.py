@@ -131,6 +131,18 @@ def custom_points(domain: Any, points: pd.DataFrame, latest: pd.DataFrame) -> pd
     return out
 
 
+def feature_names(properties: dict[str, Any]) -> dict[str, str]:
+    """A feature's name by language from its properties (``name``, ``name_zh``, ``name_en``), if any."""
+    out = {}
+    for lang, keys in (("zh", ("name_zh", "name")), ("en", ("name_en",))):
+        for key in keys:
+            value = properties.get(key)
+            if isinstance(value, str) and value.strip():
+                out[lang] = value.strip()[:40]
+                break
+    return out
+
+
 def load_base_layers(settings: Any) -> list[BaseLayer]:
     """Read the configured base layers (any format, CRS and datum) into WGS-84 geometries."""
     from geo.layers import LayerError, layer_to_geojson, load_layer, to_datum
@@ -146,12 +158,14 @@ def load_base_layers(settings: Any) -> list[BaseLayer]:
                 f"map.layers {spec.name!r}: {exc}", hint="fix the layer's path, crs or datum"
             ) from None
         fc = layer_to_geojson(to_datum(layer, "wgs84"))
+        features = [f for f in fc["features"] if f.get("geometry")]
         out.append(
             BaseLayer(
                 spec.name,
-                [f["geometry"] for f in fc["features"] if f.get("geometry")],
+                [f["geometry"] for f in features],
                 spec.color,
                 spec.width,
+                names=[feature_names(f.get("properties") or {}) for f in features],
             )
         )
     return out

@@ -11,6 +11,8 @@ when configured, a tile server on the intranet.
 (['glyphs', 'layers', 'name', 'sources', 'version'], 'background')
 >>> external_urls(style)
 []
+>>> bool(style["sources"])  # never empty: see ANCHOR_SOURCE
+True
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 BACKGROUND = "#0b1420"
+
+#: A source with no features, always in the style. MapLibre requires ``sources``; Plotly.react drops an
+#: empty object from the layout it keeps, so a style with ``"sources": {}`` reaches MapLibre's
+#: ``setStyle`` without them on the next update of the figure, which MapLibre rejects ("missing required
+#: property sources") and Plotly reports as a bare "Map error.".
+ANCHOR_SOURCE = "cityops-anchor"
 
 _URL = re.compile(r"""(?:https?:)?//[^\s"'()<>]+""")
 
@@ -33,7 +41,9 @@ def offline_style(
         "version": 8,
         "name": "cityops-offline",
         "glyphs": glyphs_url,
-        "sources": {},
+        "sources": {
+            ANCHOR_SOURCE: {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
+        },
         "layers": [{"id": "background", "type": "background", "paint": {"background-color": background}}],
     }
     if tile_url:

@@ -71,6 +71,8 @@ class BaseLayer:
     geometries: list[Mapping[str, Any]]
     color: str = "#3d8fd9"
     width: float = 3.0
+    # each geometry's feature name by language ({"zh": "北江", "en": "Bei River"}); empty: unnamed
+    names: list[Mapping[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +186,152 @@ def _level_color(level: Any) -> str:
         return NORMAL
 
 
+# -- label placement ------------------------------------------------------------------------------------
+
+#: MapLibre's world is 512 px wide at zoom 0.
+_WORLD_PX = 512.0
+
+
+def px_per_degree(zoom: float) -> float:
+    """Screen pixels per degree of longitude at ``zoom`` (Web Mercator)."""
+    return _WORLD_PX * 2.0**zoom / 360.0
+
+
+@dataclass(frozen=True)
+class LabelBox:
+    """A label's box on screen, in pixels around its anchor (text centred on the anchor)."""
+
+    lon: float
+    lat: float
+    width: float
+    height: float
+
+    def rect(self, zoom: float) -> tuple[float, float, float, float]:
+        k = px_per_degree(zoom)
+        # y grows with latitude here; Mercator stretch at this latitude for the vertical scale
+        ky = k / max(math.cos(math.radians(self.lat)), 1e-6)
+        x, y = self.lon * k, self.lat * ky
+        return (x - self.width / 2, y - self.height / 2, x + self.width / 2, y + self.height / 2)
+
+    def overlaps(self, other: LabelBox, zoom: float, gap: float = 4.0) -> bool:
+        a, b = self.rect(zoom), other.rect(zoom)
+        return not (a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1])
+
+
+def text_size(text: str, font_px: float) -> tuple[float, float]:
+    """Approximate size in px of a (multi-line) label: CJK one em wide, Latin and digits about 0.6 em."""
+    lines = text.split("<br>")
+    width = max(sum(font_px if ord(c) > 0x2E7F else 0.6 * font_px for c in line) for line in lines)
+    return width, 1.25 * font_px * len(lines)
+
+
+def _main_polygon(geom: Mapping[str, Any]) -> Any:
+    from shapely.geometry import shape
+
+    g = shape(geom)
+    if g.geom_type == "MultiPolygon":
+        g = max(g.geoms, key=lambda p: p.area)
+    return g if g.is_valid else g.buffer(0)
+
+
+def _candidates(poly: Any) -> list[tuple[float, float]]:
+    """Anchor candidates inside ``poly``, best first: its pole of inaccessibility, then the poles of its
+    northern, southern, western and eastern halves (for a neighbour's label in the way)."""
+    from shapely.geometry import box
+    from shapely.ops import polylabel
+
+    minx, miny, maxx, maxy = poly.bounds
+    tol = max(maxx - minx, maxy - miny) / 200
+    out = [polylabel(poly, tolerance=tol)]
+    midx, midy = (minx + maxx) / 2, (miny + maxy) / 2
+    for part in (
+        box(minx, midy, maxx, maxy),
+        box(minx, miny, maxx, midy),
+        box(minx, miny, midx, maxy),
+        box(midx, miny, maxx, maxy),
+    ):
+        piece = poly.intersection(part)
+        if piece.is_empty:
+            continue
+        if piece.geom_type == "MultiPolygon":
+            piece = max(piece.geoms, key=lambda p: p.area)
+        if piece.geom_type == "Polygon":
+            out.append(polylabel(piece, tolerance=tol))
+    out.append(poly.representative_point())
+    return [(float(p.x), float(p.y)) for p in out if poly.contains(p)]
+
+
+def place_labels(
+    geometries: list[Mapping[str, Any]],
+    texts: list[str],
+    *,
+    zoom: float,
+    font_px: float,
+    priority: list[float] | None = None,
+) -> list[tuple[float, float]]:
+    """An anchor inside each polygon (WGS-84 GeoJSON) for its label, chosen so that labels do not
+    overlap at ``zoom`` where a choice allows it (pure).
+
+    Labels are placed in ``priority`` order (lowest first; default: as given), each at the first of its
+    candidates (pole of inaccessibility first, see :func:`_candidates`) whose box is clear of the ones
+    placed before; when none is clear, the one overlapping least keeps the label inside its district.
+    """
+    order = sorted(range(len(texts)), key=lambda i: (priority[i] if priority else 0.0, i))
+    placed: list[LabelBox] = []
+    anchors: dict[int, tuple[float, float]] = {}
+    for i in order:
+        w, h = text_size(texts[i], font_px)
+        poly = _main_polygon(geometries[i])
+        cands = _candidates(poly) or [(float(poly.centroid.x), float(poly.centroid.y))]
+        best, best_hits = cands[0], math.inf
+        for lon, lat in cands:
+            hits = sum(LabelBox(lon, lat, w, h).overlaps(other, zoom) for other in placed)
+            if hits < best_hits:
+                best, best_hits = (lon, lat), hits
+            if hits == 0:
+                break
+        anchors[i] = best
+        placed.append(LabelBox(best[0], best[1], w, h))
+    return [anchors[i] for i in range(len(texts))]
+
+
+def line_label_point(geom: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Where a line's name goes: half way along its longest part (WGS-84), or None for no line."""
+    from shapely.geometry import shape
+
+    g = shape(geom)
+    if g.geom_type == "MultiLineString":
+        g = max(g.geoms, key=lambda p: p.length)
+    if g.geom_type != "LineString" or g.length == 0:
+        return None
+    p = g.interpolate(0.5, normalized=True)
+    return float(p.x), float(p.y)
+
+
+def _label_trace(
+    kind: str, lon: Any, lat: Any, text: list[str], size: float, family: str, color: str
+) -> go.Scattermap:
+    """Text only, always fully opaque, no legend entry; ``meta`` names what it labels. It has no name,
+    so a screen that dims the other layers (the wall's scenes) keeps labels legible."""
+    return go.Scattermap(
+        lon=lon,
+        lat=lat,
+        mode="text",
+        text=text,
+        name="",
+        meta=f"labels:{kind}",
+        showlegend=False,
+        hoverinfo="skip",
+        opacity=1,
+        textfont={"size": size, "color": color, "family": family},
+    )
+
+
+#: The labels of the stations past their warning level are over everything but the district names.
+LABEL_COLOR = "#ffffff"
+RIVER_LABEL_COLOR = "#8cc8ff"
+
+
 def build_city_map(
     layers: MapLayers,
     *,
@@ -196,10 +344,14 @@ def build_city_map(
     uirevision: str = "city-map",
     view_zoom: float | None = None,
     max_points: int = 500,
+    text_scale: float = 1.0,
 ) -> go.Figure:
-    """The city map (see the module docstring)."""
+    """The city map (see the module docstring). ``text_scale`` enlarges every text (labels, legend,
+    colour bar) for a screen read from afar (the wall)."""
     t = TEXT.get(lang, TEXT["zh"])
     fig = go.Figure()
+    labels_on_top: list[go.Scattermap] = []  # station labels, then district names: added last, on top
+    district_font = 14 * text_scale
     d = layers.districts
     if len(d):
         features = [
@@ -223,7 +375,23 @@ def build_city_map(
                 zmin=0,
                 zmax=100,
                 marker={"opacity": 0.45, "line": {"color": "#9fb3c8", "width": 1.5}},
-                showscale=False,
+                showscale=bool(has_index),
+                colorbar={
+                    "title": {"text": t["index"], "side": "top", "font": {"size": 13 * text_scale}},
+                    "tickvals": [0, 20, 40, 60, 80, 100],
+                    "tickfont": {"size": 12 * text_scale, "color": "#e6edf5"},
+                    "orientation": "h",
+                    "x": 1.0,
+                    "xanchor": "right",
+                    "y": 0.0,
+                    "yanchor": "bottom",
+                    "len": 0.28,
+                    "thickness": 10 * text_scale,
+                    "outlinewidth": 0,
+                    "bgcolor": "rgba(11,20,32,0.85)",
+                    "xpad": 8,
+                    "ypad": 8,
+                },
                 name=t["index"],
                 legendgroup="districts",
                 showlegend=True,
@@ -231,24 +399,25 @@ def build_city_map(
                 hovertemplate="%{customdata[0]}<br>" + t["index"] + " %{customdata[1]}<extra></extra>",
             )
         )
-        lon, lat = _points(d, datum)
+        # The name, and the index on a line of its own (a long name is never broken in the middle).
         labels = [
-            f"{n} {_fmt(v, 0)}" if has_index and not pd.isna(v) else str(n)
+            f"{esc(n)}<br>{_fmt(v, 0)}" if has_index and not pd.isna(v) else esc(n)
             for n, v in zip(d["name"], index, strict=True)
         ]
-        fig.add_trace(
-            go.Scattermap(
-                lon=lon,
-                lat=lat,
-                mode="text",
-                text=labels,
-                name=t["districts"],
-                legendgroup="districts",
-                showlegend=False,
-                hoverinfo="skip",
-                textfont={"size": 16, "color": "#e6edf5", "family": label_font},
-            )
+        # The worst district (lowest index: the storm's centre) is placed first and never moves away.
+        anchors = place_labels(
+            [json.loads(g) for g in d["geometry"]],
+            labels,
+            zoom=zoom,
+            font_px=district_font,
+            priority=[float(v) if not pd.isna(v) else 101.0 for v in index],
         )
+        alon, alat = to_datum([a[0] for a in anchors], [a[1] for a in anchors], datum)
+        district_labels = _label_trace(
+            "districts", alon, alat, labels, district_font, label_font, LABEL_COLOR
+        )
+    else:
+        district_labels = None
     for base in layers.base:
         lons, lats = _lines(as_lines(base.geometries), datum)
         if lons:
@@ -260,6 +429,26 @@ def build_city_map(
                     line={"color": base.color, "width": base.width},
                     name=base.name,
                     hoverinfo="skip",
+                )
+            )
+        named: list[tuple[tuple[float, float], str]] = []
+        for geom, names in zip(base.geometries, base.names, strict=False):
+            label = (names.get(lang) or names.get("zh") or "") if names else ""
+            lines = as_lines([geom])
+            point = line_label_point(lines[0]) if lines and label else None
+            if point is not None:
+                named.append((point, esc(label)))
+        if named:
+            rlon, rlat = to_datum([p[0] for p, _ in named], [p[1] for p, _ in named], datum)
+            fig.add_trace(
+                _label_trace(
+                    "rivers",
+                    rlon,
+                    rlat,
+                    [n for _, n in named],
+                    14 * text_scale,
+                    label_font,
+                    RIVER_LABEL_COLOR,
                 )
             )
     roads = layers.roads
@@ -329,18 +518,33 @@ def build_city_map(
         sig = w.get("signal", pd.Series(np.nan, index=w.index))
         alarmed = ~sig.isna()
         labelled = sig.fillna(9) <= 3  # yellow and above carry their level as a label; blue is only coloured
+        if labelled.any():
+            # Past the warning level: the name and level beside the marker (text starts right of it),
+            # opaque, above the other layers. A text-only trace takes no ``textposition`` (Plotly
+            # derives its offset from a marker size it does not have: NaN, which MapLibre refuses).
+            station_font = 13 * text_scale
+            texts = [
+                f"{esc(n)} {_fmt(v, 2)}m"
+                for n, v in zip(w["name"][labelled], w.get("level_m", sig)[labelled], strict=True)
+            ]
+            shift = np.array([(18 / 2 + 4 + text_size(x, station_font)[0] / 2) for x in texts])
+            labels_on_top.append(
+                _label_trace(
+                    "stations",
+                    lon[labelled.to_numpy()] + shift / px_per_degree(zoom),
+                    lat[labelled.to_numpy()],
+                    texts,
+                    station_font,
+                    label_font,
+                    LABEL_COLOR,
+                )
+            )
         fig.add_trace(
             go.Scattermap(
                 lon=lon,
                 lat=lat,
-                mode="markers+text",
+                mode="markers",
                 marker={"size": [18 if a else 10 for a in alarmed], "color": [_level_color(s) for s in sig]},
-                text=[
-                    f"{esc(n)} {_fmt(v, 2)}m" if a else ""
-                    for n, v, a in zip(w["name"], w.get("level_m", sig), labelled, strict=True)
-                ],
-                textposition="top right",
-                textfont={"size": 14, "color": "#e6edf5", "family": label_font},
                 name=t["water"],
                 hovertext=[
                     f"{esc(n)}<br>{_fmt(v, 2)} m"
@@ -424,13 +628,30 @@ def build_city_map(
             )
         # the highlight halo sits under the station markers
         fig.data = (fig.data[-1], *fig.data[:-1]) if len(wr) else fig.data
+    # Labels last: MapLibre places the topmost layer's text first, so a district's name is never
+    # pushed out by a marker's text, and a station past its level is not pushed out by other labels.
+    for trace in labels_on_top:
+        fig.add_trace(trace)
+    if district_labels is not None:
+        fig.add_trace(district_labels)
     clon, clat = to_datum(center[0], center[1], datum)
+    pad = round(12 * text_scale)
     fig.update_layout(
         map={"style": dict(style), "center": {"lon": float(clon), "lat": float(clat)}, "zoom": zoom},
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        # the map keeps clear of its panel's edges; the legend sits under it, off the districts
+        margin={"l": pad, "r": pad, "t": pad, "b": pad, "autoexpand": True},
         paper_bgcolor="#0b1420",
         font={"color": "#e6edf5"},
-        legend={"bgcolor": "rgba(11,20,32,0.8)", "font": {"size": 14}, "x": 0.01, "y": 0.99},
+        legend={
+            "bgcolor": "rgba(11,20,32,0.85)",
+            "font": {"size": 13 * text_scale},
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "y": -0.01,
+            "yanchor": "top",
+            "itemwidth": 30,
+        },
         uirevision=uirevision,
     )
     return fig

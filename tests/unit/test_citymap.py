@@ -86,10 +86,11 @@ def test_every_layer_is_a_named_switchable_trace() -> None:
     ):
         assert expected in names
     water = next(tr for tr in fig.data if tr.name == "水文站")
-    assert list(water.text) == ["源潭 16.84m", ""]  # only stations with a signal get a label
+    station_labels = next(tr for tr in fig.data if tr.meta == "labels:stations")
+    assert list(station_labels.text) == ["源潭 16.84m"]  # only stations with a signal get a label
     assert water.marker.color[0] == "#ff9a2e" and water.marker.size[0] > water.marker.size[1]
-    district_labels = next(tr for tr in fig.data if getattr(tr, "mode", None) == "text")
-    assert list(district_labels.text) == ["清城区 62"]
+    district_labels = next(tr for tr in fig.data if tr.meta == "labels:districts")
+    assert list(district_labels.text) == ["清城区<br>62"]
     assert external_urls(fig.to_plotly_json()) == []
 
 
