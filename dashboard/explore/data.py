@@ -10,7 +10,14 @@ import pandas as pd
 
 from dashboard.explore.catalog import Catalog, load_catalog, metric_unit
 from dashboard.explore.compare import ComparePanel, load_compare
-from dashboard.explore.query import Resolution, read_series, series_query, time_window
+from dashboard.explore.query import (
+    Resolution,
+    read_heatmap,
+    read_newest,
+    read_series,
+    series_query,
+    time_window,
+)
 from dashboard.explore.thresholds import Threshold, thresholds_for
 from dashboard.explore.view import ExploreState
 
@@ -33,6 +40,8 @@ class ExploreData:
     heatmap: pd.DataFrame  # day (local date), hour (0–23), value
     compare: list[ComparePanel] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
+    #: The newest observation (naive UTC) behind the series in range, or ``None``.
+    newest: datetime | None = None
 
 
 def load_explore_data(svc: Any, state: ExploreState, catalog: Catalog | None = None) -> ExploreData:
@@ -47,7 +56,7 @@ def load_explore_data(svc: Any, state: ExploreState, catalog: Catalog | None = N
     series = read_series(wh, q, tz)
     entity = catalog.entity(state.entity)
     label = _place_label(catalog, state)
-    heat = wh.explore_heatmap(replace(q, start=max(start, end - timedelta(days=HEATMAP_DAYS))), tz)
+    heat = read_heatmap(wh, replace(q, start=max(start, end - timedelta(days=HEATMAP_DAYS))), tz)
     data = ExploreData(
         state,
         start,
@@ -59,6 +68,7 @@ def load_explore_data(svc: Any, state: ExploreState, catalog: Catalog | None = N
         series,
         heat,
         thresholds=thresholds_for(state.domain, metric, entity, q.resolution),
+        newest=read_newest(wh, q),
     )
     data.compare = load_compare(wh, catalog, state.district, start, end, tz)
     return data

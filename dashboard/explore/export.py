@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.explore.data import ExploreData
-from dashboard.explore.view import ExploreState
+from dashboard.explore.view import ExploreState, moment_text
 
 EXPORT_COLUMNS = (
     "chart",
@@ -81,7 +81,7 @@ def export_frame(data: ExploreData) -> pd.DataFrame:
 
 def export_filename(state: ExploreState, ext: str) -> str:
     """``cityops-explore-<domain>-<metric>-<range>[-<district>][-<entity>].<ext>`` (ASCII only)."""
-    rng = f"{state.start}_{state.end}" if state.range == "custom" else state.range
+    rng = f"{_stamp(state.start)}_{_stamp(state.end)}" if state.range == "custom" else state.range
     parts = [
         "cityops-explore",
         state.domain,
@@ -91,3 +91,8 @@ def export_filename(state: ExploreState, ext: str) -> str:
         state.entity or "",
     ]
     return "-".join(p for p in parts if p) + f".{ext}"
+
+
+def _stamp(value: object) -> str:
+    """A range bound in a file name: ``2026-06-14`` or ``2026-06-14T1300`` (no colon)."""
+    return moment_text(value).replace(":", "") if value is not None else ""  # type: ignore[arg-type]

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from cityops.base.domains import INCIDENT, Domain
+from dashboard.explore.aqi import aqi_heatmap, aqi_series, is_aqi
 from dashboard.explore.catalog import INCIDENT_METRIC
-from dashboard.explore.view import ExploreState
+from dashboard.explore.view import ExploreState, local_bounds
 
 Resolution = Literal["raw", "hourly", "daily"]
 
@@ -36,12 +37,12 @@ SUM_METRICS = {("rain", "rain_mm"), ("incident", INCIDENT_METRIC)}
 
 
 def time_window(state: ExploreState, now: datetime, tz: str) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: the last span up to ``now``, or the custom local days (end day included)."""
+    """[start, end) in UTC: the last span up to ``now``, or the custom local range (days: the end day
+    included; times of day: up to the end minute)."""
     if state.range == "custom" and state.start is not None and state.end is not None:
         zone = ZoneInfo(tz)
-        start = datetime.combine(state.start, time(), zone).astimezone(UTC)
-        end = datetime.combine(state.end + timedelta(days=1), time(), zone).astimezone(UTC)
-        return start, end
+        lo, hi = local_bounds(state.start, state.end)
+        return lo.replace(tzinfo=zone).astimezone(UTC), hi.replace(tzinfo=zone).astimezone(UTC)
     end = now.astimezone(UTC)
     return end - RANGE_SPANS.get(state.range, RANGE_SPANS["24h"]), end
 
@@ -133,8 +134,23 @@ def _zero_fill(frame: pd.DataFrame, start: datetime, end: datetime, step_s: int,
 
 
 def read_series(wh: Any, q: SeriesQuery, tz: str) -> pd.DataFrame:
-    """The rows of one series (zero-filled for counts)."""
+    """The rows of one series (zero-filled for counts; the AQI computed from the concentrations)."""
+    if is_aqi(q.domain.name, q.metric):
+        return aqi_series(wh, q, tz)
     frame = wh.explore_series(q, tz)
     if q.domain.name == INCIDENT.name:
         frame = _zero_fill(frame, q.start, q.end, q.step_s, tz)
     return frame
+
+
+def read_heatmap(wh: Any, q: SeriesQuery, tz: str) -> pd.DataFrame:
+    """Hour of day × local day of a series: day, hour, value, n."""
+    if is_aqi(q.domain.name, q.metric):
+        return aqi_heatmap(wh, q, tz)
+    return wh.explore_heatmap(q, tz)
+
+
+def read_newest(wh: Any, q: SeriesQuery) -> datetime | None:
+    """The newest observation (naive UTC) behind a series, or ``None``."""
+    newest: datetime | None = wh.explore_newest(q)
+    return newest

@@ -47,6 +47,11 @@ def thresholds_for(
             v = num(entity.get(col))
             if v is not None:
                 out.append(Threshold(key, v, LEVEL_INFO[level].color))
+    elif domain == "air" and metric == "aqi":
+        from metrics.aqi import COLORS
+
+        for below, bound in enumerate((50, 100, 150, 200, 300), start=1):  # the category below the bound
+            out.append(Threshold(f"explore.th.aqi{below}", float(bound), COLORS[below + 1], "HJ 633 AQI"))
     elif domain == "air" and metric in _AQI_ITEMS:
         from metrics.aqi import COLORS, DEFAULT_EDITION, breakpoints
 

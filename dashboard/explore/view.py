@@ -3,19 +3,24 @@
 :func:`encode_state` / :func:`decode_state` turn a state into a query string and back (``range start end
 district domain metric entity lang``). Decoding never raises: a value that does not parse falls back to
 its default, so a garbled or hostile link still opens a page.
+
+A custom range's ``start`` and ``end`` are local calendar days (``2026-06-15``: the whole day, the end
+day included) or local times of day (``2026-06-15T14:00``: from that minute, up to that minute).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 RANGES: tuple[str, ...] = ("24h", "7d", "30d", "1y", "custom")
 LANGS = ("zh", "en")
-DEFAULT_DOMAIN = "water"
+#: The view a link without state opens: the city's air quality index over the last day (the comparison
+#: below it shows the day's rainfall, river levels against their warning levels, traffic and incidents).
+DEFAULT_DOMAIN = "air"
 #: A custom range spans at most this many days (daily rollups; still under MAX_POINTS).
 MAX_CUSTOM_DAYS = 1830
 
@@ -38,13 +43,50 @@ def parse_day(raw: str | None) -> date | None:
     return value if 2000 <= value.year <= 2100 else None
 
 
+def parse_moment(raw: str | None) -> date | datetime | None:
+    """A day (``YYYY-MM-DD``) or a local minute (``YYYY-MM-DDTHH:MM``) between 2000 and 2100, or ``None``."""
+    if raw is None:
+        return None
+    if len(raw) == 10:
+        return parse_day(raw)
+    if len(raw) != 16 or raw[10] not in "T ":
+        return None
+    day = parse_day(raw[:10])
+    clock = parse_clock(raw[11:])
+    return None if day is None or clock is None else datetime.combine(day, clock)
+
+
+def parse_clock(raw: str | None) -> time | None:
+    """A time of day ``HH:MM`` (a time input's value; seconds are dropped), or ``None``."""
+    if not raw or len(raw) < 5 or raw[2] != ":":
+        return None
+    try:
+        hour, minute = int(raw[:2]), int(raw[3:5])
+    except ValueError:
+        return None
+    return time(hour, minute) if 0 <= hour < 24 and 0 <= minute < 60 else None
+
+
+def moment_text(value: date | datetime) -> str:
+    """The URL form of a custom range's bound: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``."""
+    return value.strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else value.isoformat()
+
+
+def local_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
+    """[start, end) as naive local datetimes: a start day from its midnight, an end day to the next one."""
+    lo = start if isinstance(start, datetime) else datetime.combine(start, time())
+    hi = end if isinstance(end, datetime) else datetime.combine(end + timedelta(days=1), time())
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class ExploreState:
-    """What the explorer shows. ``start``/``end`` (local calendar days, inclusive) only for ``custom``."""
+    """What the explorer shows. ``start``/``end`` only for ``custom``: local days (the end day included)
+    or local minutes (the end minute excluded)."""
 
     range: str = "24h"
-    start: date | None = None
-    end: date | None = None
+    start: date | datetime | None = None
+    end: date | datetime | None = None
     district: str | None = None
     domain: str = DEFAULT_DOMAIN
     metric: str | None = None
@@ -56,7 +98,7 @@ def encode_state(state: ExploreState) -> str:
     """The query string (without ``?``) of a state; keys in a fixed order, empty values left out."""
     pairs: list[tuple[str, str]] = [("range", state.range)]
     if state.range == "custom" and state.start is not None and state.end is not None:
-        pairs += [("start", state.start.isoformat()), ("end", state.end.isoformat())]
+        pairs += [("start", moment_text(state.start)), ("end", moment_text(state.end))]
     for key in ("district", "domain", "metric", "entity"):
         value = getattr(state, key)
         if value:
@@ -89,9 +131,10 @@ def decode_state(query: str | Mapping[str, Any] | None) -> ExploreState:
     get = {k: _first(params.get(k)) for k in _QUERY_KEYS}
     default = ExploreState()
     rng = get["range"] if get["range"] in RANGES else default.range
-    start, end = parse_day(get["start"]), parse_day(get["end"])
+    start, end = parse_moment(get["start"]), parse_moment(get["end"])
     if rng == "custom":
-        if start is None or end is None or end < start or (end - start).days > MAX_CUSTOM_DAYS:
+        lo_hi = local_bounds(start, end) if start is not None and end is not None else None
+        if lo_hi is None or lo_hi[1] <= lo_hi[0] or (lo_hi[1] - lo_hi[0]).days > MAX_CUSTOM_DAYS:
             rng, start, end = default.range, None, None
     else:
         start = end = None

@@ -7,7 +7,8 @@ Shared with the daily snapshot.
 - :func:`build_distribution_figure`: histogram and box of the same rows.
 - :func:`build_heatmap_figure`: hour of day × day; each cell carries ``day:<iso date>`` for drill-down.
 - :func:`build_compare_figure`: departments stacked on one shared time axis; station traces carry
-  ``entity:<id>`` so a click selects that station.
+  ``entity:<id>`` so a click selects that station; river levels are drawn above/below each station's
+  warning level, with the warning level as a line at 0.
 - :func:`build_empty_figure`: a chart that says there is nothing to show, instead of a blank.
 
 Feed text (station names) is escaped for Plotly's label markup.
@@ -30,6 +31,8 @@ from dashboard.palette import BACKGROUND, GRID, MUTED, TEXT
 LINE = "#4da3ff"
 BAND = "rgba(77,163,255,0.18)"
 PANEL_COLORS = {"rain": "#3d8fd9", "water": "#2fbf71", "traffic": "#f2c925", "incident": "#ff9a2e"}
+#: The river panel's warning-level line (the warning palette's yellow).
+WARNING_LINE = "#f2c925"
 STATION_COLORS = ("#2fbf71", "#4da3ff", "#f2c925", "#ff9a2e", "#c77dff", "#ff4d4f", "#9fb3c8")
 
 
@@ -220,8 +223,17 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
         color = PANEL_COLORS.get(p.domain, LINE)
         f = p.frame
         if "entity_id" in f and f["entity_id"].notna().any():
+            relative = p.zero_line is not None and "level" in f
             for i, (eid, g) in enumerate(f.groupby("entity_id", sort=False)):
                 name = g["name"].iloc[0] if "name" in g and isinstance(g["name"].iloc[0], str) else eid
+                hover = esc(name) + "<br>%{x}<br>%{y:.2f}"
+                text = None
+                if relative:  # metres above the warning level, and the level itself
+                    hover = (
+                        esc(name) + "<br>%{x}<br>" + t("explore.cmp.above", lang) + " %{y:+.2f} m"
+                        "<br>" + t("explore.metric.level_m", lang) + " %{text} m"
+                    )
+                    text = [f"{v:.2f}" for v in g["level"]]
                 fig.add_trace(
                     go.Scatter(
                         x=g["time"],
@@ -231,7 +243,8 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
                         legendgroup=p.domain,
                         line={"color": STATION_COLORS[i % len(STATION_COLORS)], "width": 1.8},
                         customdata=[f"entity:{eid}"] * len(g),
-                        hovertemplate=esc(name) + "<br>%{x}<br>%{y:.2f}<extra></extra>",
+                        text=text,
+                        hovertemplate=hover + "<extra></extra>",
                     ),
                     row=row,
                     col=1,
@@ -278,5 +291,16 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
         },
         margin={"l": 56, "r": 16, "t": 60, "b": 40},
     )
-    fig.update_annotations(font={"size": 13, "color": MUTED}, xanchor="left", x=0)
+    fig.update_annotations(font={"size": 13, "color": MUTED}, xanchor="left", x=0)  # the panel titles
+    for row, p in enumerate(shown, start=1):
+        if p.zero_line is not None:
+            fig.add_hline(
+                y=0,
+                line={"color": WARNING_LINE, "width": 1.5, "dash": "dash"},
+                annotation_text=esc(t(p.zero_line, lang)),
+                annotation_position="bottom right",
+                annotation_font={"color": WARNING_LINE, "size": 12},
+                row=row,
+                col=1,
+            )
     return fig

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cityops.base.clock import FixedClock
-from cityops.base.domains import INCIDENT, RAIN, TRAFFIC, WATER, Domain, custom_domain
+from cityops.base.domains import AIR, INCIDENT, RAIN, TRAFFIC, WATER, Domain, custom_domain
 from cityops.base.settings import settings_from_dict
 from cityops.base.warehouse import open_warehouse
 from dashboard.explore import (
@@ -54,6 +54,8 @@ from tests.helpers import commit_frame, site_client
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TZ = "Asia/Shanghai"
+#: One air station's hourly concentrations (constant): its AQI is that of these 1-h values.
+AIR_HOUR = {"so2": 10.0, "no2": 40.0, "pm10": 120.0, "pm25": 80.0, "co": 0.8, "o3": 100.0}
 
 
 def _square(x: float, y: float) -> str:
@@ -160,6 +162,15 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                     "source": "t",
                 },
                 {
+                    "entity_id": "AIR-A",
+                    "kind": "air_station",
+                    "name": "清城空气站",
+                    "district_code": "441802",
+                    "lon": 113.25,
+                    "lat": 23.75,
+                    "source": "t",
+                },
+                {
                     "entity_id": "FH-1",
                     "kind": "hydrant",
                     "name": "消火栓1",
@@ -208,6 +219,12 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         ),
         "r-traffic",
     )
+    hours = (
+        pd.date_range(NOW - timedelta(days=3), NOW, freq="1h", inclusive="left")
+        .tz_convert(None)
+        .astype("datetime64[us]")
+    )
+    _commit(wh, AIR, pd.DataFrame({"entity_id": "AIR-A", "ts": hours, **AIR_HOUR}), "r-air")
     hydrant = custom_domain("hydrant", "消火栓水压", None, [{"name": "pressure_mpa", "unit": "MPa"}])
     _commit(
         wh, hydrant, pd.DataFrame({"entity_id": "FH-1", "ts": ts[-96:], "pressure_mpa": 0.3}), "r-hydrant"
@@ -303,11 +320,11 @@ def test_resolve_replaces_what_the_city_does_not_have(svc: Services) -> None:
     assert "hydrant" in catalog.domains  # a configured department's domain is offered
     s = resolve_state(ExploreState(domain="nope", metric="x", district="999", entity="SEG-A"), catalog)
     assert (s.domain, s.metric, s.district, s.entity) == (
-        "water",
-        "level_m",
+        "air",
+        "aqi",
         None,
         None,
-    )  # SEG-A is no water station
+    )  # the default view (the AQI); SEG-A is no air station
     s = resolve_state(ExploreState(domain="water", district="441803", entity="HYD-A"), catalog)
     assert s.entity is None  # HYD-A lies in another district
     s = resolve_state(ExploreState(domain="hydrant", entity="FH-1"), catalog)
@@ -425,7 +442,9 @@ def test_thresholds_come_from_the_station_and_the_metrics_modules(svc: Services)
 
 def test_series_figure_draws_the_rows_and_the_entity_levels(svc: Services) -> None:
     catalog = load_catalog(svc)
-    data = load_explore_data(svc, resolve_state(ExploreState(entity="HYD-A"), catalog), catalog)
+    data = load_explore_data(
+        svc, resolve_state(ExploreState(domain="water", entity="HYD-A"), catalog), catalog
+    )
     fig = build_series_figure(data.series, data.thresholds, title="t", metric_label="水位", unit="m")
     line = fig.data[-1]
     assert list(line.y) == list(data.series["value"]) and len(line.y) == 48
@@ -440,7 +459,7 @@ def test_series_figure_draws_the_rows_and_the_entity_levels(svc: Services) -> No
 def test_distribution_heatmap_and_compare_reflect_their_frames(svc: Services) -> None:
     catalog = load_catalog(svc)
     data = load_explore_data(
-        svc, resolve_state(ExploreState(range="7d", district="441802"), catalog), catalog
+        svc, resolve_state(ExploreState(range="7d", district="441802", domain="water"), catalog), catalog
     )
     dist = build_distribution_figure(data.series, data.thresholds, title="d", metric_label="水位", unit="m")
     assert list(dist.data[1].x) == list(data.series["value"].dropna())
@@ -552,6 +571,8 @@ def test_callbacks_as_plain_functions(svc: Services) -> None:
             None,
             None,
             None,
+            None,
+            None,
             "water",
             "level_m",
             "HYD-A",
@@ -562,7 +583,7 @@ def test_callbacks_as_plain_functions(svc: Services) -> None:
             "zh",
             "old",
         )
-        _rng, _s, _e, _style, district, domain, _mopts, metric, eopts, entity, qs, key = out
+        _rng, _s, _st, _e, _et, _style, district, domain, _mopts, metric, eopts, entity, qs, key = out
         assert (district, domain, metric, entity) == ("441802", "rain", "rain_mm", "RAIN-B")
         assert [o["value"] for o in eopts] == ["RAIN-A", "RAIN-B"]
         assert decode_state(qs) == ExploreState(
@@ -570,7 +591,7 @@ def test_callbacks_as_plain_functions(svc: Services) -> None:
         )
         figs = page.render(qs)
         assert figs[0].data[-1].name == t("explore.metric.rain_mm", "zh") and len(figs[0].data[-1].y) > 0
-        assert figs[5] == f"/explore/export.csv?{qs}"
+        assert figs[6] == f"/explore/export.csv?{qs}"
         fig = page.render_map(key)
         clickable = {
             tr.name: tr.customdata[0]
@@ -602,3 +623,215 @@ def _walk(node: Any) -> Iterator[Any]:
             yield from _walk(c)
     elif children is not None and not isinstance(children, str | int | float):
         yield from _walk(children)
+
+
+# -- issue: the default view, AQI, times of day, notices, rivers against warning levels, freshness -----------
+
+
+def test_a_link_without_state_opens_the_city_aqi_with_its_category_bounds(svc: Services) -> None:
+    from metrics.aqi import aqi
+
+    catalog = load_catalog(svc)
+    state = resolve_state(decode_state(""), catalog)
+    assert (state.domain, state.metric, state.range, state.district, state.entity) == (
+        "air",
+        "aqi",
+        "24h",
+        None,
+        None,
+    )
+    data = load_explore_data(svc, state, catalog)
+    expect = aqi({f"{k.upper()}_1H": v for k, v in AIR_HOUR.items()}).aqi  # 2026 edition: the 1-h values
+    assert expect is not None and expect > 50
+    assert len(data.series) == 24 and data.series["value"].eq(expect).all()  # hour ends 12:00 … 11:00+1
+    assert data.unit == "" and [th.value for th in data.thresholds] == [50, 100, 150, 200, 300]
+    assert data.heatmap["value"].eq(expect).all() and data.heatmap["n"].sum() >= 24
+    # the metric picker offers the AQI first, then the six pollutants
+    from dashboard.pages.explore.options import metric_options
+
+    values = [o["value"] for o in metric_options(catalog, "air", "zh")]
+    assert values[0] == "aqi" and set(values[1:]) == set(AIR.values)
+    # daily buckets are the daily report
+    year = load_explore_data(svc, resolve_state(ExploreState(range="1y", domain="air"), catalog), catalog)
+    assert year.resolution == "daily" and year.series["value"].notna().sum() >= 1
+
+
+def test_drilling_into_a_station_opens_its_most_meaningful_metric(svc: Services) -> None:
+    catalog = load_catalog(svc)
+    for start, eid, expect in (
+        (ExploreState(domain="water", metric="level_m"), "AIR-A", ("air", "aqi")),
+        (ExploreState(domain="air", metric="so2"), "RAIN-A", ("rain", "rain_mm")),
+        (ExploreState(domain="rain"), "HYD-A", ("water", "level_m")),
+    ):
+        s = resolve_state(
+            apply_click(start, click_target({"points": [{"customdata": f"entity:{eid}"}]}), catalog), catalog
+        )
+        assert (s.domain, s.metric, s.entity) == (*expect, eid)
+    # a station's water level is drawn against its warning and guaranteed levels
+    s = resolve_state(apply_click(ExploreState(), {"entity": "HYD-A"}, catalog), catalog)
+    keys = [th.key for th in load_explore_data(svc, s, catalog).thresholds]
+    assert "explore.th.warning" in keys
+
+
+def test_custom_range_with_times_of_day_round_trips_and_filters_to_those_minutes(svc: Services) -> None:
+    qs = "range=custom&start=2026-06-14T13:00&end=2026-06-14T17:30&domain=water&entity=HYD-A&lang=zh"
+    state = decode_state(qs)
+    assert state.start == datetime(2026, 6, 14, 13, 0) and state.end == datetime(2026, 6, 14, 17, 30)
+    assert encode_state(state) == "range=custom&start=2026-06-14T13%3A00&end=2026-06-14T17%3A30" + (
+        "&domain=water&entity=HYD-A&lang=zh"
+    )
+    assert decode_state(encode_state(state)) == state
+    assert time_window(state, NOW, TZ) == (
+        datetime(2026, 6, 14, 5, 0, tzinfo=UTC),
+        datetime(2026, 6, 14, 9, 30, tzinfo=UTC),
+    )
+    catalog = load_catalog(svc)
+    data = load_explore_data(svc, resolve_state(state, catalog), catalog)
+    times = pd.to_datetime(data.series["time"])
+    assert len(times) == 9  # half-hourly readings 13:00 … 17:00
+    assert times.min() == pd.Timestamp("2026-06-14 13:00") and times.max() == pd.Timestamp("2026-06-14 17:00")
+    # a day and a time mix: from 13:00 to the end of the end day; an end before the start is refused
+    mixed = decode_state("range=custom&start=2026-06-14T13:00&end=2026-06-14")
+    assert time_window(mixed, NOW, TZ)[1] == datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
+    assert decode_state("range=custom&start=2026-06-14T13:00&end=2026-06-14T12:00").range == "24h"
+    assert decode_state("range=custom&start=2026-06-14T25:00&end=2026-06-14T26:00").range == "24h"
+    assert "2026-06-14T1300_2026-06-14T1730" in export_filename(state, "csv") and ":" not in export_filename(
+        state, "csv"
+    )
+
+
+def test_the_pickers_carry_times_of_day_into_the_state(svc: Services) -> None:
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from dashboard.app import create_app
+    from dashboard.pages import explore as page
+
+    app = create_app(svc)
+    with app.server.test_request_context("/_dash-update-component"):
+        context_value.set(
+            AttributeDict(triggered_inputs=[{"prop_id": f"{page.ID_START_TIME}.value", "value": "13:00"}])
+        )
+        out = page.sync_state(
+            "custom",
+            "2026-06-14",
+            "13:00",
+            "2026-06-14",
+            "17:30",
+            None,
+            "water",
+            "level_m",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "zh",
+            None,
+        )
+        assert out[1:5] == ("2026-06-14", "13:00", "2026-06-14", "17:30")
+        assert decode_state(out[12]).start == datetime(2026, 6, 14, 13, 0)
+        # an emptied time means the whole day again
+        out = page.sync_state(
+            "custom",
+            "2026-06-14",
+            "",
+            "2026-06-14",
+            None,
+            None,
+            "water",
+            "level_m",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "zh",
+            None,
+        )
+        assert out[2] == "" and decode_state(out[12]).start == date(2026, 6, 14)
+
+
+def test_an_unknown_metric_in_the_link_says_so(svc: Services) -> None:
+    from dashboard.app import create_app
+    from dashboard.pages import explore as page
+
+    app = create_app(svc)
+    with app.server.test_request_context("/explore"):
+        tree = page.layout(domain="air", metric="nonsense", lang="en")
+        ids = {c.id: c for c in _walk(tree) if getattr(c, "id", None)}
+        text = " ".join(p.children for p in ids[page.ID_NOTICE].children)
+        assert "nonsense" in text and t("explore.metric.aqi", "en") in text, text
+        assert ids[page.ID_METRIC].value == "aqi"
+        tree = page.layout(district="999999", entity="HYD-A", domain="water")
+        ids = {c.id: c for c in _walk(tree) if getattr(c, "id", None)}
+        assert any("999999" in p.children for p in ids[page.ID_NOTICE].children)
+        tree = page.layout(domain="water", metric="level_m")  # a good link: no notice
+        ids = {c.id: c for c in _walk(tree) if getattr(c, "id", None)}
+        assert ids[page.ID_NOTICE].children == []
+
+
+def test_rivers_are_compared_against_their_warning_levels(svc: Services) -> None:
+    from dashboard.explore.compare import RELATIVE_METRIC
+
+    catalog = load_catalog(svc)
+    data = load_explore_data(svc, resolve_state(ExploreState(), catalog), catalog)
+    (water,) = [p for p in data.compare if p.domain == "water"]
+    assert water.metric == RELATIVE_METRIC and water.zero_line == "explore.cmp.warning_line"
+    f = water.frame
+    warn = f["entity_id"].map({"HYD-A": 11.0, "HYD-B": 20.0})
+    assert set(f["entity_id"]) == {"HYD-A", "HYD-B"}
+    assert np.allclose(f["value"], f["level"] - warn)  # metres above the warning level
+    assert np.allclose(f.loc[f["entity_id"] == "HYD-B", "value"], -2.0)  # 18 m at a 20-m warning level
+    fig = build_compare_figure(data.compare, title="c")
+    traces = [tr for tr in fig.data if tr.customdata is not None and str(tr.customdata[0]) == "entity:HYD-B"]
+    assert np.allclose(traces[0].y, -2.0) and traces[0].text[0] == "18.00"
+    zero = [s for s in fig.layout.shapes if s.y0 == 0 and s.y1 == 0]
+    assert (
+        len(zero) == 1
+        and zero[0].yref == f"y{[p.domain for p in data.compare if len(p.frame)].index('water') + 1}"
+    )
+    assert any(a.text == t("explore.cmp.warning_line", "zh") for a in fig.layout.annotations)
+
+
+def test_freshness_names_the_newest_observation_not_the_clock(svc: Services) -> None:
+    from dashboard.freshness import freshness_line, freshness_text, newest_observation
+
+    catalog = load_catalog(svc)
+    data = load_explore_data(
+        svc, resolve_state(ExploreState(domain="water", entity="HYD-A"), catalog), catalog
+    )
+    assert data.newest == datetime(2026, 6, 15, 3, 30)  # the last half-hourly reading (UTC)
+    assert freshness_text(svc, data.newest, "zh") == "数据截至 2026-06-15 11:30（30 分钟前）"
+    assert freshness_text(svc, data.newest, "en") == "Data as of 2026-06-15 11:30 (30 min ago)"
+    assert freshness_text(svc, None, "zh") == t("fresh.none", "zh")
+    old = load_explore_data(
+        svc,
+        resolve_state(
+            ExploreState(range="custom", start=date(2026, 6, 1), end=date(2026, 6, 1), domain="rain"), catalog
+        ),
+        catalog,
+    )
+    assert old.newest == datetime(2026, 6, 1, 15, 30)  # the last reading of that local day
+    assert "13 天前" in freshness_text(svc, old.newest, "zh")
+    # every domain's newest observation (what /map and /warnings show)
+    assert newest_observation(svc) == datetime(2026, 6, 15, 3, 30)
+    assert freshness_line(svc, NOW, "zh", component_id="x").children.endswith("（刚刚）")
+
+
+def test_a_district_is_fitted_into_the_map(svc: Services) -> None:
+    import math
+
+    from dashboard.explore.catalog import district_bounds
+    from dashboard.pages.explore.drilldown import FIT_PX, fit_view
+
+    catalog = load_catalog(svc)
+    bounds = district_bounds(catalog, "441802")
+    assert bounds == (113.0, 23.6, 113.5, 24.1)
+    (lon, lat), zoom = fit_view(bounds)
+    assert lon == pytest.approx(113.25) and 23.6 < lat < 24.1
+    # the view at that zoom holds the district within the assumed panel, and is not much larger
+    width_px = 512 * 2**zoom * 0.5 / 360
+    assert width_px <= FIT_PX[0] + 1 and width_px > FIT_PX[0] * 0.3
+    assert district_bounds(catalog, None) is None and district_bounds(catalog, "nope") is None
+    assert not math.isnan(zoom)

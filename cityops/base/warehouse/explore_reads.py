@@ -123,3 +123,61 @@ class ExploreReads(Connection):
             "GROUP BY ALL ORDER BY day, hour"
         )
         return self._explore_df(sql, params)
+
+    def explore_rows(self, q: Any, *, lookback_s: int = 0) -> pd.DataFrame:
+        """The raw rows of a wide domain in a series' scope, ``start - lookback_s <= ts < end``, by
+        station and time (what a derived metric such as the AQI is computed from)."""
+        if q.domain.storage != "wide":
+            raise WarehouseError(f"{q.domain.name!r} is not stored wide")
+        params: dict[str, Any] = {}
+        scope = self._explore_scope(q, params)
+        params.update(start=utc_naive(q.start), end=utc_naive(q.end), lookback=int(lookback_s))
+        cols = ", ".join(quote(c) for c in ("entity_id", "ts", *q.domain.values))
+        return self._explore_df(
+            f"SELECT {cols} FROM {quote(q.domain.table)} "
+            "WHERE ts >= CAST($start AS TIMESTAMP) - to_seconds($lookback) AND ts < $end "
+            f"AND {scope} ORDER BY entity_id, ts",
+            params,
+        )
+
+    def explore_newest(self, q: Any) -> Any:
+        """The time (naive UTC) of the newest observation a series' scope holds in its window, or ``None``."""
+        params: dict[str, Any] = {"start": utc_naive(q.start), "end": utc_naive(q.end)}
+        if q.domain.storage == "record":
+            where = "reported_at >= $start AND reported_at < $end"
+            if q.district is not None:
+                params["district"] = q.district
+                where += " AND district_code = $district"
+            sql = f"SELECT max(reported_at) FROM incident WHERE {where}"
+        else:
+            scope = self._explore_scope(q, params)
+            if q.domain.storage == "long":
+                params["domain"] = q.domain.name
+                table, extra = "obs_metric", "domain = $domain AND "
+            else:
+                table, extra = quote(q.domain.table), ""
+            sql = f"SELECT max(ts) FROM {table} WHERE {extra}ts >= $start AND ts < $end AND {scope}"
+        frame = self._explore_df(sql, params)
+        value = frame.iloc[0, 0] if len(frame) else None
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+    def newest_observation(self, domains: Any, *, until: Any = None) -> Any:
+        """The time (naive UTC) of the newest observation of any of ``domains`` (incidents: the newest
+        report), at or before ``until`` when given; ``None`` when there is none."""
+        parts: list[str] = []
+        params: dict[str, Any] = {}
+        if until is not None:
+            params["until"] = utc_naive(until)
+        for i, domain in enumerate(domains):
+            tcol = quote(domain.time_column)
+            cond = [f"{tcol} <= $until"] if until is not None else []
+            if domain.storage == "long":
+                params[f"d{i}"] = domain.name
+                cond.append(f"domain = $d{i}")
+            where = (" WHERE " + " AND ".join(cond)) if cond else ""
+            parts.append(f"SELECT max({tcol}) AS t FROM {quote(domain.table)}{where}")
+        if not parts:
+            return None
+        frame = self._explore_df(f"SELECT max(t) FROM ({' UNION ALL '.join(parts)})", params)
+        value = frame.iloc[0, 0] if len(frame) else None
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()

@@ -8,6 +8,7 @@ from typing import Any
 from dashboard.explore.catalog import Catalog, load_catalog, resolve_state
 from dashboard.explore.data import ExploreData, load_explore_data
 from dashboard.explore.view import ExploreState, decode_state, encode_state
+from dashboard.freshness import freshness_text
 from dashboard.i18n import t, t_or
 from dashboard.pages.explore.options import metric_label
 
@@ -88,6 +89,7 @@ def render(qs: str | None) -> tuple[Any, ...]:
         heat,
         compare,
         status,
+        freshness_text(svc, data.newest, lang),
         f"/explore/export.csv?{q}",
         f"/explore/export.parquet?{q}",
         f"/explore?{encode_state(other)}",

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from flask import request
 
-from dashboard.explore.catalog import Catalog, load_catalog, resolve_state
+from dashboard.explore.catalog import Catalog, district_bounds, load_catalog, resolve_state
 from dashboard.explore.view import ExploreState, decode_state
 from dashboard.i18n import t_or
 
@@ -25,18 +25,47 @@ def render_map(key: str | None) -> Any:
     state = resolve_state(decode_state(key), catalog)
     style = map_style(settings, request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf")
     layers = load_map_layers(svc)
-    # The whole city at the configured view; the user's own pan and zoom survive a drill-down (uirevision).
+    # The whole city at the configured view, or the chosen district fitted to the panel. The user's own
+    # pan and zoom survive other choices (uirevision changes only with the district).
+    center, zoom = settings.city.center or (113.0, 24.2), settings.map.zoom
+    bounds = district_bounds(catalog, state.district)
+    if bounds is not None:
+        center, zoom = fit_view(bounds)
     fig = build_city_map(
         layers,
         style=style,
-        center=settings.city.center or (113.0, 24.2),
-        zoom=settings.map.zoom,
+        center=center,
+        zoom=zoom,
         datum=settings.map.tile_datum,
         lang=state.lang,
         label_font=settings.map.glyph_stack,
-        uirevision="explore",
+        uirevision=f"explore-{state.district or 'city'}",
     )
     return decorate_map(fig, layers, catalog, state, datum=settings.map.tile_datum)
+
+
+#: The map panel's size assumed when fitting a district into it (at most; the panel is usually larger).
+FIT_PX = (600, 290)
+
+
+def fit_view(
+    bounds: tuple[float, float, float, float], size: tuple[int, int] = FIT_PX
+) -> tuple[tuple[float, float], float]:
+    """The centre (lon, lat) and zoom that show ``(west, south, east, north)`` whole in ``size`` pixels
+    (Web Mercator with 512-pixel tiles, as MapLibre draws it)."""
+    import math
+
+    west, south, east, north = bounds
+
+    def merc(lat: float) -> float:
+        lat = max(-85.0, min(85.0, lat))
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max((east - west) / 360.0, 1e-6)
+    dy = max((merc(north) - merc(south)) / (2 * math.pi), 1e-6)
+    zoom = min(math.log2(size[0] / 512 / dx), math.log2(size[1] / 512 / dy), 14.0)
+    mid = math.degrees(math.atan(math.sinh((merc(north) + merc(south)) / 2)))
+    return ((west + east) / 2, mid), round(zoom, 2)
 
 
 def decorate_map(

@@ -9,16 +9,25 @@ from dash import dcc, html
 
 from dashboard.auth import current_principal
 from dashboard.components import build_header, build_nav
-from dashboard.explore.catalog import Catalog, entity_options, load_catalog, resolve_state
+from dashboard.explore.catalog import (
+    Catalog,
+    entity_options,
+    load_catalog,
+    resolve_state,
+    unknown_choices,
+)
 from dashboard.explore.view import RANGES, ExploreState, decode_state, encode_state
+from dashboard.freshness import CLASS_NAME as FRESH_CLASS
 from dashboard.i18n import t
 from dashboard.pages.explore import ids
 from dashboard.pages.explore.options import (
+    clock_text,
     dates_style,
     district_options,
     domain_options,
     iso_day,
     metric_options,
+    notice_lines,
 )
 from dashboard.pages.explore.state import map_key
 
@@ -55,14 +64,35 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                         ),
                     ),
                     _field(
+                        t("explore.start_time", lang),
+                        dcc.Input(
+                            id=ids.ID_START_TIME,
+                            type="time",  # type: ignore[arg-type]  # the browser's time input (HH:MM)
+                            value=clock_text(state.start),
+                            className="explore-time",
+                        ),
+                        "narrow",
+                    ),
+                    _field(
                         t("explore.end", lang),
                         dcc.DatePickerSingle(
                             id=ids.ID_END, date=iso_day(state.end), display_format="YYYY-MM-DD"
                         ),
                     ),
+                    _field(
+                        t("explore.end_time", lang),
+                        dcc.Input(
+                            id=ids.ID_END_TIME,
+                            type="time",  # type: ignore[arg-type]  # the browser's time input (HH:MM)
+                            value=clock_text(state.end),
+                            className="explore-time",
+                        ),
+                        "narrow",
+                    ),
                 ],
                 id=ids.ID_DATES,
                 className="explore-dates",
+                title=t("explore.time.hint", lang),
                 style=dates_style(state.range),
             ),
             _field(
@@ -156,8 +186,11 @@ def _charts(lang: str) -> html.Div:
     )
 
 
-def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
-    """The page for a resolved state (a component tree; callbacks fill the charts)."""
+def build_layout(
+    state: ExploreState, catalog: Catalog, notes: list[tuple[str, str]] | None = None
+) -> html.Div:
+    """The page for a resolved state (a component tree; callbacks fill the charts). ``notes``: the
+    choices of the link the view could not show (see :func:`~dashboard.explore.catalog.unknown_choices`)."""
     lang = state.lang
     other = "en" if lang == "zh" else "zh"
     qs = encode_state(state)
@@ -176,6 +209,13 @@ def build_layout(state: ExploreState, catalog: Catalog) -> html.Div:
                 switch_id=ids.ID_LANG_LINK,
             ),
             _controls(state, catalog, qs),
+            html.Div(
+                [html.P(line) for line in notice_lines(notes or [], state, catalog)],
+                id=ids.ID_NOTICE,
+                className="explore-notice",
+                role="status",
+            ),
+            html.Div(id=ids.ID_FRESH, className=FRESH_CLASS),
             _charts(lang),
         ],
         className="page explore-page",
@@ -187,4 +227,5 @@ def layout(**query: Any) -> html.Div:
     from dashboard.services import services
 
     catalog = load_catalog(services())
-    return build_layout(resolve_state(decode_state(query), catalog), catalog)
+    state = resolve_state(decode_state(query), catalog)
+    return build_layout(state, catalog, unknown_choices(query, state))

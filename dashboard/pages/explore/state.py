@@ -13,7 +13,7 @@ from dashboard.explore.catalog import entity_options, load_catalog, resolve_stat
 from dashboard.explore.drill import apply_click, click_target
 from dashboard.explore.view import ExploreState, decode_state, encode_state
 from dashboard.pages.explore.ids import ID_COMPARE, ID_DOMAIN, ID_ENTITY, ID_HEAT, ID_MAP, ID_SERIES
-from dashboard.pages.explore.options import dates_style, iso_day, metric_options
+from dashboard.pages.explore.options import clock_text, dates_style, iso_day, metric_options, moment
 
 # The address bar follows the state without a page-router round trip (replaceState fires no Dash event).
 SYNC_URL_JS = """
@@ -36,7 +36,9 @@ def map_key(state: ExploreState) -> str:
 def sync_state(
     rng: str | None,
     start: Any,
+    start_time: Any,
     end: Any,
+    end_time: Any,
     district: str | None,
     domain: str | None,
     metric: str | None,
@@ -60,8 +62,8 @@ def sync_state(
     state = decode_state(
         {
             "range": rng,
-            "start": iso_day(start),
-            "end": iso_day(end),
+            "start": moment(start, start_time),
+            "end": moment(end, end_time),
             "district": district,
             "domain": domain,
             "metric": metric,
@@ -80,8 +82,10 @@ def sync_state(
     key = map_key(state)
     return (
         state.range,
-        state.start.isoformat() if state.start else None,
-        state.end.isoformat() if state.end else None,
+        iso_day(state.start),
+        clock_text(state.start),
+        iso_day(state.end),
+        clock_text(state.end),
         dates_style(state.range),
         state.district,
         state.domain,
