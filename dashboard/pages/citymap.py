@@ -71,8 +71,10 @@ def refresh(_n: int | None, view_zoom: float | None, lang: str | None) -> tuple[
         label_font=settings.map.glyph_stack,
         view_zoom=view_zoom,
     )
-    now = svc.local(svc.now())
-    return fig, f"{t('map.as_of', lang)} {now:%Y-%m-%d %H:%M}"
+    from dashboard.freshness import freshness_text, newest_observation
+
+    # the data's time and age, not the clock's: a map whose feeds stopped says so
+    return fig, freshness_text(svc, newest_observation(svc), lang)
 
 
 def register(app: dash.Dash) -> None:

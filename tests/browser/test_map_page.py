@@ -37,6 +37,12 @@ def test_city_map_renders_offline_with_outlines_markers_and_labels(
     assert page.console_errors == [], page.console_errors
     # Latin/digit glyphs come from this server (CJK is drawn by the browser's own fonts).
     assert glyphs and all(status == 200 and url.startswith(demo_server.url) for url, status in glyphs)
+    # "数据截至" is the newest observation's time in the city, not the clock's
+    from dashboard.freshness import newest_observation
+
+    newest = demo_server.services.local(newest_observation(demo_server.services))
+    status = page.locator("#map-status").text_content() or ""
+    assert status.startswith(f"数据截至 {newest:%Y-%m-%d %H:%M}（"), (status, newest)
     legend = page.locator(".city-map g.legend").text_content() or ""
     for layer in ("城市运行指数", "主要河流", "空气质量站", "水文站", "雨量站"):
         assert layer in legend, legend
