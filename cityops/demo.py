@@ -26,6 +26,7 @@ DEMO_TOKEN = "demo-traffic-token"
 # The demo clock starts this long before the rainstorm's peak, so rivers rise within minutes.
 DEMO_LEAD = timedelta(hours=3, minutes=30)
 DEMO_HISTORY = timedelta(days=1)
+DEMO_WALL = "demo-wall"  # the display token of the wall screen the demo prints
 # The demo users' passwords (their hashes are in demo.toml); printed at start.
 DEMO_USERS = (
     ("duty", "duty-demo", "operator"),
@@ -63,6 +64,18 @@ def prepare_data_dir(data_dir: Path, *, keep: bool) -> bool:
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text("created by cityops demo; `cityops demo` replaces this folder at each start\n", "utf-8")
     return not keep
+
+
+def fresh_wall_token(settings: Settings) -> str:
+    """A new display token for the demo's wall; a previous demo's (``--keep``) is revoked first, since a
+    token's secret is shown only once and the old one cannot be printed again."""
+    from cityops.base.auth import DisplayTokens
+
+    tokens = DisplayTokens.for_settings(settings)
+    if any(t.name == DEMO_WALL and t.active for t in tokens.list()):
+        tokens.revoke(DEMO_WALL)
+    _, secret = tokens.create(DEMO_WALL)
+    return secret
 
 
 def make_demo_clock(speed: float) -> tuple[SimulatedClock, Any]:
@@ -138,9 +151,7 @@ def run_demo(*, port: int, data_dir: Path, speed: float, keep: bool, console: An
                 max_instances=1,
                 coalesce=True,
             )
-        from cityops.base.auth import DisplayTokens
-
-        _, secret = DisplayTokens.for_settings(settings).create("demo-wall")
+        secret = fresh_wall_token(settings)
         u = server.url
         console.print(
             f"\n[bold green]wall:[/] {u}/wall   map: {u}/map   explore: {u}/explore   "

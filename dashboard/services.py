@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,7 +100,7 @@ class Services:
         by_feed = {r["feed"]: r for r in states.to_dict("records")}
         event_domains = {n for n, d in BUILTIN_DOMAINS.items() if d.storage == "record"}
         ing = self.settings.ingest
-        return compute_feed_health(
+        health = compute_feed_health(
             self.settings.feeds,
             by_feed,
             event_domains,
@@ -108,6 +108,14 @@ class Services:
             late_after=ing.late_after,
             stale_after=ing.stale_after,
         )
+        skips = getattr(self.scheduler, "skips", None)  # cityops.jobs.SkippedRuns of this process
+        if skips is None:
+            return health
+        counts = {h.feed: skips.for_feed(h.feed) for h in health}
+        return [
+            replace(h, skipped_runs=c.total, last_skipped_at=c.last_at) if (c := counts[h.feed]) else h
+            for h in health
+        ]
 
     def health(self) -> dict[str, Any]:
         """The /healthz document: ok, degraded (something needs attention) or down (no database)."""

@@ -58,6 +58,10 @@ class FeedHealth:
     last_error: str | None
     consecutive_failures: int
     age: timedelta | None
+    # Runs skipped by the scheduler of this process because the previous run was still going (runs take
+    # longer than the cadence), and when the last was; filled in by the serving process.
+    skipped_runs: int = 0
+    last_skipped_at: datetime | None = None
 
 
 def _aware(value: Any) -> datetime | None:

@@ -11,7 +11,7 @@ import math
 import shutil
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def finish_snapshot(
     start of the render."""
     status, reason = rep.problems.status(), rep.problems.reason()
     summary = build_summary(rep, status, reason, list(headline))
-    rendered_at = datetime.now(UTC)
+    rendered_at = rt.clock.now()  # the clock of everything else (the demo's simulated one)
     if write:
         files = _write_report_files(rep, directory, files, summary, figures, headline, rendered_at)
     result = SnapshotResult(
@@ -162,7 +162,7 @@ def _write_report_files(
             for p in files
         ],
         "feed_health": rep.feed_table if rep.feed_table is not None else [],
-        # The only wall-clock time of the folder; it is not part of the data.
+        # The only render time of the folder (the runtime clock's); it is not part of the data.
         "rendered_at": rendered_at.isoformat(timespec="seconds"),
     }
     (directory / "manifest.json").write_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from dashboard.i18n import t
@@ -85,7 +85,7 @@ def deliver_snapshot(
     targets = [tg for tg in rt.settings.notifications if tg.enabled and "snapshot" in tg.events]
     if not targets:
         return []
-    clock = now or (lambda: datetime.now(UTC))
+    clock = now or rt.clock.now
     note = snapshot_notification(rt, result, at=rt.clock.now())
     return deliver(
         targets,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -10,6 +11,7 @@ import pytest
 
 from cityops.base.clock import SystemClock
 from cityops.jobs import (
+    SKIP_CAUSE,
     SchedulerAlreadyRunning,
     build_scheduler,
     start_scheduler,
@@ -97,7 +99,7 @@ def test_jobs_follow_the_configured_schedules(tmp_path, make_runtime, feed_serve
     rt = make_runtime(tmp_path, feeds, clock=SystemClock())
     scheduler = build_scheduler(rt, start_now=False)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"feed:every-5m", "feed:by-cron", "audit:spool"}
+    assert set(jobs) == {"feed:every-5m", "feed:by-cron", "audit:spool", "jobs:skips"}
     assert jobs["feed:every-5m"].trigger.interval.total_seconds() == 300
     assert jobs["feed:every-5m"].max_instances == 1 and jobs["feed:every-5m"].coalesce
     start = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
@@ -161,3 +163,94 @@ def test_a_simulated_clock_gets_each_days_report_once(tmp_path, make_runtime, mo
     jobs.snapshot_when_due(rt, start)
     jobs.snapshot_when_due(rt, start)
     assert rendered == [date(2026, 6, 15)]  # once
+
+
+def test_skipped_runs_are_logged_once_per_feed_with_a_count(
+    tmp_path, make_runtime, feed_server, caplog, monkeypatch
+) -> None:
+    """A feed whose run outlasts its cadence: the runs that come due meanwhile are skipped; the log has
+    one line for the first and then one summary with the count per window, never a line per skip, and
+    the count is in the feed's health."""
+    import threading
+    from datetime import timedelta
+
+    import cityops.jobs
+    from dashboard.services import Services
+
+    release = threading.Event()
+
+    def block(h: BaseHTTPRequestHandler) -> None:
+        release.wait(60)
+        body = b'[{"id": "S1", "t": "2026-06-15T00:00:00Z", "v": 10}]'
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    feed_server.handle("/block", block)
+    feed_server.json("/fast", FAST)
+    monkeypatch.setattr(cityops.jobs, "SKIP_SUMMARY_EVERY", timedelta(seconds=2))
+    rt = make_runtime(
+        tmp_path,
+        {"slow": _feed(feed_server.url("/block")), "quick": _feed(feed_server.url("/fast"))},
+        clock=SystemClock(),
+        ingest={"read_timeout": "60s", "retry_attempts": 1},
+    )
+    scheduler = build_scheduler(rt)
+    caplog.set_level("WARNING")
+    start_scheduler(scheduler)
+    try:
+        deadline = time.monotonic() + 30
+        while (c := scheduler.skips.for_feed("slow")) is None or c.total < 5:
+            assert time.monotonic() < deadline, "the blocked feed's runs were never skipped"
+            time.sleep(0.1)
+    finally:
+        release.set()
+        stop_scheduler(scheduler, wait=False)
+    time.sleep(2.1)  # the summary window has passed: the skips not yet reported are reported now
+    scheduler.skips.flush()
+    total = scheduler.skips.for_feed("slow").total
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "maximum number of running instances" in m]
+    lines = [m for m in messages if m.startswith("feed slow:")]
+    assert lines[0] == (
+        "feed slow: a run was skipped: the previous run was still going (runs take longer than the "
+        "cadence); further skips are counted and reported every 2 s"
+    )
+    summaries = [
+        re.fullmatch(r"feed slow: (\d+) runs? skipped in the last \d+ s: " + re.escape(SKIP_CAUSE), m)
+        for m in lines[1:]
+    ]
+    assert all(summaries), lines
+    assert 1 + sum(int(m.group(1)) for m in summaries if m) == total  # every skip counted, in few lines
+    assert len(lines) < total
+    assert not [m for m in messages if m.startswith("feed quick:")]
+
+    health = {h.feed: h for h in Services(rt, scheduler=scheduler).feed_health()}
+    assert health["slow"].skipped_runs == total and health["slow"].last_skipped_at is not None
+    assert health["quick"].skipped_runs == 0 and health["quick"].last_skipped_at is None
+
+
+def test_twelve_skips_in_ten_minutes_are_one_summary_line(caplog) -> None:
+    from datetime import timedelta
+
+    from cityops.jobs import SkippedRuns
+
+    real = [0.0]
+    at = datetime(2026, 6, 15, 6, 0, tzinfo=UTC)
+    skips = SkippedRuns(lambda: at, summary_every=timedelta(minutes=10), monotonic=lambda: real[0])
+    caplog.set_level("WARNING", logger="cityops.jobs")
+    skips.record("feed:water")  # the first: logged at once
+    for i in range(11):
+        real[0] = 50.0 * (i + 1)  # within the next 10 minutes: counted, not logged
+        skips.record("feed:water")
+    assert len(caplog.records) == 1
+    real[0] = 600.0
+    skips.record("feed:water")
+    skips.flush()  # nothing more is due
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        f"feed water: 12 runs skipped in the last 10 min: {SKIP_CAUSE}"
+    ]
+    assert skips.for_feed("water").total == 13 and skips.for_feed("water").last_at == at
+    assert skips.for_feed("air") is None

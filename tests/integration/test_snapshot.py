@@ -187,6 +187,29 @@ def test_the_report_is_self_contained(scene: Scene) -> None:
     assert html.count("plotly.js v") == 1 and "<script src=" not in html
 
 
+def test_the_render_time_is_the_runtime_clocks(scene: Scene) -> None:
+    """The report's "generated at" follows the clock of everything else (in the demo the simulated one,
+    here the test's fixed clock, standing at the last tick when the day was rendered), not the host's."""
+    rendered = _tick_times()[-1]
+    assert scene.result.rendered_at == rendered
+    assert _manifest(scene.result)["rendered_at"] == rendered.isoformat(timespec="seconds")
+    record = scene.rt.warehouse.snapshot(DAY)
+    stored = pd.Timestamp(record["rendered_at"])
+    stored = stored.tz_localize("UTC") if stored.tzinfo is None else stored
+    assert stored.to_pydatetime() == rendered
+
+
+def test_the_report_prints_on_light_paper_with_a_page_per_section(scene: Scene) -> None:
+    html = (scene.result.directory / "report.html").read_text("utf-8")
+    start = html.index("@media print")
+    block = html[start : html.index("/* end print */", start)]
+    assert "background:#fff" in block.replace(" ", "") and "color:#111" in block.replace(" ", "")
+    assert "break-before:page" in block.replace(" ", "") and "break-inside:avoid" in block.replace(" ", "")
+    assert "@page" in block
+    # every section heading starts a printed page; the figures and tables are not split
+    assert html.count('<h2 class="section"') == 5
+
+
 def test_a_quiet_day_says_so_and_is_not_an_error(scene: Scene) -> None:
     quiet = scene.quiet
     assert quiet.status == "ok", quiet.reason

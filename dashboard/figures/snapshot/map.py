@@ -68,19 +68,123 @@ def _add_districts(fig: go.Figure, districts: pd.DataFrame) -> list[float]:
     return lats
 
 
-def _add_district_names(fig: go.Figure, districts: pd.DataFrame) -> None:
-    if len(districts):
-        fig.add_trace(
-            go.Scatter(
-                x=districts["lon"],
-                y=districts["lat"],
-                mode="text",
-                text=[esc(n) for n in districts["name"]],
-                textfont={"size": 13, "color": "#c9d6e3"},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+LABEL_SIZE = 13  # px, the district names
+LABELS_NAME = "district-labels"  # the name of the trace of district names (figures are looked up by it)
+MAP_PAD = 0.04  # of the districts' extent, around them
+
+
+def text_box(text: str, size: float) -> tuple[float, float]:
+    """Width and height in px of one line of ``text`` at font ``size`` px: a CJK character is one em wide,
+    other characters about 0.6 em; the height is the line's, 1.3 em."""
+    wide = sum(1 for c in text if ord(c) >= 0x2E80)
+    return wide * size + (len(text) - wide) * 0.6 * size, 1.3 * size
+
+
+def _anchor(geometry: Any, fallback: tuple[float, float]) -> tuple[float, float]:
+    """The pole of inaccessibility of the district's largest part (the point inside it farthest from its
+    edge): a label there stays inside a concave or many-parted district, which its centroid may not."""
+    from shapely.geometry import shape
+    from shapely.ops import polylabel
+
+    try:
+        geom = shape(json.loads(geometry) if isinstance(geometry, str) else geometry)
+        parts = list(getattr(geom, "geoms", [geom]))
+        largest = max(parts, key=lambda g: g.area)
+        p = polylabel(largest, tolerance=0.002)
+        return float(p.x), float(p.y)
+    except Exception:  # no usable outline: the stored point
+        return fallback
+
+
+def spread_labels(
+    anchors: Sequence[tuple[float, float]], boxes: Sequence[tuple[float, float]], *, gap: float = 2.0
+) -> list[tuple[float, float]]:
+    """Label centres (px, y up) near ``anchors`` whose boxes (width, height) do not overlap: each
+    overlapping pair is pushed apart, half each, along the axis that needs the smaller move."""
+    pos = [list(a) for a in anchors]
+    for _ in range(300):
+        moved = False
+        for i in range(len(pos)):
+            for j in range(i + 1, len(pos)):
+                dx = pos[j][0] - pos[i][0]
+                dy = pos[j][1] - pos[i][1]
+                ox = (boxes[i][0] + boxes[j][0]) / 2 + gap - abs(dx)
+                oy = (boxes[i][1] + boxes[j][1]) / 2 + gap - abs(dy)
+                if ox <= 0 or oy <= 0:
+                    continue
+                moved = True
+                if oy <= ox:  # apart vertically (the cheaper move for short, wide labels)
+                    step = (oy / 2 + 0.01) * (1 if dy >= 0 else -1)
+                    pos[i][1] -= step
+                    pos[j][1] += step
+                else:
+                    step = (ox / 2 + 0.01) * (1 if dx >= 0 else -1)
+                    pos[i][0] -= step
+                    pos[j][0] += step
+        if not moved:
+            break
+    return [(p[0], p[1]) for p in pos]
+
+
+def map_extent(lons: Sequence[float], lats: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The x and y ranges of a map of these outlines, with a margin."""
+    x0, x1, y0, y1 = min(lons), max(lons), min(lats), max(lats)
+    px, py = (x1 - x0) * MAP_PAD or 0.01, (y1 - y0) * MAP_PAD or 0.01
+    return [x0 - px, x1 + px], [y0 - py, y1 + py]
+
+
+def px_per_unit(
+    x_range: Sequence[float], y_range: Sequence[float], width: float, height: float, ratio: float
+) -> float:
+    """Pixels per unit of x on axes tied by ``scaleanchor`` with ``scaleratio`` = ratio (a unit of y is
+    ``ratio`` times as long): Plotly widens the range of the looser axis, so the tighter one sets it."""
+    return min(width / (x_range[1] - x_range[0]), height / ((y_range[1] - y_range[0]) * ratio))
+
+
+def place_district_labels(
+    districts: pd.DataFrame, scale: float, ratio: float, size: float = LABEL_SIZE
+) -> pd.DataFrame:
+    """name, x, y: where each district's name is written so that no two names overlap on a map drawn
+    at ``scale`` px per degree of longitude (a degree of latitude is ``ratio`` times as long)."""
+    if not len(districts):
+        return pd.DataFrame(columns=["name", "x", "y"])
+    names = [str(n) for n in districts["name"]]
+    geoms = districts["geometry"] if "geometry" in districts else [None] * len(districts)
+    anchors = [
+        _anchor(g, (float(lon), float(lat)))
+        for g, lon, lat in zip(geoms, districts["lon"], districts["lat"], strict=True)
+    ]
+    sy = scale * ratio
+    placed = spread_labels([(x * scale, y * sy) for x, y in anchors], [text_box(n, size) for n in names])
+    return pd.DataFrame(
+        {"name": names, "x": [p[0] / scale for p in placed], "y": [p[1] / sy for p in placed]}
+    )
+
+
+def district_labels(
+    districts: pd.DataFrame,
+    x_range: Sequence[float],
+    y_range: Sequence[float],
+    width: float,
+    height: float,
+    ratio: float,
+) -> go.Scatter | None:
+    """The trace of the district names (``LABELS_NAME``) for a map of ``width`` × ``height`` px over
+    these ranges, placed so that no two overlap; None without districts."""
+    if not len(districts):
+        return None
+    labels = place_district_labels(districts, px_per_unit(x_range, y_range, width, height, ratio), ratio)
+    return go.Scatter(
+        x=labels["x"],
+        y=labels["y"],
+        mode="text",
+        text=[esc(n) for n in labels["name"]],
+        textfont={"size": LABEL_SIZE, "color": "#e6edf5", "shadow": "0px 0px 3px #0b1420"},
+        name=LABELS_NAME,
+        cliponaxis=False,  # a name may reach past the outlines' extent
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def _add_base_layers(fig: go.Figure, layers: MapLayers) -> None:
@@ -144,20 +248,34 @@ def build_snapshot_map(
     fig = go.Figure()
     lats = _add_districts(fig, layers.districts)
     _add_base_layers(fig, layers)
-    _add_district_names(fig, layers.districts)
     placed = points.dropna(subset=["lon", "lat"]) if len(points) else points
     _add_warnings(fig, placed, legend_names, level_names)
+    ratio = compute_aspect(lats)
+    margin = {"l": 8, "r": 8, "t": 56, "b": 8}
+    lons = [x for tr in fig.data if tr.fill == "toself" for x in tr.x if x is not None]
+    if lons:
+        x_range, y_range = map_extent(lons, lats)
+        # "domain": the looser axis gets a narrower plot area, never a wider range, so redrawing at
+        # another size (the report on paper) keeps the map's extent and its labels' spacing
+        fig.update_xaxes(range=x_range, constrain="domain")
+        fig.update_yaxes(range=y_range, constrain="domain")
+        # The report's map is as wide as the page (wider than the map is tall): its height sets the scale.
+        labels = district_labels(
+            layers.districts, x_range, y_range, math.inf, height - margin["t"] - margin["b"], ratio
+        )
+        if labels is not None:
+            fig.add_trace(labels)  # last: the names stay readable over the warnings
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=compute_aspect(lats))
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=ratio)
     style_figure(fig, title=title, height=height)
     fig.update_layout(
         plot_bgcolor=PAPER,
-        margin={"l": 8, "r": 8, "t": 56, "b": 8},
-        legend={
+        margin=margin,
+        legend={  # the city's south-west corner is empty land of the map's frame
             "orientation": "v",
-            "x": 0.99,
+            "x": 0.01,
             "y": 0.02,
-            "xanchor": "right",
+            "xanchor": "left",
             "yanchor": "bottom",
             "bgcolor": "rgba(11,20,32,0.8)",
         },

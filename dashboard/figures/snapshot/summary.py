@@ -11,10 +11,12 @@ from plotly.subplots import make_subplots
 
 from dashboard.figures.citymap import MapLayers, esc
 from dashboard.figures.snapshot.common import add_message, has_counts, level_color, style_figure
-from dashboard.figures.snapshot.map import build_snapshot_map, compute_aspect
+from dashboard.figures.snapshot.map import LABELS_NAME, build_snapshot_map, district_labels
 from dashboard.figures.snapshot.warnings import build_level_traces
 from dashboard.palette import BACKGROUND, GRID, PAPER, TEXT
 
+SUMMARY_SIZE = (1600, 1080)  # px
+SUMMARY_MARGIN = {"l": 24, "r": 24, "t": 80, "b": 24}
 OPEN_ROWS = 14  # as many as the image has room for
 OPEN_COLUMNS = ("level_label", "title", "place", "age", "ack")
 
@@ -110,15 +112,31 @@ def build_summary_figure(
         layers, points, title="", legend_names={"open": "", "closed": "", "none": ""}, level_names=level_names
     )
     for trace in small.data:
+        if trace.name == LABELS_NAME:
+            continue  # placed again below, for this image's scale
         trace.showlegend = False
         fig.add_trace(trace, row=2, col=1)
-    lats = [
-        y for tr in small.data if tr.y is not None for y in tr.y if y is not None and not isinstance(y, str)
-    ]
-    fig.update_xaxes(visible=False, row=2, col=1)
-    fig.update_yaxes(visible=False, scaleanchor="x2", scaleratio=compute_aspect(lats), row=2, col=1)
+    ratio = small.layout.yaxis.scaleratio
+    x_range, y_range = small.layout.xaxis.range, small.layout.yaxis.range
+    fig.update_xaxes(visible=False, range=x_range, constrain="domain", row=2, col=1)
+    fig.update_yaxes(
+        visible=False, scaleanchor="x2", scaleratio=ratio, range=y_range, constrain="domain", row=2, col=1
+    )
     fig.add_trace(_build_open_table(open_rows, texts), row=2, col=2)
     fig.update_yaxes(gridcolor=GRID, row=1, col=2)
-    style_figure(fig, title=title, height=1080, legend=False)
-    fig.update_layout(width=1600, margin={"l": 24, "r": 24, "t": 80, "b": 24}, title={"font": {"size": 26}})
+    style_figure(fig, title=title, height=SUMMARY_SIZE[1], legend=False)
+    fig.update_layout(width=SUMMARY_SIZE[0], margin=SUMMARY_MARGIN, title={"font": {"size": 26}})
+    if x_range is not None and y_range is not None:
+        width, height = plot_area(fig, "xaxis2", "yaxis2")
+        labels = district_labels(layers.districts, x_range, y_range, width, height, ratio)
+        if labels is not None:
+            fig.add_trace(labels, row=2, col=1)
     return fig
+
+
+def plot_area(fig: go.Figure, xaxis: str, yaxis: str) -> tuple[float, float]:
+    """Width and height in px of the plot area of the subplot on ``xaxis`` and ``yaxis``."""
+    m = fig.layout.margin
+    x0, x1 = fig.layout[xaxis].domain
+    y0, y1 = fig.layout[yaxis].domain
+    return (fig.layout.width - m.l - m.r) * (x1 - x0), (fig.layout.height - m.t - m.b) * (y1 - y0)
