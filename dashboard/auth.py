@@ -514,7 +514,9 @@ def install(server: Flask, settings: Any, environ: dict[str, str], dash_app: Any
         if ended is not None:
             g.principal = gate.user_principal(ended.user) or NOBODY
             _audit("auth.sign_out", ended.user)
-        response = redirect(f"/login?lang={_lang()}", code=303)
+        back = request.form.get("next")  # the page signed out from: signing in again returns there
+        to = f"/login?lang={_lang()}" + (f"&next={quote(_safe_next(back), safe='')}" if back else "")
+        response = redirect(to, code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)
         return response
 

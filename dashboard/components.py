@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from dash import html
+from dash import dcc, html
 
 from cityops.base.auth import Principal
 from cityops.base.times import MISSING_TEXT, aware_utc
@@ -23,8 +23,11 @@ PAGES = (
 ADMIN_PAGES = (("/notifications", "nav.notifications"),)
 
 
-def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
-    """Links to the pages (the current one marked) and the user's sign-in state."""
+def build_nav(current: str, lang: str, principal: Principal, query: str = "") -> html.Nav:
+    """Links to the pages (the current one marked) and the user's sign-in state. Signing in or out
+    returns to ``current`` with its ``query`` (``?id=…``); nav.js keeps that in step with the address
+    bar when a page rewrites it in place."""
+    here = current + query
     links = [
         html.A(
             t(key, lang),
@@ -46,7 +49,10 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
         )
         # Signing out changes something: a same-origin POST, never a link another site could follow.
         action: Any = html.Form(
-            html.Button(t("auth.sign_out", lang), type="submit", className="nav-auth", id="nav-sign-out"),
+            [
+                html.Button(t("auth.sign_out", lang), type="submit", className="nav-auth", id="nav-sign-out"),
+                dcc.Input(type="hidden", name="next", value=here, id="nav-sign-out-next"),
+            ],
             method="POST",
             action=f"/logout?lang={lang}",
             className="nav-sign-out",
@@ -55,7 +61,7 @@ def build_nav(current: str, lang: str, principal: Principal) -> html.Nav:
         who = html.Span(t("auth.anonymous", lang), className="nav-user", id="nav-user")
         action = html.A(
             t("auth.sign_in", lang),
-            href=f"/login?next={quote(current)}&lang={lang}",
+            href=f"/login?next={quote(here)}&lang={lang}",
             className="nav-auth",
             id="nav-sign-in",
         )

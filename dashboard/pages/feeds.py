@@ -273,14 +273,15 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
         [
             dcc.Store(id=ID_LANG, data=lang),
             dcc.Interval(id=ID_INTERVAL, interval=5_000),
-            build_nav("/feeds", lang, current_principal()),
+            build_nav("/feeds", lang, current_principal(), f"?lang={lang}"),
             build_header(t("feeds.title", lang), lang, f"/feeds?lang={other}", clock_id=ID_CLOCK),
-            html.Section(id=ID_TABLE),
+            # each table scrolls inside its own box on a narrow screen, never the page (console.css)
+            html.Section(id=ID_TABLE, className="table-scroll"),
             html.H2(t("feeds.runs", lang)),
             html.Div(id=ID_MESSAGE, className="action-message", role="status"),
-            html.Section(id=ID_RUNS),
+            html.Section(id=ID_RUNS, className="table-scroll"),
             html.H2(t("feeds.quarantine", lang)),
-            html.Section(id=ID_QUARANTINE),
+            html.Section(id=ID_QUARANTINE, className="table-scroll"),
         ],
         className="page feeds-page",
     )

@@ -129,9 +129,23 @@ def _summary(
             return rule.message.format(**fields)
         except (KeyError, IndexError, ValueError):
             pass
+    if eta is not None and round(eta) <= 0:  # no time left: reached, not expected
+        return f"{name}：已达到{fields['level']}预警阈值"
     if eta is not None:
         return f"{name}：预计约{eta:.0f}分钟后达到{fields['level']}预警阈值{extra}"
     return f"{name}{rule.title}：{fields['value']}{rule.unit}（阈值 {fields['threshold']}{rule.unit}）{extra}"
+
+
+def _eta_band(low: float | None, high: float | None) -> str:
+    """``（区间 20–45 分钟）`` after an expected crossing; nothing when the band says no more than the
+    time itself (a band of 0–0 minutes) or is unknown."""
+    if low is None:
+        return ""
+    if high is None:
+        return f"（最早约 {low:.0f} 分钟）" if round(low) > 0 else ""
+    if round(high) <= 0 or round(low) == round(high):
+        return ""
+    return f"（区间 {low:.0f}–{high:.0f} 分钟）"
 
 
 def _rows(signals: pd.DataFrame, domain: str, metric: str, scope: str) -> pd.DataFrame:
@@ -217,12 +231,7 @@ def _evaluate_ladder(
         if rule.kind == "predicted":
             eta, strict, hold, threshold = _predicted(rule, value)
             if strict is not None and rule.metric and _get(row, "eta_low") is not None:
-                low, high = _get(row, "eta_low"), _get(row, "eta_high")
-                extra = (
-                    f"（区间 {low:.0f}–{high:.0f} 分钟）"
-                    if high is not None
-                    else f"（最早约 {low:.0f} 分钟）"
-                )
+                extra = _eta_band(_get(row, "eta_low"), _get(row, "eta_high"))
         evidence: dict[str, Any] = {
             "metric": rule.metric,
             "value": value,
@@ -346,7 +355,14 @@ def _evaluate_k_of_n(
                 basin=key if rule.group == "basin" else None,
                 data_ts=_get(members.iloc[0].to_dict(), "ts") if len(members) else None,
                 summary=summary,
-                evidence={"contributing": contributing, "of": n, "k": rule.k, "fraction": rule.fraction},
+                evidence={
+                    "contributing": contributing,
+                    "of": n,
+                    "k": rule.k,
+                    "fraction": rule.fraction,
+                    "metric": rule.metric,
+                    "op": rule.op,
+                },
             )
         )
     return out

@@ -74,3 +74,35 @@ def test_only_an_admin_replays_a_run_and_the_server_checks(watched_page: Any, de
     assert replayed["run_id"].iloc[0] in message.inner_text()
     page.screenshot(path=str(OUTPUT / "feeds-replay.png"))
     assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
+
+
+def test_feeds_work_on_a_phone_and_sign_in_returns_here(watched_page: Any, demo_server: Server) -> None:
+    page = watched_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{demo_server.url}/feeds?lang=en")
+    page.locator("#feeds-health-table tbody tr").first.wait_for(timeout=15_000)
+    page.click("#nav-sign-in")  # signing in from here comes back here, in the same language
+    page.fill("#login-name", "admin")
+    page.fill("#login-password", "admin-demo")
+    page.click("#login-submit")
+    page.wait_for_url(f"{demo_server.url}/feeds?lang=en")
+    assert (
+        "admin" in page.locator("#nav-user").inner_text().lower()
+        or "管理员" in page.locator("#nav-user").inner_text()
+    )
+    button = page.locator("#feeds-runs button.replay").first
+    button.wait_for(timeout=15_000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways page scroll
+    # the wide tables scroll inside their own box, and the replay buttons can be reached there
+    boxes = page.evaluate(
+        "Array.from(document.querySelectorAll('.feeds-page .table-scroll'))"
+        ".map(e => [e.clientWidth, e.scrollWidth])"
+    )
+    assert boxes and all(client <= 390 for client, _ in boxes), boxes
+    assert any(wide > client for client, wide in boxes), boxes
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.screenshot(path=str(OUTPUT / "feeds-phone.png"), full_page=True)
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)

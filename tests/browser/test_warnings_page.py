@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -183,5 +184,149 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
     assert until == pd.Timedelta(hours=1)
     audit = _warehouse(ticked_server).warning_transitions(wid)
     assert list(audit["actor"].iloc[-3:]) == [DUTY_ACTOR] * 3
-    errors = [e for e in page.console_errors if e != "Map error."]  # the wall's known headless WebGL noise
-    assert page.external == [] and errors == [], (page.external, page.console_errors)
+    assert page.external == [] and page.console_errors == [], (page.external, page.console_errors)
+
+
+# -- the page as a duty operator uses it: full height, on a phone, signing in where one stands ------
+
+BARE_TEXTS = ("0–0 分钟", "约0分钟", "约 0 分钟", "/ 0", "阈值 0\n", "in ~0 min")
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    return page.evaluate(
+        "s => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return {top: r.top, height: r.height, right: r.right, width: r.width}; }",
+        selector,
+    )
+
+
+def test_the_grid_fills_the_page_and_follows_the_viewport(watched_page: Any, ticked_server: Server) -> None:
+    page = watched_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{ticked_server.url}/warnings")
+    page.locator("#warnings-grid .ag-row").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    box = _box(page, "#warnings-grid")
+    assert box["height"] >= 0.7 * (1080 - box["top"]), box  # not a fixed strip with the screen empty below
+    rows = page.locator("#warnings-grid .ag-center-cols-container .ag-row").count()
+    assert rows >= min(18, len(_warehouse(ticked_server).warnings(limit=5000))), rows
+    page.screenshot(path=str(OUTPUT / "warnings-1920.png"))
+    page.set_viewport_size({"width": 1920, "height": 1400})
+    wait_until(
+        page, f"document.querySelector('#warnings-grid').getBoundingClientRect().height > {box['height']}"
+    )
+    assert page.console_errors == [] and page.external == [], (page.console_errors, page.external)
+
+
+def test_the_console_works_on_a_phone(watched_page: Any, ticked_server: Server) -> None:
+    page = watched_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    frame = _warehouse(ticked_server).warnings(limit=1000)
+    wid = frame[frame["state"] == "active"]["warning_id"].iloc[0]
+    sign_in(page, ticked_server.url, "duty", "duty-demo", f"/warnings?id={wid}")
+    page.locator("#warnings-detail .warning-head").wait_for(timeout=30_000)
+    _button(page, "acknowledge").wait_for(timeout=10_000)
+    page.wait_for_timeout(1500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways page scroll
+    for selector in ("#nav-sign-out", "#warnings-grid", "button.act-acknowledge", "button.act-silence"):
+        box = _box(page, selector)
+        assert box["right"] <= 390 and box["width"] > 0, (selector, box)
+    # the nav wraps instead of widening the page, and every link is on screen
+    for link in page.locator(".nav-link").all():
+        assert link.bounding_box()["x"] + link.bounding_box()["width"] <= 390
+    page.screenshot(path=str(OUTPUT / "warnings-phone.png"), full_page=True)
+    assert page.console_errors == [] and page.external == [], (page.console_errors, page.external)
+
+
+def test_signing_in_and_out_returns_to_the_page_and_its_selection(
+    watched_page: Any, ticked_server: Server
+) -> None:
+    page = watched_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{ticked_server.url}/warnings?lang=en")
+    page.locator("#warnings-grid .ag-row[row-index='1']").first.wait_for(timeout=30_000)
+    row = page.locator("#warnings-grid .ag-row[row-index='1']").first
+    wid = row.get_attribute("row-id")
+    row.click()  # the page rewrites its address in place: ?lang=en&id=…
+    wait_until(page, f"window.location.search.includes('id={wid}')", timeout=10_000)
+    page.click("#nav-sign-in")
+    page.fill("#login-name", "duty")
+    page.fill("#login-password", "duty-demo")
+    page.click("#login-submit")
+    page.wait_for_url(f"{ticked_server.url}/warnings?*")
+    assert f"id={wid}" in page.url and "lang=en" in page.url, page.url
+    page.locator("#warnings-detail .warning-head", has_text=wid).wait_for(timeout=30_000)
+    assert (
+        "Duty" in page.locator("#nav-user").inner_text() or "值班员" in page.locator("#nav-user").inner_text()
+    )
+
+    page.click("#nav-sign-out")  # signing out, then in again, also comes back here
+    page.wait_for_url(f"{ticked_server.url}/login?**")
+    assert wid in unquote(page.url), page.url  # the sign-in page knows where to return
+    page.fill("#login-name", "duty")
+    page.fill("#login-password", "duty-demo")
+    page.click("#login-submit")
+    page.wait_for_url(f"{ticked_server.url}/warnings?*")
+    assert f"id={wid}" in page.url, page.url
+    page.locator("#warnings-detail .warning-head", has_text=wid).wait_for(timeout=30_000)
+    assert page.console_errors == [] and page.external == [], (page.console_errors, page.external)
+
+
+def _grid_texts(page: Any) -> dict[str, str]:
+    """Every row of the grid (it draws only the rows in view: scrolled through)."""
+    seen: dict[str, str] = {}
+    for _ in range(40):
+        for row in page.locator("#warnings-grid .ag-center-cols-container .ag-row").all():
+            seen[str(row.get_attribute("row-id"))] = row.inner_text()
+        at_end = page.locator("#warnings-grid .ag-body-viewport").evaluate(
+            "e => { const end = e.scrollTop + e.clientHeight >= e.scrollHeight - 2;"
+            " e.scrollTop += 400; return end; }"
+        )
+        page.wait_for_timeout(150)
+        if at_end:
+            break
+    return seen
+
+
+def test_the_storm_s_evidence_says_what_each_number_is(watched_page: Any, ticked_server: Server) -> None:
+    page = watched_page
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    frame = _warehouse(ticked_server).warnings(limit=5000)
+    for summary in frame["summary"].dropna():
+        assert not any(bad in summary for bad in BARE_TEXTS), summary
+    # one warning of each rule, in both languages: the detail's facts and the threshold lines' names
+    firsts = frame.drop_duplicates("rule_id")
+    assert {"k_of_n", "ladder"} <= set(firsts["kind"]), firsts["kind"]
+    seen_station_lines = []
+    for lang in ("zh", "en"):
+        page.goto(f"{ticked_server.url}/warnings?lang={lang}")
+        page.locator("#warnings-grid .ag-row").first.wait_for(timeout=30_000)
+        rows = _grid_texts(page)
+        assert len(rows) >= len(frame[frame["state"].isin(OPEN)]), len(rows)
+        for text in rows.values():
+            assert not any(bad in text for bad in BARE_TEXTS), text
+        for rec in firsts.to_dict("records"):
+            page.goto(f"{ticked_server.url}/warnings?lang={lang}&id={rec['warning_id']}")
+            detail = page.locator("#warnings-detail .facts").first
+            detail.wait_for(timeout=30_000)
+            text = detail.inner_text()
+            assert not any(bad in text for bad in BARE_TEXTS), text
+            if rec["kind"] == "k_of_n":
+                lines = page.locator("#warnings-detail .facts ul.plain li").all_inner_texts()
+                meant = ("阈值", "触发") if lang == "zh" else ("threshold", "triggers")
+                assert lines and all(any(m in line for m in meant) for line in lines), lines
+                seen_station_lines += lines
+            # the series' legend (once drawn): lines named by station and by what each threshold means
+            legend = "#warnings-evidence .evidence-series .legendtext"
+            wait_until(
+                page,
+                f"document.querySelector('{legend}') || document.querySelector('#warnings-evidence-note')"
+                ".textContent.length > 0",
+                timeout=30_000,
+            )
+            names = page.locator(legend).all_text_contents()
+            for name in names:
+                assert not re.fullmatch(r".*阈值 -?[\d.]+|.*threshold -?[\d.]+|m|mm", name), names
+    assert any("超警戒水位" in line for line in seen_station_lines), seen_station_lines  # the basin rule
+    page.screenshot(path=str(OUTPUT / "warnings-evidence-en.png"))
+    assert page.console_errors == [] and page.external == [], (page.console_errors, page.external)

@@ -19,6 +19,7 @@ page and registers it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dash
 from dash import Input, Output, State, dcc, html
@@ -67,7 +68,9 @@ def layout(lang: str = "zh", id: str | None = None, **_: Any) -> html.Div:
             dcc.Store(id=ID_SELECTED, data=selected),
             dcc.Store(id=ID_VERSION, data=0),
             dcc.Interval(id=ID_INTERVAL, interval=10_000),
-            build_nav("/warnings", lang, principal),
+            build_nav(
+                "/warnings", lang, principal, f"?lang={lang}" + (f"&id={quote(selected)}" if selected else "")
+            ),
             build_header(
                 t("warnings.title", lang),
                 lang,

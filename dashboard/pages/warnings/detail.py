@@ -13,7 +13,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, html
 
 from cityops.base.times import aware_utc, local_text
-from dashboard.i18n import t
+from dashboard.i18n import t, t_or
 from dashboard.pages.warnings.actions import applicable
 from dashboard.pages.warnings.ids import (
     ID_AUDIT,
@@ -27,13 +27,15 @@ from dashboard.pages.warnings.ids import (
 from dashboard.pages.warnings.values import (
     LEVEL_CLASS,
     cell_text,
+    condition_text,
+    eta_reached,
     evidence_of,
     find_rule,
     format_age,
     is_missing,
     level_text,
-    number_text,
     place_text,
+    point_text,
     since_of,
     state_text,
     value_text,
@@ -45,35 +47,31 @@ def _fact(label: str, value: Any, cls: str = "") -> list[Any]:
     return [html.Dt(label), html.Dd(value if value not in (None, "") else "—", className=cls)]
 
 
-def _evidence_facts(row: Mapping[str, Any], tz: str, lang: str) -> list[Any]:
+def _evidence_facts(row: Mapping[str, Any], rule: Rule | None, tz: str, lang: str) -> list[Any]:
     ev = evidence_of(row)
     out: list[Any] = []
     if row.get("kind") == "predicted" and not is_missing(ev.get("eta_min")):
         base = aware_utc(row.get("data_ts")) or aware_utc(row.get("updated_at"))
-        if base is not None:
+        # reached (0 minutes left): the value line says so; there is no time ahead to show
+        if base is not None and not eta_reached(ev["eta_min"]):
             at = base + timedelta(minutes=float(ev["eta_min"]))
             text = local_text(at, tz)
             if not is_missing(ev.get("eta_low")) and not is_missing(ev.get("eta_high")):
-                text = t("warnings.detail.eta_band", lang).format(
-                    at=text,
-                    low=local_text(base + timedelta(minutes=float(ev["eta_low"])), tz, "%H:%M"),
-                    high=local_text(base + timedelta(minutes=float(ev["eta_high"])), tz, "%H:%M"),
-                )
+                low = local_text(base + timedelta(minutes=float(ev["eta_low"])), tz, "%H:%M")
+                high = local_text(base + timedelta(minutes=float(ev["eta_high"])), tz, "%H:%M")
+                if low != high:  # a band of one minute says nothing more than the time itself
+                    text = t("warnings.detail.eta_band", lang).format(at=text, low=low, high=high)
             out += _fact(t("warnings.detail.eta", lang), text)
     if ev.get("contributing"):
-        items = [
-            html.Li(
-                f"{c.get('name') or c.get('entity_id')}  "
-                f"{number_text(c.get('value'))} / {number_text(c.get('threshold'))}"
-            )
-            for c in ev["contributing"]
-        ]
+        metric = ev.get("metric") or (rule.metric if rule is not None else None)
+        op = ev.get("op") or (rule.op if rule is not None else ">=")
+        unit = rule.unit if rule is not None else ""
+        items = [html.Li(point_text(c, metric, op, lang, unit)) for c in ev["contributing"]]
         out += _fact(t("warnings.detail.contributing", lang), html.Ul(items, className="plain"))
     if ev.get("conditions"):
         items = [
             html.Li(
-                f"{c.get('label')}: {number_text(c.get('value'))} {c.get('op', '')} "
-                f"{number_text(c.get('threshold'))} · "
+                f"{condition_text(c, lang)} · "
                 + t("warnings.detail.holds" if c.get("holds") else "warnings.detail.not_holds", lang)
             )
             for c in ev["conditions"]
@@ -120,7 +118,7 @@ def build_detail(
                 f"({format_age((aware_utc(row.get('resolved_at')) or now) - since) if since else '—'})",
             ),
             *_fact(t("warnings.detail.value", lang), value_text(row, lang, unit)),
-            *_evidence_facts(row, tz, lang),
+            *_evidence_facts(row, rule, tz, lang),
             *_fact(t("warnings.detail.acknowledged", lang), ack_text),
             *_fact(t("warnings.detail.assignee", lang), cell_text(row.get("assignee"))),
             *(
@@ -136,7 +134,10 @@ def build_detail(
     )
     rule_facts = [
         *_fact(t("warnings.detail.rule_id", lang), cell_text(row.get("rule_id")), "mono"),
-        *_fact(t("warnings.detail.kind", lang), cell_text(row.get("kind"))),
+        *_fact(
+            t("warnings.detail.kind", lang),
+            t_or(f"warnings.kind.{cell_text(row.get('kind'))}", lang, cell_text(row.get("kind"))),
+        ),
         *_fact(t("warnings.detail.pack", lang), cell_text(row.get("pack_version"))),
     ]
     if rule is not None:

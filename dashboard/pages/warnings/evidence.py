@@ -36,7 +36,11 @@ from dashboard.pages.warnings.ids import (
     ID_VERSION,
 )
 from dashboard.pages.warnings.values import (
+    METRIC_UNITS,
+    OVER_METRICS,
     cell_text,
+    eta_reached,
+    eta_text,
     evidence_of,
     find_rule,
     float_or_none,
@@ -44,6 +48,7 @@ from dashboard.pages.warnings.values import (
     level_text,
     number_text,
     since_of,
+    threshold_label,
 )
 from metrics.levels import Level
 from metrics.warnings.rules import Rule
@@ -63,19 +68,23 @@ def _local_naive(value: Any, tz: str) -> datetime | None:
 def _thresholds(
     row: Mapping[str, Any], rule: Rule | None, plotted: str, attrs: Mapping[str, Any], lang: str
 ) -> list[ThresholdLine]:
+    """The threshold lines, each named by its level and what it means (``橙色（二级）：阈值 ≥ 50 mm``,
+    ``…：达到警戒水位即触发``), never a bare number."""
     ev = evidence_of(row)
-    label = t("warnings.fig.threshold", lang)
+    op = ev.get("op") or (rule.op if rule is not None else ">=")
+    unit = rule.unit if rule is not None else ""
     if row.get("kind") == "predicted":
         target = float_or_none(attrs.get("warning_level_m"))
+        ref = t("warnings.ref.over_warning_m", lang)
         if target is None:
             target = float_or_none(attrs.get("flood_limit_level_m"))
+            ref = t("warnings.ref.over_flood_limit_m", lang)
         expects = str(ev.get("expects") or "yellow").upper()
         lvl = Level[expects] if expects in Level.__members__ else Level.YELLOW
-        return (
-            []
-            if target is None
-            else [ThresholdLine(target, int(lvl), f"{level_text(lvl, lang)} {label} {number_text(target)}")]
+        label = t("warnings.text.line", lang).format(
+            level=level_text(lvl, lang), threshold=f"{ref} {number_text(target)} m"
         )
+        return [] if target is None else [ThresholdLine(target, int(lvl), label)]
     if row.get("kind") == "k_of_n":
         values = sorted(
             {
@@ -85,7 +94,7 @@ def _thresholds(
             }
         )
         return [
-            ThresholdLine(v, int(row["level"]), f"{level_text(row['level'], lang)} {label} {number_text(v)}")
+            ThresholdLine(v, int(row["level"]), threshold_label(row["level"], plotted, op, v, lang, unit))
             for v in values
         ]
     lines = []
@@ -97,19 +106,11 @@ def _thresholds(
             if value is None and th.attr is not None and not is_missing(attrs.get(th.attr)):
                 value = float(attrs[th.attr]) + th.offset
             if value is not None:
-                lines.append(
-                    ThresholdLine(
-                        float(value), int(lvl), f"{level_text(lvl, lang)} {label} {number_text(value)}"
-                    )
-                )
+                label = threshold_label(lvl, plotted, op, value, lang, unit)
+                lines.append(ThresholdLine(float(value), int(lvl), label))
     if not lines and not is_missing(row.get("threshold")):
-        lines.append(
-            ThresholdLine(
-                float(row["threshold"]),
-                int(row["level"]),
-                f"{level_text(row['level'], lang)} {label} {number_text(row['threshold'])}",
-            )
-        )
+        label = threshold_label(row["level"], plotted, op, row["threshold"], lang, unit)
+        lines.append(ThresholdLine(float(row["threshold"]), int(row["level"]), label))
     return lines
 
 
@@ -163,7 +164,7 @@ def load_evidence(svc: Services, row: Mapping[str, Any], lang: str) -> dict[str,
             if len(s):
                 s = s.assign(
                     ts=[_local_naive(v, tz) for v in s["ts"]],
-                    label=attrs.get("name", eid) if len(ids) > 1 else "",
+                    label=attrs.get("name") or eid,  # the station, never a bare unit
                 )
                 series.append(s)
         first = by_id.loc[ids[0]].to_dict() if ids[0] in by_id.index else {}
@@ -175,7 +176,9 @@ def load_evidence(svc: Services, row: Mapping[str, Any], lang: str) -> dict[str,
             return None if is_missing(minutes) else _local_naive(base + timedelta(minutes=float(minutes)), tz)
 
         eta_at = at(ev["eta_min"])
-        if eta_at is not None:
+        if eta_at is not None and eta_reached(ev["eta_min"]):  # reached: a mark, no window ahead
+            eta = EtaMark(eta_at, None, None, eta_text(ev["eta_min"], ev.get("metric"), lang))
+        elif eta_at is not None:
             eta = EtaMark(
                 eta_at,
                 at(ev.get("eta_low")),
@@ -183,7 +186,9 @@ def load_evidence(svc: Services, row: Mapping[str, Any], lang: str) -> dict[str,
                 f"{t('warnings.fig.eta', lang)} {eta_at:%H:%M}",
             )
     frame = pd.concat(series, ignore_index=True) if series else pd.DataFrame(columns=["ts", "value", "label"])
-    unit = rule.unit if rule is not None else ""
+    unit = (rule.unit if rule is not None else "") or METRIC_UNITS.get(metric or "", "")
+    if metric in OVER_METRICS:
+        unit = "m"
     if metric != (ev.get("metric") or getattr(rule, "metric", None)):
         unit = "m" if metric == "level_m" else ""  # a prediction is drawn as the level it predicts
     return {

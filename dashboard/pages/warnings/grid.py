@@ -196,7 +196,12 @@ def column_defs(lang: str) -> list[dict[str, Any]]:
         {"field": "age", "headerName": t("warnings.col.age", lang), "width": 90},
         {"field": "acked_by", "headerName": t("warnings.col.acked_by", lang), "width": 170},
         {"field": "assignee", "headerName": t("warnings.col.assignee", lang), "width": 130},
-        {"field": "value", "headerName": t("warnings.col.value", lang), "width": 250},
+        {
+            "field": "value",
+            "headerName": t("warnings.col.value", lang),
+            "width": 280,
+            "tooltipField": "value",
+        },
         {
             "field": "summary",
             "headerName": t("warnings.col.summary", lang),
@@ -317,7 +322,8 @@ def build_grid(lang: str, selected: str | None) -> dag.AgGrid:
         },
         selectedRows={"ids": [selected]} if selected else [],
         className="warnings-grid",
-        style={"height": "380px"},
+        # its height follows the viewport (console.css): the grid fills the page below the filters
+        style={"height": None},
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from cityops.base.times import aware_utc
-from dashboard.i18n import t, t_or
+from dashboard.i18n import TEXT, t, t_or
 from metrics.levels import level_label
 from metrics.warnings.rules import Rule, RulePack
 
@@ -75,32 +75,126 @@ def state_text(state: str, lang: str) -> str:
     return t_or(f"warnings.state.{state}", lang, state)
 
 
+# Units of the signal metrics the rules read (metrics.signals), when a rule names none.
+METRIC_UNITS = {
+    "level_m": "m",
+    "rise_1h_m": "m/h",
+    "rise_3h_m": "m/h",
+    **{f"r{h}_mm": "mm" for h in (1, 3, 6, 12, 24)},
+}
+# Water metrics that are a distance above a station's reference level: 0 means "at that level".
+OVER_METRICS = ("over_warning_m", "over_guaranteed_m", "over_flood_limit_m", "over_historical_m")
+
+
+def _unit(metric: str | None, unit: str = "") -> str:
+    """`` mm``: the unit with its leading space, or nothing (the rule's own unit first)."""
+    u = unit or METRIC_UNITS.get(metric or "", "")
+    return f" {u}" if u else ""
+
+
+def measure_text(metric: str | None, value: Any, lang: str, unit: str = "") -> str:
+    """What a measured number is: ``3小时雨量 59.1 mm``, ``超警戒水位 1.29 m`` / ``1.29 m above the
+    warning level``; the bare number (with its unit) for a metric without a name."""
+    v = float_or_none(value)
+    if metric in OVER_METRICS and v is not None:
+        ref = t(f"warnings.ref.{metric}", lang)
+        key = "warnings.text.above" if v >= 0 else "warnings.text.below"
+        return t(key, lang).format(ref=ref, value=number_text(abs(v)))
+    name = t_or(f"warnings.metric.{metric}", lang, "")
+    text = f"{number_text(value)}{_unit(metric, unit)}"
+    return t("warnings.text.measure", lang).format(name=name, value=text, unit="").strip() if name else text
+
+
+def threshold_text(metric: str | None, op: Any, threshold: Any, lang: str, unit: str = "") -> str:
+    """What a threshold means: ``阈值 ≥ 50 mm``; for a distance above a reference level, ``达到警戒水位即
+    触发`` (0) or ``超警戒水位 ≥ 0.5 m 触发``."""
+    op_text = OP_TEXT.get(str(op or ">="), str(op or ""))
+    th = float_or_none(threshold)
+    if metric in OVER_METRICS and th is not None:
+        ref = t(f"warnings.ref.{metric}", lang)
+        if th == 0:
+            return t("warnings.text.at_ref", lang).format(ref=ref)
+        return t("warnings.text.over_ref", lang).format(ref=ref, op=op_text, threshold=number_text(th))
+    return t("warnings.text.threshold", lang).format(
+        op=op_text, threshold=number_text(threshold), unit=_unit(metric, unit)
+    )
+
+
+def point_text(point: Mapping[str, Any], metric: str | None, op: Any, lang: str, unit: str = "") -> str:
+    """One contributing station in words: ``长怖：超警戒水位 1.29 m（达到警戒水位即触发）``."""
+    return t("warnings.text.point", lang).format(
+        name=cell_text(point.get("name")) or cell_text(point.get("entity_id")),
+        measure=measure_text(metric, point.get("value"), lang, unit),
+        threshold=threshold_text(metric, op, point.get("threshold"), lang, unit),
+    )
+
+
+def condition_text(cond: Mapping[str, Any], lang: str) -> str:
+    """One condition of a compound rule: its measure against its threshold (the rule's label when the
+    metric has no name here)."""
+    metric = cell_text(cond.get("metric"))
+    known = metric in OVER_METRICS or f"warnings.metric.{metric}" in TEXT
+    measure = (
+        measure_text(metric, cond.get("value"), lang)
+        if known
+        else f"{cell_text(cond.get('label')) or metric} {number_text(cond.get('value'))}"
+    )
+    sep = "（{}）" if lang == "zh" else " ({})"
+    return measure + sep.format(threshold_text(metric, cond.get("op"), cond.get("threshold"), lang))
+
+
+def threshold_label(level: Any, metric: str | None, op: Any, value: Any, lang: str, unit: str = "") -> str:
+    """A threshold line's legend entry: ``橙色（二级）：阈值 ≥ 50 mm``, ``…：达到警戒水位即触发``."""
+    return t("warnings.text.line", lang).format(
+        level=level_text(level, lang), threshold=threshold_text(metric, op, value, lang, unit)
+    )
+
+
+def eta_reached(eta_min: Any) -> bool:
+    """A predicted crossing that rounds to 0 minutes is not ahead: it has been reached."""
+    eta = float_or_none(eta_min)
+    return eta is not None and round(eta) <= 0
+
+
+def eta_text(eta_min: Any, metric: str | None, lang: str) -> str:
+    """``预计约 35 分钟后达到警戒水位``; ``已达到警戒水位`` when the time left rounds to 0; ``—`` unknown."""
+    eta = float_or_none(eta_min)
+    ref = t_or(f"warnings.ref.{metric}", lang, t("warnings.ref.threshold", lang))
+    if eta is None:
+        return "—"
+    if eta_reached(eta):
+        return t("warnings.text.eta_reached", lang).format(ref=ref)
+    return t("warnings.text.eta", lang).format(eta=f"{eta:.0f}", ref=ref)
+
+
 def value_text(row: Mapping[str, Any], lang: str, unit: str = "") -> str:
     """The value against its threshold, in words fitting the rule kind."""
     ev = evidence_of(row)
     kind = row.get("kind")
+    metric = ev.get("metric")
     if kind == "predicted":
-        eta = float_or_none(ev.get("eta_min", row.get("value")))
-        return "—" if eta is None else t("warnings.eta_in", lang).format(eta=f"{eta:.0f}")
+        return eta_text(ev.get("eta_min", row.get("value")), metric, lang)
     if kind == "k_of_n":
         hits = ev.get("contributing") or []
-        return t("warnings.k_of_n", lang).format(hits=len(hits), of=ev.get("of", "—"))
+        return t("warnings.text.k_of_n", lang).format(
+            hits=len(hits), of=ev.get("of", "—"), k=ev.get("k") or number_text(row.get("threshold"))
+        )
     if kind == "feed_stale":
         return t("warnings.feed_out", lang).format(feed=ev.get("feed") or row.get("key") or "")
     if kind == "compound":
-        parts = ev.get("conditions") or []
-        return (
-            "；".join(
-                f"{p.get('label')} {number_text(p.get('value'))} "
-                f"{OP_TEXT.get(p.get('op'), '')} {number_text(p.get('threshold'))}"
-                for p in parts
-            )
-            or "—"
-        )
+        return ("；" if lang == "zh" else "; ").join(
+            condition_text(p, lang) for p in ev.get("conditions") or []
+        ) or "—"
     if is_missing(row.get("value")):
         return "—"
+    if metric in OVER_METRICS:
+        sep = "（{}）" if lang == "zh" else " ({})"
+        return measure_text(metric, row.get("value"), lang) + sep.format(
+            threshold_text(metric, ev.get("op"), row.get("threshold"), lang)
+        )
     op = OP_TEXT.get(ev.get("op") or ">=", ev.get("op"))
-    return t("warnings.value_vs", lang).format(
+    name = "" if unit else t_or(f"warnings.metric.{metric}", lang, "")
+    return (f"{name} " if name else "") + t("warnings.value_vs", lang).format(
         value=number_text(row.get("value")),
         op=op,
         threshold=number_text(row.get("threshold")),
