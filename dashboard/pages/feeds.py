@@ -124,7 +124,19 @@ def build_health_table(
                         if run
                         else "—"
                     ),
-                    html.Td(shown_error(h.last_error, secrets), className="error-text"),
+                    html.Td(
+                        [
+                            shown_error(h.last_error, secrets),
+                            # runs that could not start: the previous one was still going
+                            html.Div(
+                                t("feeds.skipped_runs", lang).format(n=h.skipped_runs),
+                                className="skipped-runs",
+                            )
+                            if h.skipped_runs
+                            else None,
+                        ],
+                        className="error-text",
+                    ),
                 ],
                 className=f"row-{h.freshness}",
             )

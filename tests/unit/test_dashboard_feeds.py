@@ -102,3 +102,13 @@ def test_quarantine_text_is_rendered_as_text() -> None:
     texts = component_texts(table)
     # Dash renders children strings as text nodes, never as HTML: the markup survives as literal text.
     assert "<script>alert(1)</script>" in texts
+
+
+def test_skipped_runs_are_said_on_the_feeds_row() -> None:
+    from dataclasses import replace
+
+    busy = replace(_health("traffic", "late", ""), skipped_runs=12)
+    table = build_health_table([busy, _health("air", "fresh")], pd.DataFrame(), FakeServices(), "zh")
+    body = table.children[1]
+    assert any("12 次运行被跳过" in x for x in component_texts(body.children[0]))
+    assert not any("跳过" in x for x in component_texts(body.children[1]))
