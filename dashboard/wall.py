@@ -65,6 +65,150 @@ class WallSnapshot:
     latest_incidents: list[dict[str, Any]] = field(default_factory=list)
 
 
+WARNINGS_LIMIT = 2000
+# The map's own type (14 px at scale 1) brought to the wall's smallest size at the design width (22 px,
+# dashboard/pages/wall.py MIN_TEXT_PX); each screen then scales it with its width.
+WALL_TEXT_SCALE = 22 / 14
+LEVEL_STATES = ("active", "acknowledged")  # what colours a department's tile (in force, data current)
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+@dataclass(frozen=True)
+class WarningCard:
+    """One card of the wall's warning list: one warning, or several related ones.
+
+    ``kind``: ``one`` (a single warning), ``rule`` (one rule at one level across stations or
+    districts), ``district`` (different rules at one level in one district). ``count`` warnings stand
+    behind the card; ``places`` are the stations / districts (``rule``) or the rules (``district``)."""
+
+    kind: str
+    level: int
+    title: str
+    places: tuple[str, ...]
+    count: int
+    unacked: int
+    since: datetime | None
+    ids: tuple[str, ...]
+    summary: str = ""
+
+
+def _newest(rows: list[dict[str, Any]]) -> datetime | None:
+    times = [r["since"] for r in rows if r.get("since") is not None]
+    return max(times) if times else None
+
+
+def group_warnings(rows: list[dict[str, Any]]) -> list[WarningCard]:
+    """The warning rows as cards, most severe first: warnings of one rule at one level become one card
+    (the same rule across stations); the remaining single warnings of one district at one level become
+    one card; the rest stay single. Every row is behind exactly one card (pure)."""
+    by_rule: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_rule.setdefault((r.get("rule_id") or r["title"], r["level"]), []).append(r)
+    cards: list[WarningCard] = []
+    singles: list[dict[str, Any]] = []
+    for (_rule, level), members in by_rule.items():
+        if len(members) < 2:
+            singles.extend(members)
+            continue
+        places = tuple(dict.fromkeys(m.get("place") or m.get("district") or m["title"] for m in members))
+        cards.append(
+            WarningCard(
+                "rule",
+                level,
+                members[0]["title"],
+                places,
+                len(members),
+                sum(not m["acknowledged"] for m in members),
+                _newest(members),
+                tuple(m["id"] for m in members),
+            )
+        )
+    by_district: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in singles:
+        by_district.setdefault((r.get("district") or "", r["level"]), []).append(r)
+    for (district, level), members in by_district.items():
+        if district and len(members) >= 2:
+            cards.append(
+                WarningCard(
+                    "district",
+                    level,
+                    district,
+                    tuple(dict.fromkeys(m["title"] for m in members)),
+                    len(members),
+                    sum(not m["acknowledged"] for m in members),
+                    _newest(members),
+                    tuple(m["id"] for m in members),
+                )
+            )
+            continue
+        for m in members:
+            cards.append(
+                WarningCard(
+                    "one",
+                    level,
+                    m["title"],
+                    (m.get("place") or "",) if m.get("place") else (),
+                    1,
+                    int(not m["acknowledged"]),
+                    m.get("since"),
+                    (m["id"],),
+                    m.get("summary") or m["title"],
+                )
+            )
+    far_past = datetime.min.replace(tzinfo=UTC)
+
+    def order(c: WarningCard) -> tuple[Any, ...]:
+        since = c.since if c.since is None or c.since.tzinfo else c.since.replace(tzinfo=UTC)
+        return (c.level, c.unacked == 0, -(since or far_past).timestamp() if since else 0.0, c.title)
+
+    return sorted(cards, key=order)
+
+
+def page_of(cards: list[WarningCard], per_page: int, index: int) -> tuple[list[WarningCard], int, int]:
+    """Page ``index`` (any integer: it wraps, so a clock can drive the rotation) of ``cards``:
+    (its cards, its number from 1, the number of pages). No cards is one empty page (pure)."""
+    pages = max(1, -(-len(cards) // per_page))
+    number = index % pages
+    return cards[number * per_page : (number + 1) * per_page], number + 1, pages
+
+
+def department_levels(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Each department (domain) with warnings in force: (its most severe level, how many at that
+    level) — what colours its tile (pure)."""
+    out: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        if r["state"] not in LEVEL_STATES or not r.get("domain"):
+            continue
+        level, n = out.get(r["domain"], (99, 0))
+        if r["level"] < level:
+            out[r["domain"]] = (r["level"], 1)
+        elif r["level"] == level:
+            out[r["domain"]] = (level, n + 1)
+    return out
+
+
+def unacknowledged_alarms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Red and orange warnings nobody has acknowledged yet, most severe then newest first: the wall's
+    banner holds while there is one (pure)."""
+    alarms = [r for r in rows if r["level"] <= 2 and r["state"] == "active"]
+    far_past = datetime.min.replace(tzinfo=UTC)
+    return sorted(
+        alarms,
+        key=lambda r: (r["level"], -(r.get("since") or far_past).timestamp()),
+    )
+
+
+def data_delay_minutes(now: datetime, as_of: datetime | None) -> int | None:
+    """Whole minutes between the data's time and now (None when there is no data yet)."""
+    if as_of is None:
+        return None
+    at = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    return max(0, int((now - at).total_seconds() // 60))
+
+
 LATEST_INCIDENTS = 5
 LATEST_WITHIN = timedelta(hours=6)
 
@@ -197,7 +341,9 @@ class WallCache:
         signals = state[0]
         incidents = svc.warehouse.observations(INCIDENT, start=now - timedelta(days=2))
         open_inc = incidents[incidents["status"] != "closed"] if len(incidents) else incidents
-        warnings = svc.warehouse.warnings(open_only=True, limit=50)
+        # every open warning (the wall pages through them; a cut-off list hides warnings)
+        warnings = svc.warehouse.warnings(open_only=True, limit=WARNINGS_LIMIT)
+        names = svc.engine().context().names
         rows = []
         for w in warnings.to_dict("records"):
             if w["state"] == "pending":
@@ -218,6 +364,10 @@ class WallCache:
                     if hasattr(since, "to_pydatetime")
                     else since,
                     "acknowledged": w["state"] == "acknowledged",
+                    "rule_id": w["rule_id"],
+                    "domain": w["domain"],
+                    "place": _text(w.get("name")) or names.get(_text(w.get("district_code")), ""),
+                    "district": names.get(_text(w.get("district_code")), ""),
                 }
             )
         scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
@@ -231,6 +381,7 @@ class WallCache:
             datum=settings.map.tile_datum,
             label_font=settings.map.glyph_stack,
             uirevision="wall",
+            text_scale=WALL_TEXT_SCALE,
         )
         allowed = SCENE_LAYERS[scene]
         if allowed is not None:
@@ -240,7 +391,6 @@ class WallCache:
                 name = (trace.name or "").split(" · ")[0]
                 if name not in allowed and name not in ("区县", "") and hasattr(trace, "opacity"):
                     trace.opacity = 0.2
-        names = svc.engine().context().names
         snap = WallSnapshot(
             now,
             tick,
