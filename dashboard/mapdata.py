@@ -106,7 +106,9 @@ def load_map_layers(svc: Any, state: tuple[pd.DataFrame, pd.DataFrame] | None = 
         water=water,
         rain=rain,
         incidents=incidents,
-        warnings=placed[["lon", "lat", "level", "summary"]],
+        warnings=placed[
+            ["lon", "lat", "level", "summary", *(["summary_en"] if "summary_en" in placed else [])]
+        ],
         custom=custom,
     )
 
@@ -166,6 +168,7 @@ def load_base_layers(settings: Any) -> list[BaseLayer]:
                 spec.color,
                 spec.width,
                 names=[feature_names(f.get("properties") or {}) for f in features],
+                name_en=spec.name_en or "",
             )
         )
     return out

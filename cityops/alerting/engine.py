@@ -24,6 +24,7 @@ from ingest.health import compute_feed_health
 from ingest.runtime import Runtime
 from metrics.faults import Fault, fault_from
 from metrics.levels import Level
+from metrics.reasons import make_reason
 from metrics.signals import Window, compute_signals, district_index
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import (
@@ -107,7 +108,7 @@ class Alerting:
         for f in feeds:
             by_domain.setdefault(f["domain"], []).append(f["freshness"])
         domains = {
-            d: "数据源中断，预警暂停"
+            d: make_reason("feed_stale", "every feed of the domain is stale; warnings paused")
             for d, states in by_domain.items()
             if states and all(s == "stale" for s in states)
         }
@@ -126,7 +127,7 @@ class Alerting:
             if start <= now < end:
                 for rule in with_engine_rules(self.pack).rules:
                     if fnmatch.fnmatch(rule.id, entry.rules):
-                        rules[rule.id] = entry.reason
+                        rules[rule.id] = make_reason("silence_window", "silence window", note=entry.reason)
         return domains, rules
 
     def evaluate(

@@ -35,6 +35,7 @@ ENGINE_SCOPE = "engine"
 ENGINE_FAULT_RULE = Rule(
     id=ENGINE_FAULT_RULE_ID,
     title="预警引擎计算故障",
+    title_en="Warning engine computation fault",
     kind="ladder",
     domain=ENGINE_DOMAIN,
     metric="fault",
@@ -47,6 +48,12 @@ ENGINE_FAULT_RULE = Rule(
     remind_every=None,
 )
 STAGE_ZH = {"signals": "信号计算", "rule": "规则评估", "index": "区县运行指数", "tick": "预警评估"}
+STAGE_EN = {
+    "signals": "signals",
+    "rule": "rule evaluation",
+    "index": "district index",
+    "tick": "warning tick",
+}
 
 
 def with_engine_rules(pack: RulePack) -> RulePack:
@@ -147,6 +154,8 @@ def fault_findings(active: Iterable[ActiveFault], previous: Mapping[str, Warning
                 name=f"{stage}：{f.subject}",
                 summary=f"{stage}「{f.subject}」失败（{f.error_type}: {f.message}），"
                 "该部分暂缺，其余照常运行",
+                summary_en=f"{STAGE_EN.get(f.stage, f.stage)} '{f.subject}' failed "
+                f"({f.error_type}: {f.message}); that part is missing, the rest runs as usual",
                 evidence={
                     "stage": f.stage,
                     "subject": f.subject,

@@ -60,4 +60,6 @@ def state_from_row(row: dict[str, Any]) -> WarningState:
         data_ts=aware_utc(row.get("data_ts")),
         assignee=row.get("assignee"),
         silenced_until=aware_utc(row.get("silenced_until")),
+        rule_title_en=row.get("rule_title_en") or "",
+        summary_en=row.get("summary_en") or "",
     )

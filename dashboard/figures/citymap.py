@@ -73,6 +73,11 @@ class BaseLayer:
     width: float = 3.0
     # each geometry's feature name by language ({"zh": "北江", "en": "Bei River"}); empty: unnamed
     names: list[Mapping[str, str]] = field(default_factory=list)
+    name_en: str = ""  # the layer's name in English legends ("": its name)
+
+    def title(self, lang: str) -> str:
+        """The layer's name in the legend of a page in ``lang``."""
+        return self.name_en if lang == "en" and self.name_en else self.name
 
 
 @dataclass
@@ -332,6 +337,14 @@ LABEL_COLOR = "#ffffff"
 RIVER_LABEL_COLOR = "#8cc8ff"
 
 
+def _summaries(warnings: pd.DataFrame, lang: str) -> list[str]:
+    """The warnings' summaries in ``lang`` (the Chinese one where no English one was stored)."""
+    zh = [str(s) if isinstance(s, str) else "" for s in warnings["summary"]]
+    if lang != "en" or "summary_en" not in warnings:
+        return zh
+    return [en if isinstance(en, str) and en else s for en, s in zip(warnings["summary_en"], zh, strict=True)]
+
+
 def build_city_map(
     layers: MapLayers,
     *,
@@ -427,7 +440,7 @@ def build_city_map(
                     lat=lats,
                     mode="lines",
                     line={"color": base.color, "width": base.width},
-                    name=base.name,
+                    name=base.title(lang),
                     hoverinfo="skip",
                 )
             )
@@ -622,7 +635,7 @@ def build_city_map(
                     mode="markers",
                     name=t["warnings"],
                     marker={"size": 30, "opacity": 0.35, "color": [_level_color(v) for v in wr["level"]]},
-                    text=[esc(s) for s in wr["summary"]],
+                    text=[esc(s) for s in _summaries(wr, lang)],
                     hoverinfo="text",
                 )
             )

@@ -27,6 +27,7 @@ from dashboard.explore import ComparePanel, Threshold
 from dashboard.figures.citymap import esc
 from dashboard.i18n import t
 from dashboard.palette import BACKGROUND, GRID, MUTED, TEXT
+from dashboard.plotly_locale import date_axis
 
 LINE = "#4da3ff"
 BAND = "rgba(77,163,255,0.18)"
@@ -133,6 +134,7 @@ def build_series_figure(
         fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_layout(title={"text": esc(title), "font": {"size": 15}}, showlegend=False)
     fig.update_yaxes(title=esc(_axis_title(metric_label, unit)))
+    fig.update_xaxes(**date_axis(lang))
     return _layout(fig)
 
 
@@ -303,4 +305,5 @@ def build_compare_figure(panels: Sequence[ComparePanel], *, title: str, lang: st
                 row=row,
                 col=1,
             )
+    fig.update_xaxes(**date_axis(lang))
     return fig

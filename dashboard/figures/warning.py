@@ -266,7 +266,12 @@ def build_series_figure(
         showlegend=True,
         uirevision="warning-series",
         legend={"orientation": "h", "y": -0.18, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
-        xaxis={"gridcolor": GRID, "tickformat": "%H:%M\n%m-%d", "range": view},
+        xaxis={
+            "gridcolor": GRID,
+            "tickformat": "%H:%M\n%m-%d",
+            "hoverformat": "%Y-%m-%d %H:%M",
+            "range": view,
+        },
         yaxis={"gridcolor": GRID, "title": {"text": unit} if unit else None, "zeroline": False},
     )
     return fig

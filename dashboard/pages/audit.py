@@ -26,6 +26,7 @@ from cityops.base.times import local_text
 from dashboard.auth import current_principal
 from dashboard.components import build_header, build_nav
 from dashboard.i18n import t, t_or
+from dashboard.pages.warnings.values import dropdown_labels
 
 PREFIX = "audit"
 ID_LANG = f"{PREFIX}-lang"
@@ -195,6 +196,7 @@ def build_filters(lang: str) -> html.Div:
                     value="",
                     clearable=False,
                     style={"minWidth": "180px"},
+                    labels=dropdown_labels(lang),
                 ),
             ),
             _filter(
@@ -205,6 +207,7 @@ def build_filters(lang: str) -> html.Div:
                     value="",
                     clearable=False,
                     style={"minWidth": "120px"},
+                    labels=dropdown_labels(lang),
                 ),
             ),
             html.A(t("audit.export", lang), id=ID_EXPORT, href="/audit/export.csv", className="export"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import dash
 from dash import Input, Output, State, dcc, html
@@ -11,6 +11,7 @@ from flask import request
 from dashboard.auth import current_principal
 from dashboard.components import build_header, build_nav
 from dashboard.i18n import t
+from dashboard.plotly_locale import graph_config
 
 PREFIX = "map"
 ID_GRAPH = f"{PREFIX}-graph"
@@ -33,7 +34,7 @@ def layout(lang: str = "zh", **_: Any) -> html.Div:
             dcc.Graph(
                 id=ID_GRAPH,
                 className="city-map",
-                config={"displaylogo": False, "scrollZoom": True},
+                config=cast(dcc.Graph.Config, graph_config(lang, displaylogo=False, scrollZoom=True)),
                 style={"height": "calc(100vh - 130px)"},
             ),
         ],

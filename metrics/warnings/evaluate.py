@@ -35,6 +35,7 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
 }
 LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
+LEVEL_EN = {Level.RED: "red", Level.ORANGE: "orange", Level.YELLOW: "yellow", Level.BLUE: "blue"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class Finding:
     data_ts: datetime | None = None
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    summary_en: str = ""  # the summary in English (pages and messages in English)
+
+
+def title_en(rule: Rule) -> str:
+    """The rule's title in English (its Chinese title when the pack gives none)."""
+    return rule.title_en or rule.title
 
 
 def dedup_key(rule_id: str, scope: str, key: str) -> str:
@@ -113,6 +120,24 @@ def _summary(
     level: Level | None,
     eta: float | None = None,
     extra: str = "",
+    extra_en: str = "",
+) -> tuple[str, str]:
+    """The summary in Chinese and in English."""
+    return (
+        _summary_zh(rule, name=name, value=value, threshold=threshold, level=level, eta=eta, extra=extra),
+        _summary_en(rule, name=name, value=value, threshold=threshold, level=level, eta=eta, extra=extra_en),
+    )
+
+
+def _summary_zh(
+    rule: Rule,
+    *,
+    name: str,
+    value: float | None,
+    threshold: float | None,
+    level: Level | None,
+    eta: float | None = None,
+    extra: str = "",
 ) -> str:
     fields = {
         "entity": name,
@@ -136,6 +161,39 @@ def _summary(
     return f"{name}{rule.title}：{fields['value']}{rule.unit}（阈值 {fields['threshold']}{rule.unit}）{extra}"
 
 
+def _summary_en(
+    rule: Rule,
+    *,
+    name: str,
+    value: float | None,
+    threshold: float | None,
+    level: Level | None,
+    eta: float | None = None,
+    extra: str = "",
+) -> str:
+    fields = {
+        "entity": name,
+        "value": _fmt(value),
+        "threshold": _fmt(threshold),
+        "unit": rule.unit,
+        "level": LEVEL_EN.get(level, "") if level else "",
+        "eta": _fmt(eta),
+        "title": title_en(rule),
+        "extra": extra,
+    }
+    if rule.message_en:
+        try:
+            return rule.message_en.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            pass
+    unit = f" {rule.unit}" if rule.unit else ""
+    if eta is not None and round(eta) <= 0:
+        return f"{name}: {fields['level']} threshold reached"
+    if eta is not None:
+        return f"{name}: {fields['level']} threshold expected in about {eta:.0f} min{extra}"
+    return f"{name} {fields['title']}: {fields['value']}{unit} (threshold {fields['threshold']}{unit}){extra}"
+
+
 def _eta_band(low: float | None, high: float | None) -> str:
     """``（区间 20–45 分钟）`` after an expected crossing; nothing when the band says no more than the
     time itself (a band of 0–0 minutes) or is unknown."""
@@ -146,6 +204,17 @@ def _eta_band(low: float | None, high: float | None) -> str:
     if round(high) <= 0 or round(low) == round(high):
         return ""
     return f"（区间 {low:.0f}–{high:.0f} 分钟）"
+
+
+def _eta_band_en(low: float | None, high: float | None) -> str:
+    """:func:`_eta_band` in English."""
+    if low is None:
+        return ""
+    if high is None:
+        return f" (at the earliest in about {low:.0f} min)" if round(low) > 0 else ""
+    if round(high) <= 0 or round(low) == round(high):
+        return ""
+    return f" (between {low:.0f} and {high:.0f} min)"
 
 
 def _rows(signals: pd.DataFrame, domain: str, metric: str, scope: str) -> pd.DataFrame:
@@ -227,11 +296,12 @@ def _evaluate_ladder(
             value = values_by_key[key].get(rule.metric)
         name = _get(row, "name") or names.get(key, key)
         eta = None
-        extra = ""
+        extra = extra_en = ""
         if rule.kind == "predicted":
             eta, strict, hold, threshold = _predicted(rule, value)
             if strict is not None and rule.metric and _get(row, "eta_low") is not None:
                 extra = _eta_band(_get(row, "eta_low"), _get(row, "eta_high"))
+                extra_en = _eta_band_en(_get(row, "eta_low"), _get(row, "eta_high"))
         evidence: dict[str, Any] = {
             "metric": rule.metric,
             "value": value,
@@ -247,6 +317,20 @@ def _evaluate_ladder(
                     "expects": rule.level or "yellow",
                 }
             )
+        summary, summary_en = (
+            _summary(
+                rule,
+                name=name,
+                value=value,
+                threshold=threshold,
+                level=Level[(rule.level or "yellow").upper()] if rule.kind == "predicted" else strict,
+                eta=eta,
+                extra=extra,
+                extra_en=extra_en,
+            )
+            if strict is not None
+            else ("", "")
+        )
         out.append(
             Finding(
                 rule_id=rule.id,
@@ -262,17 +346,8 @@ def _evaluate_ladder(
                 district_code=_get(row, "district_code"),
                 basin=_get(row, "basin"),
                 data_ts=_get(row, "ts"),
-                summary=_summary(
-                    rule,
-                    name=name,
-                    value=value,
-                    threshold=threshold,
-                    level=Level[(rule.level or "yellow").upper()] if rule.kind == "predicted" else strict,
-                    eta=eta,
-                    extra=extra,
-                )
-                if strict is not None
-                else "",
+                summary=summary,
+                summary_en=summary_en,
                 evidence=evidence,
             )
         )
@@ -340,6 +415,12 @@ def _evaluate_k_of_n(
             if strict is not None
             else ""
         )
+        summary_en = (
+            f"{name} {title_en(rule)}: {len(contributing)} of {n} stations at the {LEVEL_EN[strict]} "
+            f"threshold ({', '.join(str(c['name'] or c['entity_id']) for c in contributing[:5])})"
+            if strict is not None
+            else ""
+        )
         out.append(
             Finding(
                 rule_id=rule.id,
@@ -355,6 +436,7 @@ def _evaluate_k_of_n(
                 basin=key if rule.group == "basin" else None,
                 data_ts=_get(members.iloc[0].to_dict(), "ts") if len(members) else None,
                 summary=summary,
+                summary_en=summary_en,
                 evidence={
                     "contributing": contributing,
                     "of": n,
@@ -396,6 +478,7 @@ def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, st
                     "domain": cond.domain,
                     "metric": cond.metric,
                     "label": cond.label or cond.metric,
+                    "label_en": cond.label_en or cond.label or cond.metric,
                     "value": v,
                     "threshold": t,
                     "op": cond.op,
@@ -405,6 +488,11 @@ def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, st
         name = names.get(district, district)
         summary = (
             f"{name}{rule.title}：" + "，".join(f"{p['label']} {_fmt(p['value'])}" for p in parts)
+            if holds
+            else ""
+        )
+        summary_en = (
+            f"{name} {title_en(rule)}: " + ", ".join(f"{p['label_en']} {_fmt(p['value'])}" for p in parts)
             if holds
             else ""
         )
@@ -419,6 +507,7 @@ def _evaluate_compound(rule: Rule, signals: pd.DataFrame, names: Mapping[str, st
                 name=name,
                 district_code=district,
                 summary=summary,
+                summary_en=summary_en,
                 evidence={"conditions": parts},
             )
         )
@@ -454,6 +543,7 @@ def _evaluate_feed_stale(rule: Rule, signals: pd.DataFrame) -> list[Finding]:
                 name=name,
                 data_ts=_get(row, "ts"),
                 summary=f"{name}数据中断：最新数据 {_get(row, 'ts') or '无'}" if bad else "",
+                summary_en=f"{name} data interrupted: latest data {_get(row, 'ts') or 'none'}" if bad else "",
                 evidence={"feed": key, "domain": row["domain"], "freshness": _get(row, "freshness")},
             )
         )

@@ -38,10 +38,46 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from metrics.levels import Level
+from metrics.reasons import make_reason
 from metrics.warnings.evaluate import Finding
 from metrics.warnings.rules import Rule, RulePack
 
 OPEN_STATES = ("pending", "active", "acknowledged", "suppressed")
+
+# A transition's reason is coded (``metrics.reasons``): ``[code {params}] English detail``, several
+# joined with "; " (a cancellation and its cause). Pages render the code in the reader's language
+# (i18n ``warnings.reason.<code>``); ``note`` carries a person's own words, shown as they are.
+REASON_CODES = (
+    "rule_gone",
+    "condition_reached",
+    "no_debounce",
+    "cancelled",
+    "suppression_ended",
+    "debounce_cleared",
+    "held",
+    "condition_clear",
+    "escalated",
+    "deescalated",
+    "reminder",
+    "silenced_until",
+    "acknowledged",
+    "assigned",
+    "unassigned",
+    "comment",
+    "resolved_by_operator",
+    "silenced_by",
+    "feed_stale",
+    "silence_window",
+    "note",
+)
+
+
+def _minutes(d: timedelta) -> int:
+    return round(d.total_seconds() / 60)
+
+
+def _with_note(reason: str, note: str) -> str:
+    return f"{reason}; {make_reason('note', note)}" if note else reason
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,8 @@ class WarningState:
     data_ts: datetime | None = None
     assignee: str | None = None
     silenced_until: datetime | None = None
+    rule_title_en: str = ""  # the rule's title in English ("" : none given; show rule_title)
+    summary_en: str = ""  # the summary in English ("" : none; show summary)
 
     @property
     def is_open(self) -> bool:
@@ -147,6 +185,7 @@ def _from_finding(state: WarningState, finding: Finding) -> WarningState:
         value=finding.value,
         threshold=finding.threshold if finding.level is not None else state.threshold,
         summary=finding.summary or state.summary,
+        summary_en=finding.summary_en or (state.summary_en if not finding.summary else ""),
         evidence=dict(finding.evidence) if finding.level is not None else state.evidence,
         data_ts=finding.data_ts or state.data_ts,
         name=finding.name or state.name,
@@ -192,7 +231,14 @@ def advance(
         if rule is None:
             # The rule left the pack (disabled or edited away): close what it raised.
             if st is not None:
-                closed.append(move(st, "resolved", "rule no longer in the rule pack", resolved_at=now))
+                closed.append(
+                    move(
+                        st,
+                        "resolved",
+                        make_reason("rule_gone", "rule no longer in the rule pack"),
+                        resolved_at=now,
+                    )
+                )
                 events.append(Event("resolved", closed[-1]))
             continue
         silenced = suppressed_rules.get(rule.id) or (
@@ -201,7 +247,13 @@ def advance(
         if st is not None and st.silenced_until is not None:
             if now < st.silenced_until:
                 silenced = (
-                    silenced or st.suppressed_reason or f"silenced until {st.silenced_until:%Y-%m-%d %H:%M}"
+                    silenced
+                    or st.suppressed_reason
+                    or make_reason(
+                        "silenced_until",
+                        f"silenced until {st.silenced_until:%Y-%m-%d %H:%M}",
+                        until=f"{st.silenced_until:%Y-%m-%d %H:%M}",
+                    )
                 )
             else:
                 st = replace(st, silenced_until=None)
@@ -221,11 +273,15 @@ def advance(
                     None,
                     st.level,
                     "system",
-                    f"condition reached {finding.level.name.lower()}: {finding.summary}",
+                    make_reason(
+                        "condition_reached",
+                        f"condition reached {finding.level.name.lower()}: {finding.summary_en}",
+                        level=finding.level.name.lower(),
+                    ),
                 )
             )
             if rule.activation_delay <= timedelta(0):
-                st = move(st, "active", "no debounce", activated_at=now)
+                st = move(st, "active", make_reason("no_debounce", "no debounce"), activated_at=now)
                 events.append(Event("raised", st))
             states[key] = st
             continue
@@ -233,7 +289,14 @@ def advance(
         # Suppression begins or ends.
         if silenced and st.state != "suppressed":
             if st.state == "pending":
-                closed.append(move(st, "resolved", f"cancelled: {silenced}", resolved_at=now))
+                closed.append(
+                    move(
+                        st,
+                        "resolved",
+                        f"{make_reason('cancelled', 'cancelled')}; {silenced}",
+                        resolved_at=now,
+                    )
+                )
                 continue
             states[key] = move(
                 st, "suppressed", silenced, suppressed_from=st.state, suppressed_reason=silenced
@@ -246,7 +309,7 @@ def advance(
             st = move(
                 st,
                 st.suppressed_from or "active",
-                "suppression ended",
+                make_reason("suppression_ended", "suppression ended"),
                 suppressed_from=None,
                 suppressed_reason=None,
             )
@@ -266,7 +329,9 @@ def advance(
                     move(
                         st,
                         "resolved",
-                        "cancelled: condition cleared before the debounce ended",
+                        make_reason(
+                            "debounce_cleared", "cancelled: condition cleared before the debounce ended"
+                        ),
                         resolved_at=now,
                     )
                 )
@@ -275,7 +340,15 @@ def advance(
                 st = replace(st, level=level, peak_level=level)
             if now - st.condition_since >= rule.activation_delay:
                 st = move(
-                    st, "active", f"held for {rule.activation_delay}", activated_at=now, clear_since=None
+                    st,
+                    "active",
+                    make_reason(
+                        "held",
+                        f"held for {rule.activation_delay}",
+                        minutes=_minutes(rule.activation_delay),
+                    ),
+                    activated_at=now,
+                    clear_since=None,
                 )
                 events.append(Event("raised", st))
             states[key] = st
@@ -285,7 +358,16 @@ def advance(
         if level is None:
             since = st.clear_since or now
             if now - since >= rule.clear_after:
-                done = move(st, "resolved", f"condition clear for {rule.clear_after}", resolved_at=now)
+                done = move(
+                    st,
+                    "resolved",
+                    make_reason(
+                        "condition_clear",
+                        f"condition clear for {rule.clear_after}",
+                        minutes=_minutes(rule.clear_after),
+                    ),
+                    resolved_at=now,
+                )
                 closed.append(done)
                 events.append(Event("resolved", done))
                 continue
@@ -298,7 +380,7 @@ def advance(
             st = move(
                 st,
                 "active",
-                f"escalated to {level.name.lower()}",
+                make_reason("escalated", f"escalated to {level.name.lower()}", level=level.name.lower()),
                 level=level,
                 acknowledged_at=None,
                 acknowledged_by=None,
@@ -308,7 +390,12 @@ def advance(
             events.append(Event("escalated", st, prev))
         elif _more_severe(st.level, level):
             prev = st.level
-            st = move(st, st.state, f"de-escalated to {level.name.lower()}", level=level)
+            st = move(
+                st,
+                st.state,
+                make_reason("deescalated", f"de-escalated to {level.name.lower()}", level=level.name.lower()),
+                level=level,
+            )
             events.append(Event("deescalated", st, prev))
         if st.state == "active" and rule.remind_every is not None:
             last = st.last_reminder_at or st.activated_at or st.created_at
@@ -324,7 +411,7 @@ def advance(
                         st.level,
                         st.level,
                         "system",
-                        "reminder: not acknowledged",
+                        make_reason("reminder", "reminder: not acknowledged"),
                     )
                 )
                 events.append(Event("reminder", st))
@@ -339,6 +426,7 @@ def _new_warning(rule: Rule, pack: RulePack, finding: Finding, now: datetime) ->
         dedup_key=finding.dedup_key,
         rule_id=rule.id,
         rule_title=rule.title,
+        rule_title_en=rule.title_en,
         kind=rule.kind,
         domain=rule.domain,
         pack_version=pack.version,
@@ -357,6 +445,7 @@ def _new_warning(rule: Rule, pack: RulePack, finding: Finding, now: datetime) ->
         value=finding.value,
         threshold=finding.threshold,
         summary=finding.summary,
+        summary_en=finding.summary_en,
         evidence=dict(finding.evidence),
         data_ts=finding.data_ts,
     )
@@ -387,7 +476,7 @@ def acknowledge(
     if st.state != "active":
         raise ActionError(f"only an active warning can be acknowledged; {st.warning_id} is {st.state}")
     new = replace(st, state="acknowledged", acknowledged_at=now, acknowledged_by=actor, updated_at=now)
-    return new, _audit(st, new, now, actor, f"acknowledged: {note}" if note else "acknowledged")
+    return new, _audit(st, new, now, actor, _with_note(make_reason("acknowledged", "acknowledged"), note))
 
 
 def assign(st: WarningState, actor: str, assignee: str, now: datetime) -> tuple[WarningState, Transition]:
@@ -395,7 +484,12 @@ def assign(st: WarningState, actor: str, assignee: str, now: datetime) -> tuple[
     _require_open(st, "assigned")
     assignee = assignee.strip()
     new = replace(st, assignee=assignee or None, updated_at=now)
-    return new, _audit(st, new, now, actor, f"assigned to {assignee}" if assignee else "unassigned")
+    reason = (
+        make_reason("assigned", f"assigned to {assignee}", assignee=assignee)
+        if assignee
+        else make_reason("unassigned", "unassigned")
+    )
+    return new, _audit(st, new, now, actor, reason)
 
 
 def comment(st: WarningState, actor: str, text: str, now: datetime) -> tuple[WarningState, Transition]:
@@ -404,7 +498,7 @@ def comment(st: WarningState, actor: str, text: str, now: datetime) -> tuple[War
     if not text:
         raise ActionError("a comment must not be empty")
     new = replace(st, updated_at=now)
-    return new, _audit(st, new, now, actor, f"comment: {text}")
+    return new, _audit(st, new, now, actor, _with_note(make_reason("comment", "comment"), text))
 
 
 def resolve(st: WarningState, actor: str, now: datetime, note: str = "") -> tuple[WarningState, Transition]:
@@ -413,7 +507,7 @@ def resolve(st: WarningState, actor: str, now: datetime, note: str = "") -> tupl
     _require_open(st, "resolved")
     new = replace(st, state="resolved", resolved_at=now, updated_at=now, silenced_until=None)
     return new, _audit(
-        st, new, now, actor, f"resolved by operator: {note}" if note else "resolved by operator"
+        st, new, now, actor, _with_note(make_reason("resolved_by_operator", "resolved by operator"), note)
     )
 
 
@@ -425,7 +519,15 @@ def silence(
     _require_open(st, "silenced")
     if until <= now:
         raise ActionError("a silence must end in the future")
-    reason = f"silenced by {actor} until {until:%Y-%m-%d %H:%M}" + (f": {note}" if note else "")
+    reason = _with_note(
+        make_reason(
+            "silenced_by",
+            f"silenced by {actor} until {until:%Y-%m-%d %H:%M}",
+            actor=actor,
+            until=f"{until:%Y-%m-%d %H:%M}",
+        ),
+        note,
+    )
     from_state = st.suppressed_from if st.state == "suppressed" else st.state
     if from_state == "pending":
         from_state = "active"

@@ -12,6 +12,7 @@ A pack is a TOML document (the loader in ``cityops.rules`` reads the file)::
     [[rules]]
     id = "water.level"          # unique within the resolved pack; a later pack's rule replaces it
     title = "河道水位超警戒"
+    title_en = "River level above warning"   # optional: the title in English pages and messages
     kind = "ladder"             # ladder | duration | rate | predicted | k_of_n | compound | feed_stale
     domain = "water"
     metric = "level_m"          # a signal metric (see cityops.signals)
@@ -21,8 +22,9 @@ A pack is a TOML document (the loader in ``cityops.rules`` reads the file)::
     blue = { attr = "warning_level_m", offset = -0.3 }
     yellow = { attr = "warning_level_m" }
 
-Every rule has an id, a title, a citation and an effective date; a resolved pack records its version
-(``national 2026.1 + guangdong 2026.1 + qingyuan 2026.2``), and every warning stores it.
+Every rule has an id, a title (``title_en``, ``message_en``, ``citation_en`` and a condition's
+``label_en``: the same in English, optional), a citation and an effective date; a resolved pack records
+its version (``national 2026.1 + guangdong 2026.1 + qingyuan 2026.2``), and every warning stores it.
 
 Rule kinds
 ----------
@@ -129,17 +131,20 @@ class Condition(_Model):
     threshold: Threshold
     aggregate: Aggregate = "max"
     label: str = ""
+    label_en: str = ""
 
 
 class Rule(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     title: str
+    title_en: str = Field("", description="The title in English (pages and messages in English).")
     kind: RuleKind
     domain: str = Field(
         ..., description="Domain whose data the rule reads (its feed's staleness suppresses it)."
     )
     metric: str | None = None
     citation: str
+    citation_en: str = Field("", description="The citation in English.")
     effective: date
     scope: Scope = "entity"
     entity_kind: str | None = None
@@ -164,6 +169,7 @@ class Rule(_Model):
     message: str = Field(
         "", description="Summary template: {entity}, {value}, {threshold}, {unit}, {level}, {eta}."
     )
+    message_en: str = Field("", description="The summary template in English (same fields).")
     unit: str = ""
     enabled: bool = True
 
@@ -216,9 +222,11 @@ class PackHeader(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     version: str
     title: str
+    title_en: str = ""
     extends: str | None = None
     disable: list[str] = Field(default_factory=list)
     citation: str = ""
+    citation_en: str = ""
 
 
 class PackDocument(_Model):
@@ -233,6 +241,7 @@ class RulePack(_Model):
     version: str
     title: str
     rules: tuple[Rule, ...]
+    title_en: str = ""
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -293,5 +302,9 @@ def resolve_packs(documents: Sequence[PackDocument], *, today: date | None = Non
     last = documents[-1].pack
     version = " + ".join(f"{d.pack.id} {d.pack.version}" for d in documents)
     return RulePack(
-        id=last.id, version=version, title=last.title, rules=tuple(r for r in rules.values() if r.enabled)
+        id=last.id,
+        version=version,
+        title=last.title,
+        title_en=last.title_en,
+        rules=tuple(r for r in rules.values() if r.enabled),
     )

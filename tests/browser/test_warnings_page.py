@@ -152,7 +152,7 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
     page.fill("#warnings-actions textarea", "巡查人员已到场")
     ack.click()
     page.locator("#warnings-message .msg.ok").wait_for(timeout=15_000)
-    page.locator("#warnings-audit", has_text="acknowledged: 巡查人员已到场").wait_for(timeout=15_000)
+    page.locator("#warnings-audit", has_text="已确认：巡查人员已到场").wait_for(timeout=15_000)
     assert DUTY_ACTOR in page.locator("#warnings-audit").inner_text()
     row = _warehouse(ticked_server).warning(wid)
     assert row is not None and row["state"] == "acknowledged" and row["acknowledged_by"] == DUTY_ACTOR
@@ -173,11 +173,11 @@ def test_duty_operator_acknowledges_comments_silences_and_the_wall_follows(
     wait_until(page, "!document.querySelector('button.act-comment').disabled", timeout=15_000)
     page.fill("#warnings-actions textarea", "已通知下游镇街")
     _button(page, "comment").click()
-    page.locator("#warnings-audit", has_text="comment: 已通知下游镇街").wait_for(timeout=15_000)
+    page.locator("#warnings-audit", has_text="备注：已通知下游镇街").wait_for(timeout=15_000)
 
     page.fill("#warnings-actions textarea", "维护期间")
     _button(page, "silence").click()  # the default period: 1 h
-    page.locator("#warnings-audit", has_text=f"silenced by {DUTY_ACTOR} until").wait_for(timeout=15_000)
+    page.locator("#warnings-audit", has_text=f"{DUTY_ACTOR} 静默至").wait_for(timeout=15_000)
     row = _warehouse(ticked_server).warning(wid)
     assert row is not None and row["state"] == "suppressed" and row["silenced_until"] is not None
     until = pd.Timestamp(row["silenced_until"]) - pd.Timestamp(ticked_server.services.now()).tz_convert(None)

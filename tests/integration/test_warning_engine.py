@@ -20,6 +20,7 @@ from cityops.alerting import Alerting, backtest, load_rule_pack, state_from_row
 from cityops.base.clock import FixedClock
 from cityops.notify import NotificationTarget, Notifier
 from ingest.pipeline import Runtime
+from metrics.reasons import parse_reasons
 from metrics.warnings.rules import Rule, RulePack
 from sample_data.generator import DISTRICT_NAMES, CityGenerator, Scenario, load_catalogue
 from tests.conftest import LoopbackServer
@@ -392,7 +393,8 @@ def test_live_ticks_persist_warnings_audit_and_notify(scenario_runtime: Runtime)
     row = rt.warehouse.warning(yuantan["warning_id"])
     assert row["state"] == "acknowledged" and row["silenced_until"] is None  # back as it was, by itself
     reasons = list(rt.warehouse.warning_transitions(yuantan["warning_id"])["reason"])
-    assert "assigned to 水文分局 李工" in reasons and "suppression ended" in reasons
+    codes = [(r.code, r.params) for text in reasons for r in parse_reasons(text)]
+    assert ("assigned", {"assignee": "水文分局 李工"}) in codes and ("suppression_ended", {}) in codes
 
     # orange and red events reached the webhook, blue and yellow did not (min_level)
     assert _Hook.received and {m["level"] for m in _Hook.received} <= {"orange", "red"}

@@ -122,7 +122,7 @@ def test_rows_open_first_most_severe_first_with_colour_class_and_text(runtime: R
     # parsed).
     assert rows[1]["summary"].count(SCRIPT) == 1 and "&lt;" not in rows[1]["summary"]
     en = build_rows(order_warnings(frame), now=now, tz=TZ, lang="en", names={})
-    assert en[0]["level_text"].startswith("red") and en[0]["state_text"] == "active"
+    assert en[0]["level_text"] == "Red (Level I)" and en[0]["state_text"] == "active"
 
 
 def test_filters_by_level_state_district_and_time(runtime: Runtime) -> None:
@@ -175,7 +175,16 @@ def test_audit_rows_with_actor_states_and_comments(runtime: Runtime) -> None:
     rows = _find(audit, "audit-row")
     assert len(rows) == 3  # raised (pending), active, resolved by the operator
     last = component_texts(rows[-1])
-    assert "tester" in last and "生效 → 已解除" in last and "resolved by operator: 河道回落" in last
+    assert "tester" in last and "生效 → 已解除" in last and "值班人员解除：河道回落" in last
+    # The coded reason reads in the page's language; a reason stored before reasons were coded, as it is.
+    english = component_texts(
+        _find(build_audit(runtime.warehouse.warning_transitions(wid), tz=TZ, lang="en"), "audit-row")[-1]
+    )
+    assert "resolved by operator: 河道回落" in english
+    old = pd.DataFrame(
+        [{**runtime.warehouse.warning_transitions(wid).iloc[-1].to_dict(), "reason": "held for 0:10:00"}]
+    )
+    assert "held for 0:10:00" in component_texts(build_audit(old, tz=TZ, lang="zh"))
     assert "06-15 09:30:00" in last
     first = component_texts(rows[0])
     assert t("warnings.audit.system", "zh") in first and "∅ → 待确认" in first
@@ -271,7 +280,7 @@ def test_an_operator_acknowledges_and_the_audit_trail_gains_the_row(app: Any, ru
         "值班员（演示）(duty)",
         "active",
         "acknowledged",
-        "acknowledged: 已到场",
+        "[acknowledged] acknowledged; [note] 已到场",
     )
     # Acknowledging twice does not apply: a clear message, and nothing changes.
     message, changed = _act_as(app, duty, "acknowledge", wid)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics.levels import Level
+from metrics.reasons import make_reason
 from metrics.warnings.evaluate import evaluate_pack
 from metrics.warnings.lifecycle import ActionError, acknowledge, advance, assign, comment, resolve, silence
 from metrics.warnings.rules import (
@@ -85,7 +86,7 @@ def test_debounce_then_active_then_resolve_after_clear_time() -> None:
 def test_a_blip_shorter_than_the_debounce_raises_nothing() -> None:
     ticks = run(pack_of(level_rule()), [10.5, 9.0, 10.5, 9.0, 9.0])
     assert [e for _, r in ticks for e in r.events] == []
-    cancelled = [t for _, r in ticks for t in r.transitions if t.reason.startswith("cancelled")]
+    cancelled = [t for _, r in ticks for t in r.transitions if t.reason.startswith("[debounce_cleared]")]
     assert len(cancelled) == 2
 
 
@@ -235,7 +236,9 @@ def test_silence_windows_suppress_matching_rules() -> None:
     domains, rules = engine.suppressions(
         [{"domain": "water", "freshness": "fresh"}], T0 - timedelta(minutes=30)
     )
-    assert domains == {} and rules == {"water.level": "北江大堤维护"}
+    assert domains == {} and rules == {
+        "water.level": make_reason("silence_window", "silence window", note="北江大堤维护")
+    }
     assert engine.suppressions([], T0 + timedelta(hours=2))[1] == {}
     res = advance(
         pack, {}, evaluate_pack(pack, signals({"S": 10.5}, T0), pd.DataFrame()), T0, suppressed_rules=rules
@@ -307,10 +310,10 @@ def test_assign_and_comment_are_audited_without_changing_state() -> None:
         "duty",
         "active",
         "active",
-        "assigned to 水利局 王工",
+        '[assigned {"assignee": "水利局 王工"}] assigned to 水利局 王工',
     )
     noted, tr = comment(assigned, "duty", "  已电话通知  ", T0 + STEP)
-    assert tr.reason == "comment: 已电话通知" and noted.assignee == "水利局 王工"
+    assert tr.reason == "[comment] comment; [note] 已电话通知" and noted.assignee == "水利局 王工"
     with pytest.raises(ActionError, match="empty"):
         comment(st, "duty", "   ", T0)
 
@@ -321,7 +324,7 @@ def test_an_operator_resolution_closes_and_a_persisting_condition_is_a_new_warni
     assert (
         done.state == "resolved"
         and done.resolved_at == T0 + STEP
-        and tr.reason == "resolved by operator: 现场核实"
+        and tr.reason == "[resolved_by_operator] resolved by operator; [note] 现场核实"
     )
     with pytest.raises(ActionError, match="only an open warning"):
         resolve(done, "duty", T0 + 2 * STEP)

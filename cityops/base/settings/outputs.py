@@ -56,6 +56,7 @@ class MapLayerSettings(Section):
     """A base layer of the city's own (rivers, roads, zones) from GeoJSON, Shapefile or GeoPackage."""
 
     name: str = Field(..., description="Shown in the legend.")
+    name_en: str | None = Field(None, description="Shown in the legend of English pages (default: name).")
     path: Path = Field(..., description="The file; relative to this configuration file.")
     datum: Literal["wgs84", "gcj02", "bd09", "cgcs2000"] = Field(
         "wgs84", description="Datum of the coordinates (Amap/Tencent data are GCJ-02, Baidu's BD-09)."

@@ -334,4 +334,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX audit_log_at ON audit_log ("at");
         """,
     ),
+    (
+        8,
+        "warnings in English too: the rule's English title and the English summary",
+        """
+        ALTER TABLE warning ADD COLUMN rule_title_en TEXT;
+        ALTER TABLE warning ADD COLUMN summary_en TEXT;
+        """,
+    ),
 ]

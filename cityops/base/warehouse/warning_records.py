@@ -52,6 +52,8 @@ class WarningRecords(Connection):
         "data_ts",
         "assignee",
         "silenced_until",
+        "rule_title_en",
+        "summary_en",
     )
 
     def _warning_row(self, st: Any) -> list[Any]:

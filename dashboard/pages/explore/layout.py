@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from dash import dcc, html
 
@@ -30,8 +30,22 @@ from dashboard.pages.explore.options import (
     notice_lines,
 )
 from dashboard.pages.explore.state import map_key
+from dashboard.plotly_locale import graph_config
 
 GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def dropdown_labels(lang: str) -> dcc.Dropdown.Labels:
+    """A dropdown's own texts (its search box, "select all"…) in ``lang``."""
+    return {
+        "search": t("dropdown.search", lang),
+        "clear_search": t("dropdown.clear_search", lang),
+        "select_all": t("dropdown.select_all", lang),
+        "deselect_all": t("dropdown.deselect_all", lang),
+        "selected_count": t("dropdown.selected_count", lang),
+        "clear_selection": t("dropdown.clear_selection", lang),
+        "no_options_found": t("dropdown.no_options_found", lang),
+    }
 
 
 def _field(label: str, control: Any, cls: str = "") -> html.Label:
@@ -60,7 +74,10 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                     _field(
                         t("explore.start", lang),
                         dcc.DatePickerSingle(
-                            id=ids.ID_START, date=iso_day(state.start), display_format="YYYY-MM-DD"
+                            id=ids.ID_START,
+                            date=iso_day(state.start),
+                            display_format="YYYY-MM-DD",
+                            placeholder=t("picker.date", lang),
                         ),
                     ),
                     _field(
@@ -76,7 +93,10 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                     _field(
                         t("explore.end", lang),
                         dcc.DatePickerSingle(
-                            id=ids.ID_END, date=iso_day(state.end), display_format="YYYY-MM-DD"
+                            id=ids.ID_END,
+                            date=iso_day(state.end),
+                            display_format="YYYY-MM-DD",
+                            placeholder=t("picker.date", lang),
                         ),
                     ),
                     _field(
@@ -99,6 +119,7 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                 t("explore.district", lang),
                 dcc.Dropdown(
                     id=ids.ID_DISTRICT,
+                    labels=dropdown_labels(lang),
                     options=district_options(catalog, lang),
                     value=state.district,
                     placeholder=t("explore.district.all", lang),
@@ -109,6 +130,8 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                 t("explore.domain", lang),
                 dcc.Dropdown(
                     id=ids.ID_DOMAIN,
+                    labels=dropdown_labels(lang),
+                    placeholder=t("dropdown.select", lang),
                     options=domain_options(catalog, lang),
                     value=state.domain,
                     clearable=False,
@@ -118,6 +141,8 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                 t("explore.metric", lang),
                 dcc.Dropdown(
                     id=ids.ID_METRIC,
+                    labels=dropdown_labels(lang),
+                    placeholder=t("dropdown.select", lang),
                     options=metric_options(catalog, state.domain, lang),
                     value=state.metric,
                     clearable=False,
@@ -127,6 +152,7 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
                 t("explore.entity", lang),
                 dcc.Dropdown(
                     id=ids.ID_ENTITY,
+                    labels=dropdown_labels(lang),
                     options=entity_options(catalog, state.domain, state.district, lang),
                     value=state.entity,
                     placeholder=t("explore.entity.all", lang),
@@ -157,10 +183,15 @@ def _controls(state: ExploreState, catalog: Catalog, qs: str) -> html.Div:
 
 
 def _graph_panel(
-    graph_id: str, graph_class: str = "explore-graph", panel_class: str = "explore-panel"
+    graph_id: str, lang: str, graph_class: str = "explore-graph", panel_class: str = "explore-panel"
 ) -> html.Section:
     return html.Section(
-        dcc.Graph(id=graph_id, className=graph_class, config=GRAPH_CONFIG), className=panel_class
+        dcc.Graph(
+            id=graph_id,
+            className=graph_class,
+            config=cast(dcc.Graph.Config, graph_config(lang, **GRAPH_CONFIG)),
+        ),
+        className=panel_class,
     )
 
 
@@ -172,15 +203,17 @@ def _charts(lang: str) -> html.Div:
                 [
                     html.H2(t("explore.map", lang)),
                     dcc.Graph(
-                        id=ids.ID_MAP, className="explore-map", config={**GRAPH_CONFIG, "scrollZoom": True}
+                        id=ids.ID_MAP,
+                        className="explore-map",
+                        config=cast(dcc.Graph.Config, graph_config(lang, **GRAPH_CONFIG, scrollZoom=True)),
                     ),
                 ],
                 className="explore-panel explore-map-panel",
             ),
-            _graph_panel(ids.ID_SERIES),
-            _graph_panel(ids.ID_DIST),
-            _graph_panel(ids.ID_HEAT),
-            _graph_panel(ids.ID_COMPARE, "explore-compare", "explore-panel explore-wide"),
+            _graph_panel(ids.ID_SERIES, lang),
+            _graph_panel(ids.ID_DIST, lang),
+            _graph_panel(ids.ID_HEAT, lang),
+            _graph_panel(ids.ID_COMPARE, lang, "explore-compare", "explore-panel explore-wide"),
         ],
         className="explore-grid",
     )

@@ -25,6 +25,7 @@ from dashboard.pages.warnings.ids import (
     act_id,
     field_id,
 )
+from dashboard.pages.warnings.values import dropdown_labels
 from metrics.warnings.lifecycle import OPEN_STATES, ActionError
 
 ACTIONS = ("acknowledge", "assign", "comment", "resolve", "silence")
@@ -119,6 +120,7 @@ def build_actions_panel(principal: Principal, lang: str) -> html.Section:
                         value="1h",
                         clearable=False,
                         className="silence-for",
+                        labels=dropdown_labels(lang),
                     ),
                     dcc.Input(
                         id=field_id("silence_until"),

@@ -36,8 +36,11 @@ from dashboard.pages.warnings.values import (
     level_text,
     place_text,
     point_text,
+    reason_text,
     since_of,
     state_text,
+    summary_text,
+    title_text,
     value_text,
 )
 from metrics.warnings.rules import Rule
@@ -103,7 +106,7 @@ def build_detail(
     head = html.Div(
         [
             html.Span(level_text(level, lang), className=f"badge level-badge {LEVEL_CLASS.get(level, '')}"),
-            html.H2(cell_text(row.get("rule_title")), className="warning-title"),
+            html.H2(title_text(row, lang, rule), className="warning-title"),
             html.Span(state_text(row["state"], lang), className=f"badge state-badge ws-{row['state']}"),
             html.Span(row["warning_id"], className="mono small"),
         ],
@@ -141,7 +144,8 @@ def build_detail(
         *_fact(t("warnings.detail.pack", lang), cell_text(row.get("pack_version"))),
     ]
     if rule is not None:
-        rule_facts += _fact(t("warnings.detail.citation", lang), rule.citation, "citation")
+        citation = rule.citation_en if lang == "en" and rule.citation_en else rule.citation
+        rule_facts += _fact(t("warnings.detail.citation", lang), citation, "citation")
         rule_facts += _fact(t("warnings.detail.effective", lang), rule.effective.isoformat())
         note = None
     elif pack_version is None:
@@ -151,7 +155,7 @@ def build_detail(
     return html.Div(
         [
             head,
-            html.P(cell_text(row.get("summary")), className="warning-summary"),
+            html.P(summary_text(row, lang), className="warning-summary"),
             facts,
             html.H3(t("warnings.detail.rule", lang)),
             html.Dl(rule_facts, className="facts rule-facts"),
@@ -193,7 +197,7 @@ def build_audit(transitions: pd.DataFrame, *, tz: str, lang: str) -> html.Table 
                     html.Td(actor, className="actor" if rec["actor"] != "system" else "actor system"),
                     html.Td(change),
                     html.Td(level),
-                    html.Td(cell_text(rec.get("reason"))),
+                    html.Td(reason_text(rec.get("reason"), lang)),
                 ],
                 className="audit-row",
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import dash
@@ -50,6 +50,7 @@ from dashboard.pages.warnings.values import (
     since_of,
     threshold_label,
 )
+from dashboard.plotly_locale import graph_config
 from metrics.levels import Level
 from metrics.warnings.rules import Rule
 
@@ -225,12 +226,12 @@ def build_evidence_panel(lang: str) -> html.Div:
             html.Div(id=ID_EVIDENCE_NOTE, className="empty"),
             dcc.Graph(
                 id=ID_MAP,
-                config={"displayModeBar": False, "scrollZoom": True},
+                config=cast(dcc.Graph.Config, graph_config(lang, displayModeBar=False, scrollZoom=True)),
                 className="evidence-map",
             ),
             dcc.Graph(
                 id=ID_SERIES,
-                config={"displayModeBar": False},
+                config=cast(dcc.Graph.Config, graph_config(lang, displayModeBar=False)),
                 className="evidence-series",
             ),
         ],

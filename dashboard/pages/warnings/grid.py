@@ -34,14 +34,18 @@ from dashboard.pages.warnings.values import (
     LEVEL_CLASS,
     STATES,
     cell_text,
+    dropdown_labels,
     format_age,
     level_text,
     place_text,
     since_of,
     state_text,
+    summary_text,
+    title_text,
     value_text,
 )
 from metrics.warnings.lifecycle import OPEN_STATES
+from metrics.warnings.rules import Rule
 
 if TYPE_CHECKING:
     from dashboard.services import Services
@@ -131,9 +135,11 @@ def build_rows(
     lang: str,
     names: Mapping[str, str],
     units: Mapping[str, str] | None = None,
+    rules: Mapping[str, Rule] | None = None,
 ) -> list[dict[str, Any]]:
     """Grid rows (plain values: the grid renders every cell as text, never as HTML)."""
     units = units or {}
+    rules = rules or {}
     rows = []
     for rec in frame.to_dict("records"):
         level = int(rec["level"])
@@ -145,7 +151,7 @@ def build_rows(
                 "level": level,
                 "level_text": level_text(level, lang),
                 "level_class": LEVEL_CLASS.get(level, ""),
-                "title": cell_text(rec.get("rule_title")),
+                "title": title_text(rec, lang, rules.get(cell_text(rec.get("rule_id")))),
                 "rule_id": cell_text(rec.get("rule_id")),
                 "place": place_text(rec, names),
                 "domain": cell_text(rec.get("domain")),
@@ -158,7 +164,7 @@ def build_rows(
                 "acked_by": cell_text(rec.get("acknowledged_by")),
                 "assignee": cell_text(rec.get("assignee")),
                 "value": value_text(rec, lang, units.get(cell_text(rec.get("rule_id")), "")),
-                "summary": cell_text(rec.get("summary")),
+                "summary": summary_text(rec, lang),
             }
         )
     return rows
@@ -300,7 +306,13 @@ def _filter(label: str, *controls: Any, cls: str = "filter") -> html.Div:
 
 def _pick_many(id_: str, options: list[dict[str, Any]], lang: str) -> dcc.Dropdown:
     """A dropdown of several choices; none chosen lets everything through."""
-    return dcc.Dropdown(id=id_, options=options, multi=True, placeholder=t("warnings.filter.all", lang))
+    return dcc.Dropdown(
+        id=id_,
+        options=options,
+        multi=True,
+        placeholder=t("warnings.filter.all", lang),
+        labels=dropdown_labels(lang),
+    )
 
 
 def build_grid(lang: str, selected: str | None) -> dag.AgGrid:
@@ -369,7 +381,8 @@ def refresh_grid(
     names = dict(zip(districts_frame["code"], districts_frame["name"], strict=True))
     pack = getattr(svc.alerting, "pack", None)
     units = {r.id: r.unit for r in pack.rules} if pack is not None else {}
-    rows = build_rows(shown, now=now, tz=tz, lang=lang, names=names, units=units)
+    rules = {r.id: r for r in pack.rules} if pack is not None else {}
+    rows = build_rows(shown, now=now, tz=tz, lang=lang, names=names, units=units, rules=rules)
     n_open = sum(1 for r in rows if r["open"])
     chosen = {"ids": [selected]} if selected and any(r["id"] == selected for r in rows) else dash.no_update
     clock = f"{t('clock.now', lang)} {svc.local(now):%Y-%m-%d %H:%M}"

@@ -11,15 +11,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from dash import dcc
 
 from cityops.base.times import aware_utc
 from dashboard.i18n import TEXT, t, t_or
 from metrics.levels import level_label
+from metrics.reasons import parse_reasons
 from metrics.warnings.rules import Rule, RulePack
 
 STATES = ("pending", "active", "acknowledged", "suppressed", "resolved")
 LEVEL_CLASS = {1: "lv-red", 2: "lv-orange", 3: "lv-yellow", 4: "lv-blue"}
 OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
+def dropdown_labels(lang: str) -> dcc.Dropdown.Labels:
+    """A dropdown's own texts (its search box, "select all"…) in ``lang``."""
+    return {
+        "search": t("dropdown.search", lang),
+        "clear_search": t("dropdown.clear_search", lang),
+        "select_all": t("dropdown.select_all", lang),
+        "deselect_all": t("dropdown.deselect_all", lang),
+        "selected_count": t("dropdown.selected_count", lang),
+        "clear_selection": t("dropdown.clear_selection", lang),
+        "no_options_found": t("dropdown.no_options_found", lang),
+    }
 
 
 def is_missing(value: Any) -> bool:
@@ -68,7 +83,8 @@ def evidence_of(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def level_text(level: Any, lang: str) -> str:
-    return level_label(level, lang) or "—"
+    label = level_label(level, lang) or "—"
+    return label[:1].upper() + label[1:] if lang == "en" else label  # "Blue (Level IV)", as a chip reads
 
 
 def state_text(state: str, lang: str) -> str:
@@ -213,6 +229,44 @@ def place_text(row: Mapping[str, Any], names: Mapping[str, str]) -> str:
 
 def since_of(row: Mapping[str, Any]) -> datetime | None:
     return aware_utc(row.get("activated_at")) or aware_utc(row.get("created_at"))
+
+
+def title_text(row: Mapping[str, Any], lang: str, rule: Rule | None = None) -> str:
+    """The warning's rule title in ``lang``: the English title stored with it (or the rule's, for a
+    warning raised before titles had one), else the Chinese one."""
+    if lang == "en":
+        english = cell_text(row.get("rule_title_en")) or (rule.title_en if rule is not None else "")
+        if english:
+            return english
+    return cell_text(row.get("rule_title"))
+
+
+def summary_text(row: Mapping[str, Any], lang: str) -> str:
+    """The warning's summary in ``lang`` (the Chinese one when no English one was stored)."""
+    if lang == "en" and cell_text(row.get("summary_en")):
+        return cell_text(row.get("summary_en"))
+    return cell_text(row.get("summary"))
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def reason_text(text: Any, lang: str) -> str:
+    """An audit-trail reason in ``lang``: each coded part translated with its parameters (levels by
+    name), a person's note as written, and a reason without a code (an older record's) as it is."""
+    parts = []
+    for reason in parse_reasons(cell_text(text)):
+        template = t_or(f"warnings.reason.{reason.code}", lang, "") if reason.code else ""
+        if reason.code == "note" or not template:
+            parts.append(reason.detail)
+            continue
+        params = _Params(reason.params)
+        if "level" in params:
+            params["level"] = level_label(params["level"], lang) or params["level"]
+        parts.append(template.format_map(params))
+    return ("：" if lang == "zh" else ": ").join(p for p in parts if p)
 
 
 def find_rule(pack: RulePack | None, rule_id: str) -> Rule | None:
