@@ -21,12 +21,15 @@ from metrics import traffic
 from metrics.aqi import CATEGORIES, level_for
 
 SCENES = ("overview", "water", "traffic", "air")
+# Each scene's bright layers, as keys of the map's legend texts (dashboard.figures.citymap.TEXT); the
+# city's base layers (rivers) are bright where "rivers" is.
 SCENE_LAYERS = {
     "overview": None,  # everything
-    "water": {"城市运行指数", "主要河流", "水文站", "雨量站", "生效预警"},
-    "traffic": {"城市运行指数", "道路", "应急事件", "生效预警"},
-    "air": {"城市运行指数", "空气质量站", "生效预警"},
+    "water": {"index", "rivers", "water", "rain", "warnings"},
+    "traffic": {"index", "roads", "incidents", "warnings"},
+    "air": {"index", "air", "warnings"},
 }
+WALL_LANGUAGES = ("zh", "en")
 
 
 @dataclass
@@ -44,22 +47,36 @@ class WallSnapshot:
 
     @property
     def figure_json(self) -> dict[str, Any]:
-        if "figure_json" not in self.extra:
-            self.extra["figure_json"] = self.figure.to_plotly_json()
-        return self.extra["figure_json"]
+        return self.figure_json_for("zh")
 
     @property
     def figure_key(self) -> str:
+        return self.figure_key_for("zh")
+
+    def figure_for(self, lang: str) -> Any:
+        """The map in the screen's language (Chinese unless an English map was made)."""
+        return self.extra.get("figures", {}).get(lang) if lang != "zh" else self.figure
+
+    def figure_json_for(self, lang: str) -> dict[str, Any]:
+        lang = lang if self.figure_for(lang) is not None else "zh"
+        key = f"figure_json:{lang}"
+        if key not in self.extra:
+            self.extra[key] = self.figure_for(lang).to_plotly_json()
+        return self.extra[key]
+
+    def figure_key_for(self, lang: str) -> str:
         """A digest of the map's content: screens redraw the map only when it really changed (a
         5-minute feed changes it every few ticks, not every tick)."""
-        if "figure_key" not in self.extra:
+        lang = lang if self.figure_for(lang) is not None else "zh"
+        key = f"figure_key:{lang}"
+        if key not in self.extra:
             import hashlib
 
             import plotly.io as pio
 
-            text = pio.to_json(self.figure_json, validate=False, engine="json")
-            self.extra["figure_key"] = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-        return self.extra["figure_key"]
+            text = pio.to_json(self.figure_json_for(lang), validate=False, engine="json")
+            self.extra[key] = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+        return self.extra[key]
 
     extra: dict[str, Any] = field(default_factory=dict)
     latest_incidents: list[dict[str, Any]] = field(default_factory=list)
@@ -318,14 +335,11 @@ class WallCache:
         return snap
 
     def _compute(self, tick: int) -> WallSnapshot:
-        from dashboard.figures.citymap import build_city_map
         from dashboard.mapdata import load_map_layers
-        from dashboard.offline import map_style
 
         svc = self.svc
         self.computations += 1
         now = svc.now()
-        settings = svc.settings
         health = svc.feed_health()
         freshness: dict[str, str] = {}
         as_of: dict[str, datetime | None] = {}
@@ -358,8 +372,13 @@ class WallCache:
                     "id": w["warning_id"],
                     "level": int(w["level"]),
                     "title": w["rule_title"],
+                    "title_en": _text(w.get("rule_title_en")) or w["rule_title"],
                     "state": w["state"],
                     "summary": w["summary"] or w["rule_title"],
+                    "summary_en": _text(w.get("summary_en"))
+                    or _text(w.get("rule_title_en"))
+                    or w["summary"]
+                    or w["rule_title"],
                     "since": since.to_pydatetime().replace(tzinfo=UTC)
                     if hasattr(since, "to_pydatetime")
                     else since,
@@ -372,25 +391,7 @@ class WallCache:
             )
         scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
         layers = load_map_layers(svc, state)
-        style = map_style(settings)  # the glyph URL is set per screen (the host it reached us on)
-        figure = build_city_map(
-            layers,
-            style=style,
-            center=settings.city.center or (113.0, 24.2),
-            zoom=settings.map.zoom,
-            datum=settings.map.tile_datum,
-            label_font=settings.map.glyph_stack,
-            uirevision="wall",
-            text_scale=WALL_TEXT_SCALE,
-        )
-        allowed = SCENE_LAYERS[scene]
-        if allowed is not None:
-            # The scene's layers stay bright and the others are dimmed (not removed: taking layers out
-            # of a live MapLibre map at every scene change makes it drop in-flight work).
-            for trace in figure.data:
-                name = (trace.name or "").split(" · ")[0]
-                if name not in allowed and name not in ("区县", "") and hasattr(trace, "opacity"):
-                    trace.opacity = 0.2
+        figures = {lang: self._map(layers, scene, lang) for lang in WALL_LANGUAGES}
         snap = WallSnapshot(
             now,
             tick,
@@ -400,12 +401,48 @@ class WallCache:
             as_of,
             rows,
             self._trend(now),
-            figure,
+            figures["zh"],
             self.computations,
+            extra={"figures": figures},
             latest_incidents=latest_incidents(incidents, names, now),
         )
-        _ = snap.figure_key  # serialise once here, not once per screen
+        for lang in WALL_LANGUAGES:
+            _ = snap.figure_key_for(lang)  # serialise once here, not once per screen
         return snap
+
+    def _map(self, layers: Any, scene: str, lang: str) -> Any:
+        """The wall's map in ``lang``, the scene's layers bright and the others dimmed."""
+        from dashboard.figures.citymap import TEXT, build_city_map
+        from dashboard.offline import map_style
+
+        settings = self.svc.settings
+        figure = build_city_map(
+            layers,
+            style=map_style(settings),  # the glyph URL is set per screen (the host it reached us on)
+            center=settings.city.center or (113.0, 24.2),
+            zoom=settings.map.zoom,
+            datum=settings.map.tile_datum,
+            lang=lang,
+            label_font=settings.map.glyph_stack,
+            uirevision="wall",
+            text_scale=WALL_TEXT_SCALE,
+        )
+        keys = SCENE_LAYERS[scene]
+        if keys is not None:
+            allowed = {TEXT[lang][k] for k in keys}
+            if "rivers" in keys:
+                allowed |= {b.title(lang) for b in layers.base}
+            # The scene's layers stay bright and the others are dimmed (not removed: taking layers out
+            # of a live MapLibre map at every scene change makes it drop in-flight work).
+            for trace in figure.data:
+                name = (trace.name or "").split(" · ")[0]
+                if (
+                    name not in allowed
+                    and name not in (TEXT[lang]["districts"], "")
+                    and hasattr(trace, "opacity")
+                ):
+                    trace.opacity = 0.2
+        return figure
 
     def _trend(self, now: datetime) -> pd.DataFrame:
         """The last 24 h by hour from the rollups: heaviest gauge's hourly rain, incidents reported."""

@@ -507,7 +507,13 @@ def build_ticker(snap: Any, svc: Any, lang: str) -> list[Any]:
     """The scrolling line: the active warnings, then the newest incidents (their text as text)."""
     parts: list[Any] = [
         html.Span(
-            f"【{_level_name(w['level'], lang)}】{w['summary']}", className=f"tick-warning level-{w['level']}"
+            (
+                f"【{_level_name(w['level'], lang)}】"
+                if lang == "zh"
+                else f"{_level_name(w['level'], lang)} · "
+            )
+            + w["summary"],
+            className=f"tick-warning level-{w['level']}",
         )
         for w in snap.warnings
     ] or [html.Span(t("wall.no_warnings", lang))]
@@ -515,12 +521,23 @@ def build_ticker(snap: Any, svc: Any, lang: str) -> list[Any]:
         parts.append(html.Span(t("wall.latest_incidents", lang), className="tick-label"))
         for inc in snap.latest_incidents:
             what = t_or(f"incident.type.{inc['type']}", lang, inc["type"])
-            text = (
-                f"{svc.local(inc['at']):%H:%M} {inc['district']} {what}"
-                f"（{inc['severity']}级）{inc['description']}"
-            )
+            severity = f"（{inc['severity']}级）" if lang == "zh" else f" (level {inc['severity']}) "
+            text = f"{svc.local(inc['at']):%H:%M} {inc['district']} {what}{severity}{inc['description']}"
             parts.append(html.Span(text, className="tick-incident"))
     return parts
+
+
+def in_language(snap: Any, lang: str) -> Any:
+    """The snapshot with its warnings' titles and summaries in ``lang`` (the snapshot keeps both)."""
+    if lang != "en":
+        return snap
+    from dataclasses import replace
+
+    rows = [
+        dict(w, title=w.get("title_en") or w["title"], summary=w.get("summary_en") or w["summary"])
+        for w in snap.warnings
+    ]
+    return replace(snap, warnings=rows)
 
 
 def refresh(_n: int | None, lang: str | None, width: float | None, seen: Any = None) -> tuple[Any, ...]:
@@ -528,15 +545,19 @@ def refresh(_n: int | None, lang: str | None, width: float | None, seen: Any = N
 
     svc = services()
     lang = lang or "zh"
-    snap = svc.wall().get()
+    snap = in_language(svc.wall().get(), lang)
     ticker = build_ticker(snap, svc, lang)
     clock = svc.local(svc.now()).strftime("%Y-%m-%d %H:%M")
     glyphs = request.host_url.rstrip("/") + "/map/glyphs/{fontstack}/{range}.pbf"
     scale = (width or BASE_WIDTH) / BASE_WIDTH
-    drawn = [snap.figure_key, width or BASE_WIDTH]
+    drawn = [snap.figure_key_for(lang), width or BASE_WIDTH]
     # The map is only sent when it changed (new content or a new screen size): redrawing a WebGL map
     # every poll would cancel its own glyph loads, and resending it unchanged wastes the network.
-    the_map = dash.no_update if seen == drawn else for_screen(snap.figure_json, width or BASE_WIDTH, glyphs)
+    the_map = (
+        dash.no_update
+        if seen == drawn
+        else for_screen(snap.figure_json_for(lang), width or BASE_WIDTH, glyphs)
+    )
     banner, banner_class, wall_class = build_banner(snap, lang)
     page = int(time.time() // PAGE_SECONDS)  # the wall clock turns the pages: every screen agrees
     return (

@@ -45,6 +45,13 @@ def test_console_lists_warnings_offline_most_severe_open_first(
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(f"{ticked_server.url}/warnings")
     page.locator("#warnings-grid .ag-row").first.wait_for(timeout=30_000)
+    # how fresh the data is: the newest observation's time, not the clock's
+    from dashboard.freshness import newest_observation
+
+    newest = ticked_server.services.local(newest_observation(ticked_server.services))
+    wait_until(page, "(document.querySelector('#warnings-clock') || {}).textContent?.startsWith('数据截至')")
+    fresh = page.locator("#warnings-clock").text_content() or ""
+    assert fresh.startswith(f"数据截至 {newest:%Y-%m-%d %H:%M}（"), (fresh, newest)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(OUTPUT / "warnings.png"), full_page=True)
 

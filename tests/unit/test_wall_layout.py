@@ -257,4 +257,4 @@ def test_the_english_wall_names_levels_categories_and_classes_in_english() -> No
     assert not any("优" in x or "级" in x for x in texts)
     assert "Ⅰ级 1  Ⅲ级 2" in [x for tile in build_kpis(snap, svc, "zh") for x in component_texts(tile)]
     ticker = [s.children for s in build_ticker(snap, svc, "en")]
-    assert ticker == ["【Red】英德 摘要"]
+    assert ticker == ["Red · 英德 摘要"]  # no Chinese brackets in English

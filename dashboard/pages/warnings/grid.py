@@ -385,7 +385,10 @@ def refresh_grid(
     rows = build_rows(shown, now=now, tz=tz, lang=lang, names=names, units=units, rules=rules)
     n_open = sum(1 for r in rows if r["open"])
     chosen = {"ids": [selected]} if selected and any(r["id"] == selected for r in rows) else dash.no_update
-    clock = f"{t('clock.now', lang)} {svc.local(now):%Y-%m-%d %H:%M}"
+    from dashboard.freshness import freshness_text, newest_observation
+
+    # the time and age of the newest data the warnings were evaluated on, not the clock's
+    clock = freshness_text(svc, newest_observation(svc), lang)
     return rows, t("warnings.count", lang).format(n=len(rows), open=n_open), clock, chosen
 
 
