@@ -223,6 +223,22 @@ class LabelBox:
         return not (a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1])
 
 
+_AUTONOMOUS = ("自治县", "自治州", "自治旗")
+
+
+def district_label(name: str) -> str:
+    """A district's name for its label, broken where a reader would break it: the map would otherwise
+    wrap a long name mid-word ("连山壮族瑶 / 族自治县"), so 连山壮族瑶族自治县 reads
+    "连山壮族瑶族 / 自治县".
+
+    >>> district_label("连山壮族瑶族自治县"), district_label("清城区")
+    ('连山壮族瑶族<br>自治县', '清城区')
+    """
+    if len(name) > 6 and name.endswith(_AUTONOMOUS):
+        return f"{name[:-3]}<br>{name[-3:]}"
+    return name
+
+
 def text_size(text: str, font_px: float) -> tuple[float, float]:
     """Approximate size in px of a (multi-line) label: CJK one em wide, Latin and digits about 0.6 em."""
     lines = text.split("<br>")
@@ -414,7 +430,9 @@ def build_city_map(
         )
         # The name, and the index on a line of its own (a long name is never broken in the middle).
         labels = [
-            f"{esc(n)}<br>{_fmt(v, 0)}" if has_index and not pd.isna(v) else esc(n)
+            f"{district_label(esc(n))}<br>{_fmt(v, 0)}"
+            if has_index and not pd.isna(v)
+            else district_label(esc(n))
             for n, v in zip(d["name"], index, strict=True)
         ]
         # The worst district (lowest index: the storm's centre) is placed first and never moves away.

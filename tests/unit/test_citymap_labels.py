@@ -109,7 +109,10 @@ def test_the_figure_labels_every_district_last_names_rivers_and_shows_stations_o
     metas = [t.get("meta") for t in fig["data"]]
     assert metas[-1] == "labels:districts"  # on top: MapLibre places its text first
     districts = fig["data"][-1]
-    assert sorted(x.split("<br>")[0] for x in districts["text"]) == sorted(_districts()[1])
+    # each name whole, a long autonomous county's on two lines ("连山壮族瑶族" / "自治县"), the index last
+    names = ["".join(x.split("<br>")[:-1]) for x in districts["text"]]
+    assert sorted(names) == sorted(_districts()[1])
+    assert "连山壮族瑶族<br>自治县<br>" in " ".join(districts["text"])
     assert "清城区<br>30" in list(districts["text"])
     stations = fig["data"][metas.index("labels:stations")]
     assert list(stations["text"]) == ["源潭 12.35m"] and stations["opacity"] == 1
