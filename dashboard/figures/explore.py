@@ -78,6 +78,18 @@ def _axis_title(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
+def visible_thresholds(thresholds: Sequence[Threshold], top: float) -> list[Threshold]:
+    """The reference lines worth drawing over data that reaches ``top``: every one at or below it and
+    the next one above, so a clean day is not a flat line under a ladder of levels it is far from.
+
+    >>> [th.value for th in visible_thresholds([Threshold("a", v, "#fff") for v in (50.0, 100.0, 300.0)], 64)]
+    [50.0, 100.0]
+    """
+    ordered = sorted(thresholds, key=lambda th: th.value)
+    above = [th for th in ordered if th.value > top]
+    return [th for th in ordered if th.value <= top] + above[:1]
+
+
 def build_series_figure(
     series: pd.DataFrame,
     thresholds: Sequence[Threshold],
@@ -119,6 +131,10 @@ def build_series_figure(
             hovertemplate="%{x}<br>%{y:.2f} " + esc(unit) + "<extra></extra>",
         )
     )
+    if thresholds and all(th.key.startswith("explore.th.aqi") for th in thresholds):
+        # a ladder of air-quality categories: up to the next one above the data (a station's own levels
+        # — a river's warning and guaranteed levels — are always all drawn)
+        thresholds = visible_thresholds(thresholds, float(np.nanmax(series["value"])))
     for th in thresholds:
         fig.add_hline(
             y=th.value,

@@ -835,3 +835,20 @@ def test_a_district_is_fitted_into_the_map(svc: Services) -> None:
     assert width_px <= FIT_PX[0] + 1 and width_px > FIT_PX[0] * 0.3
     assert district_bounds(catalog, None) is None and district_bounds(catalog, "nope") is None
     assert not math.isnan(zoom)
+
+
+def test_a_clean_day_is_not_flattened_under_the_aqi_ladder() -> None:
+    from dashboard.explore import Threshold
+
+    ladder = [
+        Threshold(f"explore.th.aqi{i}", float(v), "#fff") for i, v in enumerate((50, 100, 150, 200, 300), 1)
+    ]
+    clean = pd.DataFrame(
+        {"time": pd.date_range("2026-06-15", periods=6, freq="h"), "value": [28.0, 31, 35, 30, 33, 36]}
+    )
+    fig = build_series_figure(clean, ladder, title="AQI", metric_label="AQI", unit="")
+    assert sorted(s.y0 for s in fig.layout.shapes) == [50.0]  # the next category, not all five
+    assert fig.layout.yaxis.range[1] < 60
+    smog = clean.assign(value=clean["value"] * 5)  # up to 180
+    fig = build_series_figure(smog, ladder, title="AQI", metric_label="AQI", unit="")
+    assert sorted(s.y0 for s in fig.layout.shapes) == [50.0, 100.0, 150.0, 200.0]
