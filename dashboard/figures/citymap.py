@@ -410,8 +410,10 @@ def build_city_map(
                     "tickvals": [0, 20, 40, 60, 80, 100],
                     "tickfont": {"size": 12 * text_scale, "color": "#e6edf5"},
                     "orientation": "h",
-                    "x": 1.0,
-                    "xanchor": "right",
+                    # the south-west corner: the city reaches the south-east, so this one stays empty
+                    # on /map and on the wall's narrower panel alike
+                    "x": 0.0,
+                    "xanchor": "left",
                     "y": 0.0,
                     "yanchor": "bottom",
                     "len": 0.28,
