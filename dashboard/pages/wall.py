@@ -50,6 +50,11 @@ PAGE_SECONDS = 10  # each page of warnings stays this long (every screen shows t
 MIN_TEXT_PX = 22
 SECONDARY_COLOUR = "#b4c3d4"  # 9.7:1 on the panels (#0f1a2a), as wall.css: quieter, never faint
 BASE_WIDTH = 1920  # the design width; larger screens scale the figures' zoom and type
+# The wall's map panel (wall.css: the middle column, above the trend) is about 0.7 of /map's height at
+# the same width: the configured zoom, which frames the whole city on /map, is brought out by that much
+# so the wall shows the north of the city too; not the whole log2(0.7) ≈ -0.5, where the district
+# labels at the wall's larger type would start hiding one another (issue: fit both).
+WALL_ZOOM_OFFSET = -0.2
 
 CLASS_ROMAN = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
 LEVEL_CLASS = {1: "lv-red", 2: "lv-orange", 3: "lv-yellow", 4: "lv-blue"}
@@ -445,7 +450,7 @@ def for_screen(figure: Any, width: float, glyphs_url: str) -> Any:
     style = dict(map_["style"])
     style["glyphs"] = glyphs_url
     map_["style"] = style
-    map_["zoom"] = map_.get("zoom", 8) + math.log2(scale)
+    map_["zoom"] = map_.get("zoom", 8) + math.log2(scale) + WALL_ZOOM_OFFSET
     legend = dict(layout_.get("legend") or {})
     legend["font"] = {**legend.get("font", {}), "size": round(MIN_TEXT_PX * scale)}
     layout_["map"], layout_["legend"], fig["layout"] = map_, legend, layout_
