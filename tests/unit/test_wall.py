@@ -68,7 +68,7 @@ def test_one_computation_per_tick_however_many_screens_poll(monkeypatch) -> None
 
 
 def test_a_bigger_screen_sees_the_same_city_one_zoom_closer() -> None:
-    from dashboard.pages.wall import for_screen
+    from dashboard.pages.wall import WALL_ZOOM_OFFSET, for_screen
 
     shared = {
         "data": [
@@ -82,7 +82,10 @@ def test_a_bigger_screen_sees_the_same_city_one_zoom_closer() -> None:
         "layout": {"map": {"zoom": 8.0, "style": {"glyphs": "x"}}, "legend": {"font": {"size": 14}}},
     }
     fig = for_screen(shared, 3840, "http://wall.local/map/glyphs/{fontstack}/{range}.pbf")
-    assert fig["layout"]["map"]["zoom"] == pytest.approx(9.0)
+    small = for_screen(shared, 1920, "http://wall.local/map/glyphs/{fontstack}/{range}.pbf")
+    # one zoom closer than a 1920-px wall, which frames the city a little wider than /map
+    assert fig["layout"]["map"]["zoom"] == pytest.approx(small["layout"]["map"]["zoom"] + 1.0)
+    assert small["layout"]["map"]["zoom"] == pytest.approx(8.0 + WALL_ZOOM_OFFSET) and WALL_ZOOM_OFFSET < 0
     assert fig["data"][0]["textfont"]["size"] == 32 and fig["data"][0]["marker"]["size"] == [20, 36]
     assert fig["layout"]["map"]["style"]["glyphs"].startswith("http://wall.local/")
     assert (
