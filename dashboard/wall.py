@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -54,8 +55,19 @@ class WallSnapshot:
         return self.figure_key_for("zh")
 
     def figure_for(self, lang: str) -> Any:
-        """The map in the screen's language (Chinese unless an English map was made)."""
-        return self.extra.get("figures", {}).get(lang) if lang != "zh" else self.figure
+        """The map in the screen's language: Chinese is made with the snapshot; another language's
+        the first time a screen in it asks (once per snapshot), so a hall of Chinese screens pays
+        for one map a tick."""
+        if lang == "zh" or lang not in WALL_LANGUAGES:
+            return self.figure
+        build = self.extra.get("build_map")
+        if build is None:
+            return self.figure
+        with self.extra["map_lock"]:
+            made = self.extra.setdefault("figures", {})
+            if lang not in made:
+                made[lang] = build(lang)
+            return made[lang]
 
     def figure_json_for(self, lang: str) -> dict[str, Any]:
         lang = lang if self.figure_for(lang) is not None else "zh"
@@ -391,7 +403,7 @@ class WallCache:
             )
         scene = SCENES[int(time.time() // self.scene_seconds) % len(SCENES)]
         layers = load_map_layers(svc, state)
-        figures = {lang: self._map(layers, scene, lang) for lang in WALL_LANGUAGES}
+        figure = self._map(layers, scene, "zh")
         snap = WallSnapshot(
             now,
             tick,
@@ -401,13 +413,12 @@ class WallCache:
             as_of,
             rows,
             self._trend(now),
-            figures["zh"],
+            figure,
             self.computations,
-            extra={"figures": figures},
+            extra={"build_map": partial(self._map, layers, scene), "map_lock": threading.Lock()},
             latest_incidents=latest_incidents(incidents, names, now),
         )
-        for lang in WALL_LANGUAGES:
-            _ = snap.figure_key_for(lang)  # serialise once here, not once per screen
+        _ = snap.figure_key  # serialise once here, not once per screen
         return snap
 
     def _map(self, layers: Any, scene: str, lang: str) -> Any:

@@ -129,6 +129,39 @@ def _summary(
     )
 
 
+def _templated(
+    rule: Rule,
+    lang: str,
+    *,
+    name: str,
+    value: float | None,
+    threshold: float | None,
+    level: Level | None,
+    eta: float | None,
+    extra: str,
+) -> tuple[dict[str, str], str | None]:
+    """The fields a rule's summary template may use, in ``lang``, and the rule's own summary in that
+    language when it has a template that reads (None: use the built-in wording)."""
+    zh = lang == "zh"
+    fields = {
+        "entity": name,
+        "value": _fmt(value),
+        "threshold": _fmt(threshold),
+        "unit": rule.unit,
+        "level": (LEVEL_ZH if zh else LEVEL_EN).get(level, "") if level else "",
+        "eta": _fmt(eta),
+        "title": rule.title if zh else title_en(rule),
+        "extra": extra,
+    }
+    template = rule.message if zh else rule.message_en
+    if template:
+        try:
+            return fields, template.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return fields, None
+
+
 def _summary_zh(
     rule: Rule,
     *,
@@ -139,21 +172,11 @@ def _summary_zh(
     eta: float | None = None,
     extra: str = "",
 ) -> str:
-    fields = {
-        "entity": name,
-        "value": _fmt(value),
-        "threshold": _fmt(threshold),
-        "unit": rule.unit,
-        "level": LEVEL_ZH.get(level, "") if level else "",
-        "eta": _fmt(eta),
-        "title": rule.title,
-        "extra": extra,
-    }
-    if rule.message:
-        try:
-            return rule.message.format(**fields)
-        except (KeyError, IndexError, ValueError):
-            pass
+    fields, own = _templated(
+        rule, "zh", name=name, value=value, threshold=threshold, level=level, eta=eta, extra=extra
+    )
+    if own is not None:
+        return own
     if eta is not None and round(eta) <= 0:  # no time left: reached, not expected
         return f"{name}：已达到{fields['level']}预警阈值"
     if eta is not None:
@@ -171,21 +194,11 @@ def _summary_en(
     eta: float | None = None,
     extra: str = "",
 ) -> str:
-    fields = {
-        "entity": name,
-        "value": _fmt(value),
-        "threshold": _fmt(threshold),
-        "unit": rule.unit,
-        "level": LEVEL_EN.get(level, "") if level else "",
-        "eta": _fmt(eta),
-        "title": title_en(rule),
-        "extra": extra,
-    }
-    if rule.message_en:
-        try:
-            return rule.message_en.format(**fields)
-        except (KeyError, IndexError, ValueError):
-            pass
+    fields, own = _templated(
+        rule, "en", name=name, value=value, threshold=threshold, level=level, eta=eta, extra=extra
+    )
+    if own is not None:
+        return own
     unit = f" {rule.unit}" if rule.unit else ""
     if eta is not None and round(eta) <= 0:
         return f"{name}: {fields['level']} threshold reached"
